@@ -3,5 +3,16 @@
  *
  * Discovery (`consulInstances$`) → `diff()` → `roundRobin()` → `createBalancedChannel()`.
  */
+
+export type { ConsulConnectionOptions, ConsulTlsOptions } from './consul/connection.js';
+export { ConsulError, type ConsulErrorCode } from './consul/errors.js';
+export type { SkippedEntry } from './consul/health.js';
+export { consulInstances$ } from './consul/instances.js';
+export type {
+  BackoffOptions,
+  ConsulFailure,
+  ConsulInstancesOptions,
+  ConsulStatus,
+} from './consul/options.js';
 export type { Address, Instance, InstanceSet, Update } from './instance.js';
 export type { Picker } from './picker.js';

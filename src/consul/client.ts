@@ -1,0 +1,224 @@
+/**
+ * The one place that talks to the `consul` npm client. It cancels requests through an
+ * EventEmitter `ctx` (`ctx.emit('cancel')`) that its type declarations omit, and reports
+ * failures as papi errors; this module turns both into `AbortSignal` and {@link ConsulError}
+ * so the rest of rxlb never sees them.
+ */
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import Consul from 'consul';
+import type { ConsulEndpoint } from './connection.js';
+import { ConsulError } from './errors.js';
+
+/** Query parameters of `/v1/health/service/:service`, as the `consul` client takes them. */
+export interface HealthServiceQuery {
+  readonly service: string;
+  readonly passing: boolean;
+  readonly tags: readonly string[];
+  readonly dc: string | undefined;
+  /** `key:value` pairs. */
+  readonly nodeMeta: readonly string[];
+  readonly filter: string | undefined;
+  readonly near: string | undefined;
+  readonly consistency: 'default' | 'stale' | 'consistent';
+  /** Blocking: the last index seen (omitted when 0) and the wait in ms. */
+  readonly index: number;
+  readonly waitMs: number;
+}
+
+/** What Consul said besides the body (`X-Consul-*` headers). */
+export interface QueryMeta {
+  /** `X-Consul-Index`; undefined when missing or not a number. */
+  readonly index: number | undefined;
+  readonly knownLeader: boolean | undefined;
+  readonly lastContactMs: number | undefined;
+}
+
+export interface ConsulAnswer {
+  readonly body: unknown;
+  readonly meta: QueryMeta;
+}
+
+/** papi's per-request context: cancelled by `emit('cancel')`, and asked to return headers. */
+interface PapiContext extends EventEmitter {
+  includeResponse: boolean;
+}
+
+/** The options `consul`'s `health.service()` really accepts (its .d.ts lists fewer). */
+interface HealthServiceCall {
+  service: string;
+  passing?: boolean;
+  tag?: string[];
+  dc?: string;
+  'node-meta'?: string[];
+  filter?: string;
+  near?: string;
+  stale?: boolean;
+  consistent?: boolean;
+  index?: string;
+  wait?: string;
+  timeout: number;
+  token?: string;
+  ctx: PapiContext;
+}
+
+interface TypedHealth {
+  service(options: HealthServiceCall): Promise<[http.IncomingMessage, unknown]>;
+}
+
+/** Fields papi puts on the errors it rejects with. */
+interface PapiError extends Error {
+  isAbort?: boolean;
+  isTimeout?: boolean;
+  isCodec?: boolean;
+  isResponse?: boolean;
+  code?: string;
+  response?: { statusCode?: number; body?: unknown; headers?: http.IncomingHttpHeaders };
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO|HOSTNAME/;
+
+/** A `consul` client bound to one endpoint, with its own keep-alive agent. */
+export class ConsulClient {
+  readonly #endpoint: ConsulEndpoint;
+  readonly #consul: Consul;
+  readonly #agent: http.Agent;
+
+  constructor(endpoint: ConsulEndpoint) {
+    this.#endpoint = endpoint;
+    this.#agent = endpoint.secure
+      ? new https.Agent({ keepAlive: true, ...endpoint.tls })
+      : new http.Agent({ keepAlive: true });
+    this.#consul = new Consul({
+      host: endpoint.host,
+      port: endpoint.port,
+      secure: endpoint.secure,
+      agent: this.#agent,
+    });
+  }
+
+  /** `http(s)://host:port` of Consul, for messages. */
+  get origin(): string {
+    return this.#endpoint.origin;
+  }
+
+  /**
+   * One health query. Rejects with a {@link ConsulError}, or with the signal's reason when
+   * aborted (the socket is destroyed at once, so the server sees the request end).
+   */
+  async healthService(
+    query: HealthServiceQuery,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<ConsulAnswer> {
+    const call: HealthServiceCall = {
+      service: query.service,
+      timeout: timeoutMs,
+      ctx: newContext(),
+      ...(query.passing && { passing: true }),
+      ...(query.tags.length > 0 && { tag: [...query.tags] }),
+      ...(query.dc !== undefined && { dc: query.dc }),
+      ...(query.nodeMeta.length > 0 && { 'node-meta': [...query.nodeMeta] }),
+      ...(query.filter !== undefined && { filter: query.filter }),
+      ...(query.near !== undefined && { near: query.near }),
+      ...(query.consistency === 'stale' && { stale: true }),
+      ...(query.consistency === 'consistent' && { consistent: true }),
+      ...(query.index > 0 && { index: String(query.index), wait: `${query.waitMs}ms` }),
+      ...(this.#endpoint.token !== undefined && { token: this.#endpoint.token }),
+    };
+    const health = this.#consul.health as unknown as TypedHealth;
+    const [res, body] = await this.#withSignal(
+      call.ctx,
+      signal,
+      `health query for "${query.service}"`,
+      () => health.service(call),
+    );
+    return { body, meta: queryMeta(res.headers) };
+  }
+
+  /** Closes the keep-alive sockets. Requests in flight are aborted by their signals. */
+  close(): void {
+    this.#consul.destroy();
+  }
+
+  async #withSignal<T>(
+    ctx: PapiContext,
+    signal: AbortSignal,
+    what: string,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    signal.throwIfAborted();
+    const cancel = () => ctx.emit('cancel');
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      return await run();
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw this.#toConsulError(error, what);
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
+  }
+
+  #toConsulError(error: unknown, what: string): ConsulError {
+    const at = `${what} at ${this.#endpoint.origin}`;
+    if (!(error instanceof Error)) {
+      return new ConsulError('ERR_CONSUL_UNREACHABLE', `${at} failed: ${String(error)}`);
+    }
+    const e = error as PapiError;
+    const cause = e.cause instanceof Error ? (e.cause as PapiError) : e;
+    if (e.isTimeout) {
+      return new ConsulError('ERR_CONSUL_TIMEOUT', `${at} timed out`, { cause: error });
+    }
+    if (e.isResponse && e.response?.statusCode !== undefined) {
+      const status = e.response.statusCode;
+      const text = bodyText(e.response.body) || http.STATUS_CODES[status] || 'error';
+      return new ConsulError('ERR_CONSUL_HTTP', `${at} failed: HTTP ${status} ${text}`, {
+        statusCode: status,
+        cause: error,
+      });
+    }
+    if (e.isCodec) {
+      return new ConsulError('ERR_CONSUL_BAD_RESPONSE', `${at} returned malformed JSON`, {
+        cause: error,
+      });
+    }
+    const code = cause.code ?? e.code;
+    if (code !== undefined && TLS_CODES.test(code)) {
+      return new ConsulError('ERR_CONSUL_TLS', `${at} failed TLS: ${code} (${cause.message})`, {
+        cause: error,
+      });
+    }
+    return new ConsulError('ERR_CONSUL_UNREACHABLE', `${at} failed: ${code ?? cause.message}`, {
+      cause: error,
+    });
+  }
+}
+
+function newContext(): PapiContext {
+  return Object.assign(new EventEmitter(), { includeResponse: true });
+}
+
+function bodyText(body: unknown): string {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
+  const line = text.trim().split('\n')[0] ?? '';
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+function header(headers: http.IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function queryMeta(headers: http.IncomingHttpHeaders): QueryMeta {
+  const indexText = header(headers, 'x-consul-index');
+  const index = indexText !== undefined && /^\d+$/.test(indexText) ? Number(indexText) : undefined;
+  const leader = header(headers, 'x-consul-knownleader');
+  const contact = header(headers, 'x-consul-lastcontact');
+  return {
+    index: index !== undefined && Number.isSafeInteger(index) ? index : undefined,
+    knownLeader: leader === undefined ? undefined : leader === 'true',
+    lastContactMs: contact !== undefined && /^\d+$/.test(contact) ? Number(contact) : undefined,
+  };
+}

@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+
+/** TLS settings for HTTPS to Consul. PEM strings or buffers. */
+export interface ConsulTlsOptions {
+  /** CA bundle that signs Consul's certificate (`CONSUL_CACERT`). Default: Node's CAs. */
+  readonly ca?: string | Buffer;
+  /** Client certificate for mutual TLS (`CONSUL_CLIENT_CERT`). */
+  readonly cert?: string | Buffer;
+  /** Client key for mutual TLS (`CONSUL_CLIENT_KEY`). */
+  readonly key?: string | Buffer;
+  /** Name to verify Consul's certificate against (`CONSUL_TLS_SERVER_NAME`). */
+  readonly servername?: string;
+  /** `false` skips verification (`CONSUL_HTTP_SSL_VERIFY=false`). Default `true`. */
+  readonly rejectUnauthorized?: boolean;
+}
+
+/**
+ * Where Consul is and how to talk to it. Every field falls back to Consul's own environment
+ * variables, as the `consul` CLI reads them.
+ */
+export interface ConsulConnectionOptions {
+  /**
+   * `host:port`, `[ipv6]:port` or `http(s)://host:port`. Default: `CONSUL_HTTP_ADDR`, else
+   * `127.0.0.1:8500`. Without a port, 80 for http and 443 for https, as Consul's Go client.
+   */
+  readonly address?: string;
+  /** ACL token, sent only in the `X-Consul-Token` header. Default: `CONSUL_HTTP_TOKEN`. */
+  readonly token?: string;
+  /**
+   * TLS settings; setting them (or an `https://` address, or `CONSUL_HTTP_SSL=true`) selects
+   * HTTPS. Default: read from `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`, `CONSUL_CLIENT_KEY`.
+   */
+  readonly tls?: ConsulTlsOptions;
+}
+
+/** A validated connection: what the HTTP layer needs, nothing left to parse. */
+export interface ConsulEndpoint {
+  readonly secure: boolean;
+  /** Host as the URL needs it (IPv6 in brackets). */
+  readonly host: string;
+  readonly port: number;
+  readonly token: string | undefined;
+  readonly tls: ConsulTlsOptions | undefined;
+  /** `http(s)://host:port`, for messages: never holds the token. */
+  readonly origin: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const TRUE = new Set(['1', 't', 'true', 'T', 'TRUE', 'True']);
+const FALSE = new Set(['0', 'f', 'false', 'F', 'FALSE', 'False']);
+
+function parseBool(env: Env, name: string, caller: string): boolean | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  if (TRUE.has(value)) return true;
+  if (FALSE.has(value)) return false;
+  throw new TypeError(`${caller}: ${name} must be true or false, got "${value}"`);
+}
+
+function readPem(env: Env, name: string, caller: string): Buffer | undefined {
+  const path = env[name];
+  if (path === undefined || path === '') return undefined;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new TypeError(`${caller}: cannot read ${name} (${path}): ${reason}`);
+  }
+}
+
+function isPem(value: unknown): value is string | Buffer {
+  return (typeof value === 'string' && value.length > 0) || Buffer.isBuffer(value);
+}
+
+function validateTls(tls: unknown, caller: string): ConsulTlsOptions {
+  if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) {
+    throw new TypeError(`${caller}: option "tls" must be an object`);
+  }
+  const t = tls as Record<string, unknown>;
+  for (const key of Object.keys(t)) {
+    if (!['ca', 'cert', 'key', 'servername', 'rejectUnauthorized'].includes(key)) {
+      throw new TypeError(`${caller}: unknown option "tls.${key}"`);
+    }
+  }
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    if (t[key] !== undefined && !isPem(t[key])) {
+      throw new TypeError(`${caller}: option "tls.${key}" must be a PEM string or Buffer`);
+    }
+  }
+  if (t.servername !== undefined && (typeof t.servername !== 'string' || t.servername === '')) {
+    throw new TypeError(`${caller}: option "tls.servername" must be a non-empty string`);
+  }
+  if (t.rejectUnauthorized !== undefined && typeof t.rejectUnauthorized !== 'boolean') {
+    throw new TypeError(`${caller}: option "tls.rejectUnauthorized" must be a boolean`);
+  }
+  if ((t.cert === undefined) !== (t.key === undefined)) {
+    throw new TypeError(`${caller}: options "tls.cert" and "tls.key" go together`);
+  }
+  return t as ConsulTlsOptions;
+}
+
+function tlsFromEnv(env: Env, caller: string): ConsulTlsOptions | undefined {
+  const ca = readPem(env, 'CONSUL_CACERT', caller);
+  const cert = readPem(env, 'CONSUL_CLIENT_CERT', caller);
+  const key = readPem(env, 'CONSUL_CLIENT_KEY', caller);
+  const verify = parseBool(env, 'CONSUL_HTTP_SSL_VERIFY', caller);
+  const servername = env.CONSUL_TLS_SERVER_NAME || undefined;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError(`${caller}: CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY go together`);
+  }
+  if (!ca && !cert && verify === undefined && !servername) return undefined;
+  return {
+    ...(ca && { ca }),
+    ...(cert && key && { cert, key }),
+    ...(servername && { servername }),
+    ...(verify === false && { rejectUnauthorized: false }),
+  };
+}
+
+const ADDRESS = /^(?:(https?):\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?\/?$/;
+
+/**
+ * Resolves options and environment into a {@link ConsulEndpoint}, or throws a `TypeError`
+ * naming the option or variable that is wrong.
+ */
+export function resolveEndpoint(
+  options: ConsulConnectionOptions,
+  caller: string,
+  env: Env = process.env,
+): ConsulEndpoint {
+  const fromOption = options.address !== undefined;
+  const address = fromOption ? options.address : env.CONSUL_HTTP_ADDR || '127.0.0.1:8500';
+  const source = fromOption ? 'option "address"' : 'CONSUL_HTTP_ADDR';
+  if (typeof address !== 'string') throw new TypeError(`${caller}: ${source} must be a string`);
+  const match = ADDRESS.exec(address.trim());
+  if (!match) {
+    throw new TypeError(
+      `${caller}: ${source} must be host:port or http(s)://host:port, got "${address}"`,
+    );
+  }
+  const [, scheme, host = '', portText] = match;
+  const tls =
+    options.tls !== undefined ? validateTls(options.tls, caller) : tlsFromEnv(env, caller);
+  const ssl = parseBool(env, 'CONSUL_HTTP_SSL', caller);
+  const secure =
+    scheme === 'https' || (scheme === undefined && (ssl === true || tls !== undefined));
+  const port = portText === undefined ? (secure ? 443 : 80) : Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new TypeError(`${caller}: ${source} has an invalid port, got "${address}"`);
+  }
+  if (options.token !== undefined && typeof options.token !== 'string') {
+    throw new TypeError(`${caller}: option "token" must be a string`);
+  }
+  const token = (options.token ?? env.CONSUL_HTTP_TOKEN) || undefined;
+  const origin = `${secure ? 'https' : 'http'}://${host}:${port}`;
+  return { secure, host, port, token, tls, origin };
+}

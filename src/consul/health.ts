@@ -1,0 +1,111 @@
+/**
+ * Consul's `/v1/health/service/:service` entries → an {@link InstanceSet}. The body is
+ * external data: every field is checked, an entry that cannot make a valid instance is
+ * skipped and reported, and nothing here throws.
+ */
+import { type Address, formatAddress, type Instance, type InstanceSet } from '../instance.js';
+
+/** An entry of a health answer that could not become an instance, and why. */
+export interface SkippedEntry {
+  /** Position of the entry in Consul's answer. */
+  readonly position: number;
+  /** `Service.ID` when it could be read. */
+  readonly id: string | undefined;
+  readonly reason: string;
+}
+
+export interface HealthMapping {
+  readonly instances: InstanceSet;
+  readonly skipped: readonly SkippedEntry[];
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function stringList(value: unknown): readonly string[] {
+  if (!Array.isArray(value)) return [];
+  return Object.freeze(value.filter((tag): tag is string => typeof tag === 'string'));
+}
+
+function stringRecord(value: unknown): Readonly<Record<string, string>> {
+  const result: Record<string, string> = {};
+  if (isObject(value)) {
+    for (const [key, item] of Object.entries(value))
+      if (typeof item === 'string') result[key] = item;
+  }
+  return Object.freeze(result);
+}
+
+function passingWeight(weights: unknown): number {
+  const passing = isObject(weights) ? weights.Passing : undefined;
+  return typeof passing === 'number' && Number.isInteger(passing) && passing > 0 ? passing : 1;
+}
+
+type EntryResult = { instance: Instance } | { id: string | undefined; reason: string };
+
+function toInstance(entry: unknown): EntryResult {
+  if (!isObject(entry)) return { id: undefined, reason: 'entry is not an object' };
+  const { Service: service, Node: node } = entry;
+  if (!isObject(service)) return { id: undefined, reason: 'Service is missing' };
+  const id = nonEmptyString(service.ID);
+  if (id === undefined) return { id, reason: 'Service.ID is missing' };
+  const nodeObject = isObject(node) ? node : {};
+  // Consul's rule: an empty Service.Address means "the node's address".
+  const host = nonEmptyString(service.Address) ?? nonEmptyString(nodeObject.Address);
+  if (host === undefined) return { id, reason: 'neither Service.Address nor Node.Address is set' };
+  const port = service.Port;
+  if (typeof port !== 'number') return { id, reason: 'Service.Port is not a number' };
+  const address = formatAddress(host, port);
+  if (address === undefined)
+    return { id, reason: `invalid address ${JSON.stringify(host)} port ${port}` };
+  const datacenter = nonEmptyString(nodeObject.Datacenter);
+  return {
+    instance: Object.freeze({
+      address,
+      id,
+      service: nonEmptyString(service.Service) ?? '',
+      node: nonEmptyString(nodeObject.Node) ?? '',
+      ...(datacenter !== undefined && { datacenter }),
+      tags: stringList(service.Tags),
+      meta: stringRecord(service.Meta),
+      weight: passingWeight(service.Weights),
+    }),
+  };
+}
+
+/**
+ * Maps a health answer to instances keyed by address. When two entries share an address
+ * (one process registered twice, say), the first is kept and the second reported.
+ * Returns `undefined` when the body is not a JSON array at all.
+ */
+export function mapHealthEntries(body: unknown): HealthMapping | undefined {
+  if (!Array.isArray(body)) return undefined;
+  const instances = new Map<Address, Instance>();
+  const skipped: SkippedEntry[] = [];
+  body.forEach((entry: unknown, position) => {
+    const result = toInstance(entry);
+    if (!('instance' in result)) {
+      skipped.push({ position, id: result.id, reason: result.reason });
+      return;
+    }
+    const { instance } = result;
+    const first = instances.get(instance.address);
+    if (first) {
+      skipped.push({
+        position,
+        id: instance.id,
+        reason: `duplicate address ${instance.address} (kept ${first.id})`,
+      });
+      return;
+    }
+    instances.set(instance.address, instance);
+  });
+  return { instances, skipped };
+}

@@ -1,0 +1,175 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Observable } from 'rxjs';
+import { type InstanceSet, sameInstance } from '../instance.js';
+import { ConsulClient } from './client.js';
+import { ConsulError } from './errors.js';
+import { mapHealthEntries, type SkippedEntry } from './health.js';
+import {
+  type ConsulFailure,
+  type ConsulInstancesOptions,
+  type ConsulStatus,
+  resolveWatchConfig,
+  type WatchConfig,
+} from './options.js';
+
+/**
+ * Watches the healthy instances of a Consul service: a cold Observable that emits the
+ * first set as soon as Consul answers, then a new set each time it changes.
+ *
+ * Each subscription runs its own loop of blocking queries on `/v1/health/service/:service`
+ * and unsubscribing stops it: the request in flight is aborted at once and no timer is left,
+ * so a process whose only work was the subscription exits by itself.
+ *
+ * The loop follows Consul's blocking-query rules: it sends back the last `X-Consul-Index`
+ * with `wait`, and its HTTP timeout covers `wait` plus Consul's jitter (wait/16); an
+ * unchanged index emits nothing; an index that goes backwards resets to 0; an index of 0 or
+ * none is treated as 1; two queries never start less than `minIntervalMs` apart. Refused
+ * connections, timeouts, 5xx, 429, 403 and malformed bodies are retried with exponential
+ * backoff and jitter while the stream stays alive and keeps its last set: it never errors.
+ * Each failure reaches `onError`; `onStatus` tells how fresh the served set is.
+ *
+ * Connection settings default to Consul's environment variables (`CONSUL_HTTP_ADDR`,
+ * `CONSUL_HTTP_TOKEN`, `CONSUL_HTTP_SSL`, `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`,
+ * `CONSUL_CLIENT_KEY`); the token travels only in the `X-Consul-Token` header.
+ *
+ * @param service The Consul service name.
+ * @param options Filters, connection, timing and observers; see {@link ConsulInstancesOptions}.
+ * @throws TypeError at call time, naming the option, for an empty service name or a bad option.
+ *
+ * @example
+ * ```ts
+ * import { consulInstances$, diff, roundRobin } from 'rxlb';
+ *
+ * const picker$ = consulInstances$('greeter', {
+ *   tags: ['v2'],
+ *   onError: ({ error, attempt, nextDelayMs }) =>
+ *     console.warn(`consul: ${error.message} (attempt ${attempt}, retry in ${nextDelayMs} ms)`),
+ * }).pipe(diff(), roundRobin());
+ * ```
+ */
+export function consulInstances$(
+  service: string,
+  options?: ConsulInstancesOptions,
+): Observable<InstanceSet> {
+  const config = resolveWatchConfig(service, options);
+  return new Observable<InstanceSet>((subscriber) => {
+    const controller = new AbortController();
+    const client = new ConsulClient(config.endpoint);
+    watch(config, client, controller.signal, (set) => subscriber.next(set)).catch((error) => {
+      if (!controller.signal.aborted) subscriber.error(error);
+    });
+    return () => {
+      controller.abort();
+      client.close();
+    };
+  });
+}
+
+function sameSet(a: InstanceSet, b: InstanceSet): boolean {
+  if (a.size !== b.size) return false;
+  for (const [address, instance] of a) {
+    const other = b.get(address);
+    if (!other || !sameInstance(instance, other)) return false;
+  }
+  return true;
+}
+
+/** Exponential backoff with "equal jitter": within [d/2, d] where d doubles up to maxMs. */
+function backoffDelay(attempt: number, { initialMs, maxMs }: WatchConfig['backoff']): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
+/** Consul's index rules: reset to 0 when it goes backwards, never 0 or missing after. */
+function nextIndex(sent: number, received: number | undefined): number {
+  if (received === undefined || received < 1) return 1;
+  return received < sent ? 0 : received;
+}
+
+/** User callbacks must not break the loop; their errors surface like RxJS's unhandled ones. */
+function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
+  if (!callback) return;
+  try {
+    callback(value);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
+async function watch(
+  config: WatchConfig,
+  client: ConsulClient,
+  signal: AbortSignal,
+  emit: (set: InstanceSet) => void,
+): Promise<void> {
+  const { service } = config.query;
+  let index = 0;
+  let served: InstanceSet | undefined;
+  let lastStart = Number.NEGATIVE_INFINITY;
+  let failures = 0;
+  let lastError: ConsulError | undefined;
+  let lastSuccessAt: number | undefined;
+  let knownLeader: boolean | undefined;
+  let lastContactMs: number | undefined;
+  let skipped: readonly SkippedEntry[] = [];
+
+  const status = (): ConsulStatus => ({
+    service,
+    state: failures === 0 ? 'ok' : 'retrying',
+    index,
+    instances: served?.size ?? 0,
+    lastSuccessAt,
+    knownLeader,
+    lastContactMs,
+    consecutiveFailures: failures,
+    lastError: failures === 0 ? undefined : lastError,
+    skipped,
+  });
+
+  while (!signal.aborted) {
+    const gap = lastStart + config.minIntervalMs - performance.now();
+    if (gap > 0) await sleep(gap, undefined, { signal });
+    lastStart = performance.now();
+    try {
+      const answer = await client.healthService(
+        { ...config.query, index },
+        config.timeoutMs,
+        signal,
+      );
+      const unchanged = index > 0 && answer.meta.index === index;
+      if (!unchanged) {
+        const mapping = mapHealthEntries(answer.body);
+        if (!mapping) {
+          throw new ConsulError(
+            'ERR_CONSUL_BAD_RESPONSE',
+            `health query for "${service}" at ${client.origin} returned a body that is not a JSON array`,
+          );
+        }
+        index = nextIndex(index, answer.meta.index);
+        skipped = mapping.skipped;
+        if (!served || !sameSet(served, mapping.instances)) {
+          served = mapping.instances;
+          emit(served);
+          if (signal.aborted) return; // a synchronous unsubscribe (take(1), say)
+        }
+      }
+      failures = 0;
+      lastSuccessAt = Date.now();
+      knownLeader = answer.meta.knownLeader;
+      lastContactMs = answer.meta.lastContactMs;
+      notify(config.onStatus, status());
+    } catch (error) {
+      if (signal.aborted) return;
+      if (!(error instanceof ConsulError)) throw error;
+      failures += 1;
+      lastError = error;
+      const nextDelayMs = backoffDelay(failures, config.backoff);
+      const failure: ConsulFailure = { service, error, attempt: failures, nextDelayMs };
+      notify(config.onError, failure);
+      notify(config.onStatus, status());
+      await sleep(nextDelayMs, undefined, { signal });
+    }
+  }
+}

@@ -1,0 +1,244 @@
+import type { HealthServiceQuery } from './client.js';
+import {
+  type ConsulConnectionOptions,
+  type ConsulEndpoint,
+  resolveEndpoint,
+} from './connection.js';
+import type { ConsulError } from './errors.js';
+import type { SkippedEntry } from './health.js';
+
+/** Backoff between failed attempts: exponential from `initialMs` up to `maxMs`, with jitter. */
+export interface BackoffOptions {
+  /** First retry delay in ms. Default 100. */
+  readonly initialMs?: number;
+  /** Ceiling of the delay in ms. Default 30 000. */
+  readonly maxMs?: number;
+}
+
+/** One failed attempt, as `onError` reports it. The stream itself never errors. */
+export interface ConsulFailure {
+  readonly service: string;
+  readonly error: ConsulError;
+  /** 1 for the first failure after a success (or after the start), then 2, 3, ... */
+  readonly attempt: number;
+  /** How long the watch waits before the next attempt, jitter included. */
+  readonly nextDelayMs: number;
+}
+
+/**
+ * The freshness of what a watch serves, as `onStatus` reports it after every answer and
+ * every failure.
+ */
+export interface ConsulStatus {
+  readonly service: string;
+  /** `'ok'` after a good answer; `'retrying'` while attempts fail (the last set is served). */
+  readonly state: 'ok' | 'retrying';
+  /** The blocking index the watch holds. */
+  readonly index: number;
+  /** Instances in the set served now (the last good one). */
+  readonly instances: number;
+  /** `Date.now()` of the last good answer; undefined before the first. */
+  readonly lastSuccessAt: number | undefined;
+  /** `X-Consul-KnownLeader` of the last good answer. */
+  readonly knownLeader: boolean | undefined;
+  /** `X-Consul-LastContact` (ms) of the last good answer: how stale a `stale` read may be. */
+  readonly lastContactMs: number | undefined;
+  /** Failures since the last good answer. */
+  readonly consecutiveFailures: number;
+  /** The most recent failure while `state` is `'retrying'`. */
+  readonly lastError: ConsulError | undefined;
+  /** Entries of the last good answer that could not become instances. */
+  readonly skipped: readonly SkippedEntry[];
+}
+
+/** Options of {@link consulInstances$}. */
+export interface ConsulInstancesOptions extends ConsulConnectionOptions {
+  /** Only instances whose every check passes. Default `true`. */
+  readonly passing?: boolean;
+  /** Only instances that carry all of these tags. */
+  readonly tags?: readonly string[];
+  /** Datacenter to query. Default: the agent's. */
+  readonly dc?: string;
+  /** Only instances on nodes with all of these metadata pairs. */
+  readonly nodeMeta?: Readonly<Record<string, string>>;
+  /** A Consul filter expression, e.g. `'Service.Meta.version == "2"'`. */
+  readonly filter?: string;
+  /** Sort by round-trip time from this node (`'_agent'` for the local agent). */
+  readonly near?: string;
+  /** Read consistency. Default `'default'`. */
+  readonly consistency?: 'default' | 'stale' | 'consistent';
+  /**
+   * How long one blocking query may wait for a change: ms, or a duration like `'30s'`,
+   * `'5m'`. Default 5 minutes, at most 10 minutes.
+   */
+  readonly wait?: number | string;
+  /** Retry delays after failures. */
+  readonly backoff?: BackoffOptions;
+  /** Minimum time between the starts of two queries, in ms. Default 50. */
+  readonly minIntervalMs?: number;
+  /** Called for each failed attempt. */
+  readonly onError?: (failure: ConsulFailure) => void;
+  /** Called after every answer and every failure. */
+  readonly onStatus?: (status: ConsulStatus) => void;
+}
+
+/** Defaults of {@link ConsulInstancesOptions}, in one place. */
+export const DEFAULTS = Object.freeze({
+  passing: true,
+  consistency: 'default',
+  waitMs: 5 * 60_000,
+  maxWaitMs: 10 * 60_000,
+  backoff: Object.freeze({ initialMs: 100, maxMs: 30_000 }),
+  minIntervalMs: 50,
+  /** Added to wait + wait/16 for the HTTP timeout: network and server time. */
+  timeoutMarginMs: 1_000,
+} as const);
+
+/** Everything the watch loop needs, validated. */
+export interface WatchConfig {
+  readonly endpoint: ConsulEndpoint;
+  readonly query: Omit<HealthServiceQuery, 'index'>;
+  readonly timeoutMs: number;
+  readonly backoff: Required<BackoffOptions>;
+  readonly minIntervalMs: number;
+  readonly onError: ((failure: ConsulFailure) => void) | undefined;
+  readonly onStatus: ((status: ConsulStatus) => void) | undefined;
+}
+
+const CALLER = 'consulInstances$()';
+const KNOWN = new Set([
+  'address',
+  'token',
+  'tls',
+  'passing',
+  'tags',
+  'dc',
+  'nodeMeta',
+  'filter',
+  'near',
+  'consistency',
+  'wait',
+  'backoff',
+  'minIntervalMs',
+  'onError',
+  'onStatus',
+]);
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+function fail(option: string, expected: string): never {
+  throw new TypeError(`${CALLER}: option "${option}" must be ${expected}`);
+}
+
+function optionalString(value: unknown, option: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') fail(option, 'a non-empty string');
+  return value;
+}
+
+function parseWait(value: unknown): number {
+  if (value === undefined) return DEFAULTS.waitMs;
+  let ms: number | undefined;
+  if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string') {
+    const match = DURATION.exec(value.trim());
+    if (match) ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  }
+  if (ms === undefined || !Number.isFinite(ms) || ms < 1 || ms > DEFAULTS.maxWaitMs) {
+    fail(
+      'wait',
+      `a duration from 1ms to 10m (ms, or a string like "30s"), got ${JSON.stringify(value)}`,
+    );
+  }
+  return Math.round(ms);
+}
+
+function nonNegative(value: unknown, option: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    fail(option, `a finite number >= ${min}`);
+  }
+  return value;
+}
+
+function parseBackoff(value: unknown): Required<BackoffOptions> {
+  if (value === undefined) return DEFAULTS.backoff;
+  if (typeof value !== 'object' || value === null) fail('backoff', 'an object');
+  const { initialMs, maxMs, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) throw new TypeError(`${CALLER}: unknown option "backoff.${unknown}"`);
+  const initial = nonNegative(initialMs, 'backoff.initialMs', DEFAULTS.backoff.initialMs, 1);
+  const max = nonNegative(maxMs, 'backoff.maxMs', Math.max(DEFAULTS.backoff.maxMs, initial), 1);
+  if (max < initial) fail('backoff.maxMs', `>= backoff.initialMs (${initial})`);
+  return { initialMs: initial, maxMs: max };
+}
+
+function parseNodeMeta(value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail('nodeMeta', 'an object of string values');
+  }
+  return Object.entries(value).map(([key, item]) => {
+    if (key === '' || key.includes(':') || typeof item !== 'string') {
+      fail('nodeMeta', `an object of string values with keys free of ":" (bad key "${key}")`);
+    }
+    return `${key}:${item}`;
+  });
+}
+
+function parseTags(value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((tag) => typeof tag === 'string' && tag !== '')) {
+    fail('tags', 'an array of non-empty strings');
+  }
+  return Object.freeze([...value]);
+}
+
+function callback<T>(value: unknown, option: string): ((arg: T) => void) | undefined {
+  if (value !== undefined && typeof value !== 'function') fail(option, 'a function');
+  return value as ((arg: T) => void) | undefined;
+}
+
+/**
+ * Validates the arguments of {@link consulInstances$} once, at call time: a permanent
+ * misuse is a synchronous `TypeError` naming the option, never a retry loop.
+ */
+export function resolveWatchConfig(service: unknown, options: unknown = {}): WatchConfig {
+  if (typeof service !== 'string' || service.trim() === '') {
+    throw new TypeError(
+      `${CALLER}: service must be a non-empty string, got ${JSON.stringify(service)}`,
+    );
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${CALLER}: options must be an object`);
+  }
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.has(key)) throw new TypeError(`${CALLER}: unknown option "${key}"`);
+  }
+  if (o.passing !== undefined && typeof o.passing !== 'boolean') fail('passing', 'a boolean');
+  const consistency = o.consistency ?? DEFAULTS.consistency;
+  if (consistency !== 'default' && consistency !== 'stale' && consistency !== 'consistent') {
+    fail('consistency', `"default", "stale" or "consistent", got ${JSON.stringify(consistency)}`);
+  }
+  const waitMs = parseWait(o.wait);
+  return {
+    endpoint: resolveEndpoint(o as ConsulConnectionOptions, CALLER),
+    query: {
+      service,
+      passing: (o.passing as boolean | undefined) ?? DEFAULTS.passing,
+      tags: parseTags(o.tags),
+      dc: optionalString(o.dc, 'dc'),
+      nodeMeta: parseNodeMeta(o.nodeMeta),
+      filter: optionalString(o.filter, 'filter'),
+      near: optionalString(o.near, 'near'),
+      consistency,
+      waitMs,
+    },
+    timeoutMs: waitMs + Math.ceil(waitMs / 16) + DEFAULTS.timeoutMarginMs,
+    backoff: parseBackoff(o.backoff),
+    minIntervalMs: nonNegative(o.minIntervalMs, 'minIntervalMs', DEFAULTS.minIntervalMs),
+    onError: callback<ConsulFailure>(o.onError, 'onError'),
+    onStatus: callback<ConsulStatus>(o.onStatus, 'onStatus'),
+  };
+}
