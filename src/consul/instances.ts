@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Observable } from 'rxjs';
+import { Observable, config as rxjsConfig } from 'rxjs';
 import { type InstanceSet, sameInstance } from '../instance.js';
 import { ConsulClient } from './client.js';
 import { ConsulError } from './errors.js';
@@ -86,14 +86,19 @@ function nextIndex(sent: number, received: number | undefined): number {
   return received < sent ? 0 : received;
 }
 
-/** User callbacks must not break the loop; their errors surface like RxJS's unhandled ones. */
+/**
+ * User callbacks must not break the loop. What they throw goes where RxJS sends unhandled
+ * errors: `config.onUnhandledError` when set, else an uncaught exception.
+ */
 function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
   if (!callback) return;
   try {
     callback(value);
   } catch (error) {
     queueMicrotask(() => {
-      throw error;
+      const handler = rxjsConfig.onUnhandledError;
+      if (!handler) throw error;
+      handler(error);
     });
   }
 }
