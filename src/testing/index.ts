@@ -2,3 +2,10 @@
  * `rxlb/testing`: what tests, examples and demos need to run rxlb without a real Consul.
  */
 export type { Address, Instance } from '../instance.js';
+export {
+  ConsulTestServer,
+  type ConsulTestServerOptions,
+  type RecordedRequest,
+} from './consul-test-server.js';
+export type { Fault, FaultScope } from './faults.js';
+export type { CheckDefinition, CheckStatus, ServiceDefinition } from './registration.js';

@@ -1,0 +1,411 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, CheckUpdateError, UnknownIdError } from './agent.js';
+import { type Fault, FaultQueue, STATUS_TEXT } from './faults.js';
+import {
+  CHECK_STATUSES,
+  type CheckStatus,
+  RegistrationError,
+  type ServiceDefinition,
+} from './registration.js';
+import {
+  type Access,
+  emptyLike,
+  HttpError,
+  type Reply,
+  ROUTES,
+  type RouteContext,
+} from './routes.js';
+
+/** Options of {@link ConsulTestServer}. */
+export interface ConsulTestServerOptions {
+  /** Interface to listen on. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Default 0: a free port. */
+  readonly port?: number;
+  /** Default `dc1`. */
+  readonly datacenter?: string;
+  /** The one node's name. Default `rxlb-test-node`. */
+  readonly nodeName?: string;
+  /** The node's address, used for services registered without one. Default `127.0.0.1`. */
+  readonly nodeAddress?: string;
+  /** The node's metadata, for `node-meta` queries. */
+  readonly nodeMeta?: Readonly<Record<string, string>>;
+  /**
+   * Turns ACLs on with a default-deny policy: requests need an `X-Consul-Token` (or
+   * `Authorization: Bearer`) listed here; an unknown token gets `403 ACL not found`, an
+   * anonymous read gets empty results and an anonymous or read-only write gets 403.
+   */
+  readonly acl?: { readonly tokens: Readonly<Record<string, 'read' | 'write'>> };
+}
+
+/** A request the server received, for assertions. Never holds more than the request did. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  /** The raw query string, without `?`. */
+  readonly query: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** `performance.now()` when it arrived. */
+  readonly receivedAt: number;
+  /**
+   * `pending` while open; `answered` once the response was sent; `closed-by-client` when the
+   * client went away first; `dropped` when a `drop` fault cut it; `stopped` when the server
+   * stopped with it open.
+   */
+  readonly outcome: 'pending' | 'answered' | 'closed-by-client' | 'dropped' | 'stopped';
+  /** The status sent, when answered. */
+  readonly status: number | undefined;
+}
+
+type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
+
+const MAX_BODY = 1 << 20;
+
+/**
+ * A Consul-compatible HTTP server for tests, examples and demos: agent registration with
+ * TTL, TCP, HTTP and gRPC checks it really runs, health and catalog queries with Raft-like
+ * indexes and real blocking, ACL tokens, and fault injection.
+ *
+ * @example
+ * ```ts
+ * import { ConsulTestServer } from 'rxlb/testing';
+ *
+ * const consul = await new ConsulTestServer().start();
+ * consul.registerService({ Name: 'greeter', ID: 'greeter-1', Address: '127.0.0.1', Port: 50051 });
+ * consul.inject({ kind: 'status', status: 500, count: 3 }); // the next 3 requests fail
+ * const picker$ = consulInstances$('greeter', { address: consul.address }).pipe(diff(), roundRobin());
+ * // ...
+ * await consul.stop();
+ * ```
+ */
+export class ConsulTestServer {
+  readonly #options: ConsulTestServerOptions;
+  readonly #agent: Agent;
+  readonly #faults = new FaultQueue();
+  readonly #requests: MutableRecord[] = [];
+  readonly #open = new Set<{ record: MutableRecord; abort: AbortController }>();
+  #server: Server | undefined;
+  #port = 0;
+
+  constructor(options: ConsulTestServerOptions = {}) {
+    const tokens = options.acl?.tokens;
+    if (
+      tokens !== undefined &&
+      !Object.values(tokens).every((v) => v === 'read' || v === 'write')
+    ) {
+      throw new TypeError(
+        'ConsulTestServer: option "acl.tokens" must map tokens to "read" or "write"',
+      );
+    }
+    this.#options = options;
+    this.#agent = new Agent({
+      id: randomUUID(),
+      name: options.nodeName ?? 'rxlb-test-node',
+      address: options.nodeAddress ?? '127.0.0.1',
+      datacenter: options.datacenter ?? 'dc1',
+      meta: { ...options.nodeMeta },
+    });
+  }
+
+  /** Starts listening; resolves with the server itself once it accepts connections. */
+  async start(): Promise<this> {
+    if (this.#server) throw new Error('ConsulTestServer: already started');
+    const server = createServer((req, res) => void this.#handle(req, res));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#options.port ?? 0, this.#options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#port = (server.address() as AddressInfo).port;
+    return this;
+  }
+
+  /** Stops checks, ends open requests and closes every connection. */
+  async stop(): Promise<void> {
+    this.#agent.close();
+    const server = this.#server;
+    if (!server) return;
+    for (const open of this.#open) {
+      open.record.outcome = 'stopped';
+      open.abort.abort();
+    }
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** `host:port` to give `consulInstances$`'s `address` option or `CONSUL_HTTP_ADDR`. */
+  get address(): string {
+    if (!this.#server) throw new Error('ConsulTestServer: not started');
+    const host = this.#options.host ?? '127.0.0.1';
+    return host.includes(':') ? `[${host}]:${this.#port}` : `${host}:${this.#port}`;
+  }
+
+  /** The last Raft index handed out. */
+  get index(): number {
+    return this.#agent.catalog.index;
+  }
+
+  /** Every request received, in order. */
+  get requests(): readonly RecordedRequest[] {
+    return this.#requests;
+  }
+
+  /** Requests received and not yet answered or closed. */
+  get activeRequests(): number {
+    return this.#open.size;
+  }
+
+  /** Forgets the recorded requests. */
+  clearRequests(): void {
+    this.#requests.length = 0;
+  }
+
+  /** Registers a service as `PUT /v1/agent/service/register` would; returns its id. */
+  registerService(definition: ServiceDefinition): string {
+    try {
+      return this.#agent.register(definition);
+    } catch (error) {
+      if (error instanceof RegistrationError)
+        throw new TypeError(`registerService(): ${error.message}`);
+      throw error;
+    }
+  }
+
+  deregisterService(id: string): void {
+    this.#agent.deregister(id);
+  }
+
+  /** Sets any check's status, as if it had run (TTL checks also restart their TTL). */
+  setCheckStatus(checkId: string, status: CheckStatus, output = ''): void {
+    if (!CHECK_STATUSES.includes(status)) {
+      throw new TypeError(`setCheckStatus(): status must be passing, warning or critical`);
+    }
+    this.#agent.setCheckStatus(checkId, status, output);
+  }
+
+  /** Puts a service in (or out of) maintenance mode. */
+  setMaintenance(serviceId: string, enable: boolean, reason = ''): void {
+    this.#agent.maintenance(serviceId, enable, reason);
+  }
+
+  /** Arms a fault for the next matching requests; see {@link Fault}. */
+  inject(fault: Fault): void {
+    this.#faults.add(fault);
+  }
+
+  /** Disarms every fault. */
+  clearFaults(): void {
+    this.#faults.clear();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://consul');
+    const record: MutableRecord = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search.slice(1),
+      headers: { ...req.headers },
+      receivedAt: performance.now(),
+      outcome: 'pending',
+      status: undefined,
+    };
+    this.#requests.push(record);
+    const open = { record, abort: new AbortController() };
+    this.#open.add(open);
+    res.once('close', () => {
+      this.#open.delete(open);
+      if (record.outcome === 'pending') {
+        record.outcome = res.writableFinished ? 'answered' : 'closed-by-client';
+      }
+      open.abort.abort();
+    });
+    let reply: Reply;
+    try {
+      const body = await readBody(req);
+      reply = await this.#dispatch(req, url, body, open.abort.signal);
+    } catch (error) {
+      const [status, text] = errorStatus(error);
+      reply = { status, text };
+    }
+    if (open.abort.signal.aborted) return;
+    // Faults strike the answer, so a blocking query in flight counts when it returns.
+    const fault = this.#faults.take(record.method, record.path, false);
+    switch (fault?.kind) {
+      case 'drop':
+        record.outcome = 'dropped';
+        req.socket.destroy();
+        return;
+      case 'hang':
+        return; // until the client or stop() ends it
+      case 'delay':
+        await delay(fault.ms, open.abort.signal);
+        if (open.abort.signal.aborted) return;
+        break;
+      case 'status':
+        reply = { status: fault.status, text: fault.body ?? STATUS_TEXT[fault.status] ?? 'error' };
+        break;
+      case 'malformed':
+        reply = { ...reply, status: 200, raw: '[{"Node": {"Node": "rxlb-test-node", "Addr' };
+        break;
+    }
+    this.#reply(res, record, reply);
+  }
+
+  async #dispatch(
+    req: IncomingMessage,
+    url: URL,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<Reply> {
+    const method = req.method ?? 'GET';
+    const matches = ROUTES.filter((r) => r.pattern.test(url.pathname));
+    const route = matches.find((r) => r.method === method);
+    if (!route) {
+      if (matches.length > 0) throw new HttpError(405, `method ${method} not allowed`);
+      throw new HttpError(404, '404 page not found');
+    }
+    const access = this.#access(req, url);
+    if (route.kind === 'write' && access !== 'write') {
+      throw new HttpError(
+        403,
+        `Permission denied: ${access === 'anonymous' ? 'anonymous token' : 'token'} lacks permission 'service:write'`,
+      );
+    }
+    const values = route.pattern.exec(url.pathname)?.slice(1) ?? [];
+    const params: Record<string, string> = {};
+    route.names.forEach((name, i) => {
+      params[name] = decodeURIComponent(values[i] ?? '');
+    });
+    const ctx: RouteContext = {
+      agent: this.#agent,
+      params,
+      query: url.searchParams,
+      body: () => parseJson(body),
+      access,
+      signal,
+    };
+    const reply = await route.handler(ctx);
+    if (route.kind === 'read' && access === 'anonymous') {
+      return { ...reply, body: emptyLike(reply.body), filteredByAcl: true };
+    }
+    return reply;
+  }
+
+  /** What the request's token allows; throws 403 `ACL not found` for an unknown token. */
+  #access(req: IncomingMessage, url: URL): Access {
+    const tokens = this.#options.acl?.tokens;
+    if (!tokens) return 'write';
+    const header = req.headers['x-consul-token'];
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const token =
+      (Array.isArray(header) ? header[0] : header) || bearer || url.searchParams.get('token');
+    if (!token) return 'anonymous';
+    const access = Object.hasOwn(tokens, token) ? tokens[token] : undefined;
+    if (!access) throw new HttpError(403, 'ACL not found');
+    return access;
+  }
+
+  #consulHeaders(
+    index: number | undefined,
+    consistency: string | undefined,
+  ): Record<string, string> {
+    const headers: Record<string, string> = {};
+    if (index !== undefined) {
+      headers['X-Consul-Index'] = String(Math.max(1, index));
+      headers['X-Consul-KnownLeader'] = 'true';
+      headers['X-Consul-LastContact'] = '0';
+    }
+    if (consistency) headers['X-Consul-Effective-Consistency'] = consistency;
+    if (this.#options.acl) headers['X-Consul-Default-ACL-Policy'] = 'deny';
+    return headers;
+  }
+
+  #reply(res: ServerResponse, record: MutableRecord, reply: Reply): void {
+    const headers = this.#consulHeaders(reply.index, reply.consistency);
+    if (reply.filteredByAcl) headers['X-Consul-Results-Filtered-By-ACLs'] = 'true';
+    if (reply.index !== undefined) {
+      const fault = this.#faults.take(record.method, record.path, true);
+      if (fault?.kind === 'index') {
+        if (fault.index === null) delete headers['X-Consul-Index'];
+        else headers['X-Consul-Index'] = String(fault.index);
+      }
+    }
+    const status = reply.status ?? 200;
+    if (reply.text !== undefined) this.#send(res, record, status, reply.text, headers);
+    else {
+      const json = reply.raw ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
+      this.#send(res, record, status, json, headers, json !== '');
+    }
+  }
+
+  #send(
+    res: ServerResponse,
+    record: MutableRecord,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+    json = false,
+  ): void {
+    record.status = status;
+    res.writeHead(status, {
+      ...headers,
+      'Content-Type': json ? 'application/json' : 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      Vary: 'Accept-Encoding',
+    });
+    res.end(body);
+  }
+}
+
+function errorStatus(error: unknown): [number, string] {
+  if (error instanceof HttpError) return [error.status, error.message];
+  if (error instanceof RegistrationError) return [400, error.message];
+  if (error instanceof UnknownIdError) return [404, error.message];
+  if (error instanceof CheckUpdateError) return [500, error.message];
+  return [500, error instanceof Error ? error.message : String(error)];
+}
+
+function parseJson(body: string): unknown {
+  if (body.trim() === '') throw new HttpError(400, 'Request decode failed: EOF');
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    throw new HttpError(400, `Request decode failed: ${(error as Error).message}`);
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, 'Request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
