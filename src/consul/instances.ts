@@ -144,6 +144,7 @@ async function watch(
         signal,
       );
       const unchanged = index > 0 && answer.meta.index === index;
+      let changed: InstanceSet | undefined;
       if (!unchanged) {
         const mapping = mapHealthEntries(answer.body);
         if (!mapping) {
@@ -154,17 +155,16 @@ async function watch(
         }
         index = nextIndex(index, answer.meta.index);
         skipped = mapping.skipped;
-        if (!served || !sameSet(served, mapping.instances)) {
-          served = mapping.instances;
-          emit(served);
-          if (signal.aborted) return; // a synchronous unsubscribe (take(1), say)
-        }
+        if (!served || !sameSet(served, mapping.instances)) changed = mapping.instances;
       }
+      served = changed ?? served;
       failures = 0;
       lastSuccessAt = Date.now();
       knownLeader = answer.meta.knownLeader;
       lastContactMs = answer.meta.lastContactMs;
+      // the status first: a subscriber may unsubscribe synchronously on the set (take(1))
       notify(config.onStatus, status());
+      if (changed) emit(changed);
     } catch (error) {
       if (signal.aborted) return;
       if (!(error instanceof ConsulError)) throw error;

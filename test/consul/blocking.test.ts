@@ -1,0 +1,146 @@
+/** Consul's blocking-query rules, pinned against ConsulTestServer's recorded requests. */
+import { firstValueFrom } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { consulInstances$ } from '../../src/consul/instances.js';
+import type { ConsulStatus } from '../../src/consul/options.js';
+import { ConsulTestServer } from '../../src/testing/index.js';
+import { record } from '../support/observe.js';
+import { healthQueries, params } from '../support/server.js';
+
+const SERVICE = 'greeter';
+let server: ConsulTestServer;
+
+beforeEach(async () => {
+  server = await new ConsulTestServer().start();
+  server.registerService({ Name: SERVICE, ID: 'g1', Port: 50051, Address: '127.0.0.1' });
+});
+afterEach(() => server.stop());
+
+const queries = () => healthQueries(server.requests, SERVICE);
+
+describe('consulInstances$ blocking queries', () => {
+  it('asks first without an index, then with the last X-Consul-Index and wait', async () => {
+    const seen = record(consulInstances$(SERVICE, { address: server.address, wait: '300ms' }));
+    await vi.waitFor(() => expect(queries().length).toBeGreaterThanOrEqual(2));
+    seen.subscription.unsubscribe();
+    const [first, second] = queries();
+    expect(params(first).has('index')).toBe(false);
+    expect(params(first).get('passing')).toBe('true');
+    // nothing changed since the registration, so the service's index is the server's
+    expect(params(second).get('index')).toBe(String(server.index));
+    expect(params(second).get('wait')).toBe('300ms');
+  });
+
+  it('does not emit when a wait ends with the index unchanged', async () => {
+    const seen = record(consulInstances$(SERVICE, { address: server.address, wait: '50ms' }));
+    // three blocking queries that time out on an unchanged index
+    await vi.waitFor(() => expect(queries().length).toBeGreaterThanOrEqual(4));
+    seen.subscription.unsubscribe();
+    expect(seen.values).toHaveLength(1);
+  });
+
+  it('does not emit when the index moved but the set did not change', async () => {
+    server.registerService({ Name: 'other', ID: 'o1', Port: 1 });
+    const seen = record(consulInstances$(SERVICE, { address: server.address, wait: '5s' }));
+    await vi.waitFor(() => expect(seen.values).toHaveLength(1));
+    // the watch has read an answer at `index` once it sends that index back
+    const answeredAt = (index: number) =>
+      vi.waitFor(() => expect(queries().map((q) => params(q).get('index'))).toContain(`${index}`));
+    // Re-registering with a passing check, then a check output change, each bump the
+    // service's index without changing the set of passing instances.
+    server.registerService({
+      Name: SERVICE,
+      ID: 'g1',
+      Port: 50051,
+      Address: '127.0.0.1',
+      Check: { CheckID: 'g1-ttl', TTL: '60s', Status: 'passing' },
+    });
+    await answeredAt(server.index);
+    server.setCheckStatus('g1-ttl', 'passing', 'still fine');
+    await answeredAt(server.index);
+    seen.subscription.unsubscribe();
+    expect(seen.values).toHaveLength(1);
+  });
+
+  it('resets the index to 0 when Consul returns an index that went backwards', async () => {
+    const statuses: ConsulStatus[] = [];
+    const seen = record(
+      consulInstances$(SERVICE, {
+        address: server.address,
+        wait: '5s',
+        onStatus: (s) => statuses.push(s),
+      }),
+    );
+    await vi.waitFor(() => expect(seen.values).toHaveLength(1));
+    const high = server.index;
+    server.inject({ kind: 'index', index: 1, path: `/v1/health/service/${SERVICE}` });
+    // wake the blocking query so the next answer is the backwards one
+    server.registerService({ Name: SERVICE, ID: 'g2', Port: 50052, Address: '127.0.0.1' });
+    await vi.waitFor(() => {
+      const sent = queries().map((q) => params(q).get('index'));
+      // the query after the backwards answer carries no index (0), then blocking resumes
+      expect(sent).toContain(null);
+      expect(sent.lastIndexOf(null)).toBeGreaterThan(0);
+    });
+    await vi.waitFor(() => expect(seen.values.at(-1)?.size).toBe(2));
+    seen.subscription.unsubscribe();
+    expect(high).toBeGreaterThan(1);
+    expect(seen.error).toBeUndefined();
+  });
+
+  it.each([
+    ['0', 0],
+    ['missing', null],
+  ])('treats an index of %s as 1 and never loops faster than minIntervalMs', async (_, index) => {
+    server.inject({ kind: 'index', index, count: Number.POSITIVE_INFINITY });
+    const seen = record(
+      consulInstances$(SERVICE, { address: server.address, wait: '5s', minIntervalMs: 60 }),
+    );
+    await vi.waitFor(() => expect(queries().length).toBeGreaterThanOrEqual(5));
+    seen.subscription.unsubscribe();
+    const sent = queries();
+    expect(sent.slice(1).every((q) => params(q).get('index') === '1')).toBe(true);
+    for (let i = 1; i < sent.length; i++) {
+      const gap = (sent[i]?.receivedAt ?? 0) - (sent[i - 1]?.receivedAt ?? 0);
+      // a lower bound only: a busy machine makes gaps longer, never shorter
+      expect(gap).toBeGreaterThanOrEqual(55);
+    }
+    expect(seen.values).toHaveLength(1);
+  });
+
+  it('reports freshness: known leader, last contact and the time of the last good answer', async () => {
+    const statuses: ConsulStatus[] = [];
+    const before = Date.now();
+    await firstValueFrom(
+      consulInstances$(SERVICE, { address: server.address, onStatus: (s) => statuses.push(s) }),
+    );
+    expect(statuses[0]).toMatchObject({
+      service: SERVICE,
+      state: 'ok',
+      instances: 1,
+      knownLeader: true,
+      lastContactMs: 0,
+      consecutiveFailures: 0,
+    });
+    expect(statuses[0]?.lastSuccessAt).toBeGreaterThanOrEqual(before);
+  });
+
+  it('passes dc, node-meta, near, consistency and passing=false to Consul', async () => {
+    await firstValueFrom(
+      consulInstances$(SERVICE, {
+        address: server.address,
+        dc: 'dc1',
+        nodeMeta: { rack: 'r1' },
+        near: '_agent',
+        consistency: 'stale',
+        passing: false,
+      }),
+    );
+    const query = params(queries()[0]);
+    expect(query.get('dc')).toBe('dc1');
+    expect(query.getAll('node-meta')).toEqual(['rack:r1']);
+    expect(query.get('near')).toBe('_agent');
+    expect(query.has('stale')).toBe(true);
+    expect(query.has('passing')).toBe(false);
+  });
+});

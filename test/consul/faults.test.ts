@@ -1,0 +1,165 @@
+/**
+ * Every fault kind: the stream never errors, keeps serving its last set, reports each failed
+ * attempt with its number and next delay, and recovers once Consul answers again.
+ */
+import { createServer } from 'node:net';
+import { config as rxjsConfig } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConsulError } from '../../src/consul/errors.js';
+import { consulInstances$ } from '../../src/consul/instances.js';
+import type {
+  ConsulFailure,
+  ConsulInstancesOptions,
+  ConsulStatus,
+} from '../../src/consul/options.js';
+import { ConsulTestServer, type Fault } from '../../src/testing/index.js';
+import { record } from '../support/observe.js';
+
+const SERVICE = 'greeter';
+const PATH = `/v1/health/service/${SERVICE}`;
+let server: ConsulTestServer;
+
+beforeEach(async () => {
+  server = await new ConsulTestServer().start();
+  server.registerService({ Name: SERVICE, ID: 'g1', Port: 50051, Address: '127.0.0.1' });
+});
+afterEach(() => server.stop());
+
+/** Subscribes with fast timings and records values, failures and statuses. */
+function watch(options: ConsulInstancesOptions = {}) {
+  const failures: ConsulFailure[] = [];
+  const statuses: ConsulStatus[] = [];
+  const seen = record(
+    consulInstances$(SERVICE, {
+      address: server.address,
+      wait: '100ms',
+      backoff: { initialMs: 20, maxMs: 80 },
+      minIntervalMs: 0,
+      onError: (f) => failures.push(f),
+      onStatus: (s) => statuses.push(s),
+      ...options,
+    }),
+  );
+  return { ...seen, failures, statuses, values: seen.values, subscription: seen.subscription };
+}
+
+const faults: [string, Fault, ConsulError['code'], number | undefined][] = [
+  ['a burst of 500s', { kind: 'status', status: 500, count: 3 }, 'ERR_CONSUL_HTTP', 500],
+  ['429 Too Many Requests', { kind: 'status', status: 429, count: 3 }, 'ERR_CONSUL_HTTP', 429],
+  ['malformed JSON', { kind: 'malformed', count: 3 }, 'ERR_CONSUL_BAD_RESPONSE', undefined],
+  ['dropped connections', { kind: 'drop', count: 3 }, 'ERR_CONSUL_UNREACHABLE', undefined],
+];
+
+describe('consulInstances$ under faults', () => {
+  it.each(faults)(
+    'keeps its last set through %s, reports each attempt, then recovers',
+    async (_, fault, code, status) => {
+      const w = watch();
+      await vi.waitFor(() => expect(w.values).toHaveLength(1));
+      server.inject({ ...fault, path: PATH });
+      // wake the blocking query: the next answers are the faults, then the new set
+      server.registerService({ Name: SERVICE, ID: 'g2', Port: 50052, Address: '127.0.0.1' });
+      await vi.waitFor(() => expect(w.values.at(-1)?.size).toBe(2));
+      w.subscription.unsubscribe();
+
+      expect(w.error).toBeUndefined();
+      expect(w.values).toHaveLength(2);
+      expect(w.failures.map((f) => f.attempt)).toEqual([1, 2, 3]);
+      for (const f of w.failures) {
+        expect(f.error).toBeInstanceOf(ConsulError);
+        expect(f.error.code).toBe(code);
+        expect(f.error.statusCode).toBe(status);
+        expect(f.error.message).toContain(`"${SERVICE}"`);
+        expect(f.service).toBe(SERVICE);
+      }
+      const retrying = w.statuses.filter((s) => s.state === 'retrying');
+      expect(retrying.map((s) => s.instances)).toEqual([1, 1, 1]);
+      expect(w.statuses.at(-1)).toMatchObject({
+        state: 'ok',
+        consecutiveFailures: 0,
+        instances: 2,
+      });
+    },
+  );
+
+  it('times out a response that never comes and retries', async () => {
+    server.inject({ kind: 'hang', path: PATH });
+    const w = watch({ wait: '20ms' });
+    await vi.waitFor(() => expect(w.values).toHaveLength(1), { timeout: 10_000 });
+    w.subscription.unsubscribe();
+    expect(w.failures[0]?.error.code).toBe('ERR_CONSUL_TIMEOUT');
+    expect(w.failures[0]?.error.message).toMatch(/timed out/);
+  });
+
+  it('retries while the connection is refused, then serves once Consul is up', async () => {
+    const port = await freePort();
+    const w = watch({ address: `127.0.0.1:${port}` });
+    await vi.waitFor(() => expect(w.failures.length).toBeGreaterThanOrEqual(2));
+    expect(w.failures[0]?.error.code).toBe('ERR_CONSUL_UNREACHABLE');
+    expect(w.failures[0]?.error.message).toContain(`127.0.0.1:${port}`);
+    const late = await new ConsulTestServer({ port }).start();
+    try {
+      late.registerService({ Name: SERVICE, ID: 'late', Port: 7, Address: '127.0.0.1' });
+      await vi.waitFor(() => expect(w.values).toHaveLength(1));
+      expect([...(w.values[0]?.keys() ?? [])]).toEqual(['127.0.0.1:7']);
+    } finally {
+      w.subscription.unsubscribe();
+      await late.stop();
+    }
+  });
+
+  it('backs off exponentially with jitter, up to the ceiling', async () => {
+    server.inject({ kind: 'status', status: 503, count: 6, path: PATH });
+    const w = watch({ backoff: { initialMs: 10, maxMs: 40 } });
+    await vi.waitFor(() => expect(w.values).toHaveLength(1));
+    w.subscription.unsubscribe();
+    const ceilings = [10, 20, 40, 40, 40, 40];
+    expect(w.failures.map((f) => f.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
+    w.failures.forEach((f, i) => {
+      const ceiling = ceilings[i] ?? 0;
+      expect(f.nextDelayMs).toBeGreaterThanOrEqual(ceiling / 2);
+      expect(f.nextDelayMs).toBeLessThanOrEqual(ceiling);
+    });
+  });
+
+  it('serves nothing before the first good answer, and errors never', async () => {
+    server.inject({ kind: 'status', status: 500, count: 2, path: PATH });
+    const w = watch();
+    await vi.waitFor(() => expect(w.values).toHaveLength(1));
+    w.subscription.unsubscribe();
+    expect(w.failures).toHaveLength(2);
+    expect(w.statuses[0]).toMatchObject({
+      state: 'retrying',
+      instances: 0,
+      lastSuccessAt: undefined,
+    });
+  });
+
+  it("keeps running when an onError callback throws, and hands the error to RxJS's handler", async () => {
+    const thrown: unknown[] = [];
+    rxjsConfig.onUnhandledError = (error) => thrown.push(error);
+    try {
+      server.inject({ kind: 'status', status: 500, count: 2, path: PATH });
+      const w = watch({
+        onError: () => {
+          throw new Error('callback bug');
+        },
+      });
+      await vi.waitFor(() => expect(w.values).toHaveLength(1));
+      w.subscription.unsubscribe();
+      expect(thrown).toHaveLength(2);
+      expect((thrown[0] as Error).message).toBe('callback bug');
+    } finally {
+      rxjsConfig.onUnhandledError = null;
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}

@@ -1,0 +1,83 @@
+/**
+ * The Consul a discovery test talks to: `ConsulTestServer` always, and a real Consul as well
+ * when `CONSUL_HTTP_ADDR` is set. Portable tests only use Consul's HTTP API through the
+ * `consul` client, so they mean the same against both.
+ */
+import { randomUUID } from 'node:crypto';
+import Consul from 'consul';
+import { resolveEndpoint } from '../../src/consul/connection.js';
+import { ConsulTestServer } from '../../src/testing/index.js';
+
+export interface ConsulUnderTest {
+  readonly kind: 'test server' | 'real Consul';
+  /** What `consulInstances$`'s `address` option takes. */
+  readonly address: string;
+  /** Registers a service instance with no checks (so it passes) and returns its id. */
+  register(service: string, port: number, extra?: Partial<Registration>): Promise<string>;
+  deregister(id: string): Promise<void>;
+  /** Fresh service name, so tests never see each other's instances. */
+  serviceName(prefix?: string): string;
+  close(): Promise<void>;
+}
+
+export interface Registration {
+  id: string;
+  address: string;
+  tags: string[];
+  meta: Record<string, string>;
+}
+
+export const realConsulAddress = process.env.CONSUL_HTTP_ADDR;
+
+export const targets: readonly ConsulUnderTest['kind'][] = realConsulAddress
+  ? ['test server', 'real Consul']
+  : ['test server'];
+
+function agentClient(address: string, token: string | undefined) {
+  const endpoint = resolveEndpoint({ address }, 'test', {});
+  const consul = new Consul({ host: endpoint.host, port: endpoint.port, secure: endpoint.secure });
+  return { consul, token };
+}
+
+export async function startConsul(kind: ConsulUnderTest['kind']): Promise<ConsulUnderTest> {
+  let server: ConsulTestServer | undefined;
+  let address: string;
+  if (kind === 'real Consul' && realConsulAddress) {
+    address = realConsulAddress;
+  } else {
+    server = await new ConsulTestServer().start();
+    address = server.address;
+  }
+  const token = kind === 'real Consul' ? process.env.CONSUL_HTTP_TOKEN : undefined;
+  const { consul } = agentClient(address, token);
+  const registered = new Set<string>();
+  const common = token ? { token } : {};
+  return {
+    kind,
+    address,
+    serviceName: (prefix = 'svc') => `rxlb-${prefix}-${randomUUID().slice(0, 8)}`,
+    async register(service, port, extra = {}) {
+      const id = extra.id ?? `${service}-${port}`;
+      await consul.agent.service.register({
+        ...common,
+        name: service,
+        id,
+        port,
+        address: extra.address ?? '127.0.0.1',
+        tags: extra.tags ?? [],
+        meta: extra.meta ?? {},
+      });
+      registered.add(id);
+      return id;
+    },
+    async deregister(id) {
+      await consul.agent.service.deregister({ ...common, id });
+      registered.delete(id);
+    },
+    async close() {
+      for (const id of registered) await consul.agent.service.deregister({ ...common, id });
+      consul.destroy();
+      await server?.stop();
+    },
+  };
+}
