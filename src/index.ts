@@ -15,4 +15,7 @@ export type {
   ConsulStatus,
 } from './consul/options.js';
 export type { Address, Instance, InstanceSet, Update } from './instance.js';
+export { diff } from './operators/diff.js';
+export { InstanceSetError, type InstanceSetErrorCode } from './operators/instance-set-error.js';
+export { type RoundRobinOptions, roundRobin } from './operators/round-robin.js';
 export type { Picker } from './picker.js';

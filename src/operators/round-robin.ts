@@ -1,0 +1,122 @@
+import { defer, map, type OperatorFunction } from 'rxjs';
+import type { Address, Instance, Update } from '../instance.js';
+import type { Picker } from '../picker.js';
+import { RoundRobinPicker } from './round-robin-picker.js';
+
+/** Options of {@link roundRobin}. */
+export interface RoundRobinOptions {
+  /**
+   * Chooses where each new picker starts: at `Math.floor(random() * size)`. Must return a
+   * number in `[0, 1)`, as `Math.random` does. Inject a fixed function for deterministic
+   * tests. Default `Math.random`.
+   */
+  readonly random?: () => number;
+}
+
+const DEFAULTS = { random: Math.random } as const satisfies Required<RoundRobinOptions>;
+
+/**
+ * Turns a stream of update batches into a stream of round-robin pickers, one per batch.
+ *
+ * <span class="informal">Like `scan()` over the batches, emitting a fresh immutable
+ * {@link Picker} of the current members each time.</span>
+ *
+ * ```
+ * source:  -a-----b-----|     a = [+A, +B]           b = [+C]
+ *           roundRobin({ random: () => 0.5 })
+ * output:  -x-----y-----|     x picks B A B A ...    y picks B C A B ...
+ * ```
+ *
+ * ![roundRobin: emits a picker per batch](../../docs/marbles/round-robin-emits-a-picker-per-batch-from-a-random-offset.svg)
+ *
+ * Each batch is applied to the members kept so far: an `add` inserts the instance, or
+ * replaces the one at its address in place; a `delete` removes the address, and a `delete`
+ * of an unknown address does nothing. Members keep the order in which their addresses were
+ * first added, so a replace does not reshuffle the cycle. Then a new picker is emitted, also
+ * for an empty batch.
+ *
+ * Each picker starts at a random offset, `Math.floor(random() * size)`, so that many clients
+ * do not all hit the same first instance, then cycles through `instances` in order: over
+ * `k * size` picks every instance is chosen exactly `k` times, and any `size` consecutive
+ * picks are distinct, so a channel that retries `pick()` up to `size` times tries every
+ * instance. `pick()` is O(1) and allocates nothing; an empty picker's `pick()` returns
+ * `undefined`. A picker never changes once emitted (its `instances` array is frozen).
+ *
+ * Completion and errors of the source pass through. Members live in the subscription: a
+ * resubscribed pipeline starts with none. A `random` that returns a value outside `[0, 1)`
+ * makes the output error with a `RangeError`.
+ *
+ * ## Example
+ *
+ * ```ts
+ * import { of } from 'rxjs';
+ * import { diff, roundRobin } from 'rxlb';
+ *
+ * of(['10.0.0.1:50051', '10.0.0.2:50051'])
+ *   .pipe(diff(), roundRobin())
+ *   .subscribe((picker) => {
+ *     const picks = Array.from({ length: 4 }, () => picker.pick()?.address);
+ *     console.log(picks); // e.g. [ '10.0.0.2:50051', '10.0.0.1:50051', '10.0.0.2:50051', ... ]
+ *   });
+ * ```
+ *
+ * @param options See {@link RoundRobinOptions}. Validated at once: a `random` that is not a
+ * function throws a `TypeError` naming the option.
+ * @see {@link diff} produces the batches from instance sets.
+ * @see [All roundRobin() marble diagrams](../../docs/marbles/)
+ *
+ * @return A function that returns an Observable of {@link Picker}s.
+ */
+export function roundRobin(
+  options: RoundRobinOptions = {},
+): OperatorFunction<readonly Update[], Picker> {
+  const random = validRandom(options);
+  return (source) =>
+    defer(() => {
+      const members = new Map<Address, Instance>();
+      return source.pipe(
+        map((batch) => {
+          apply(members, batch);
+          const instances = [...members.values()];
+          return new RoundRobinPicker(
+            instances,
+            instances.length > 0 ? offset(random, instances.length) : 0,
+          );
+        }),
+      );
+    });
+}
+
+function validRandom(options: RoundRobinOptions): () => number {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`roundRobin(): options must be an object, got ${String(options)}`);
+  }
+  const { random = DEFAULTS.random } = options;
+  if (typeof random !== 'function') {
+    throw new TypeError(`roundRobin(): options.random must be a function, got ${typeof random}`);
+  }
+  return random;
+}
+
+function offset(random: () => number, size: number): number {
+  const r = random();
+  if (!(r >= 0 && r < 1)) {
+    throw new RangeError(`roundRobin(): options.random returned ${r}, expected a number in [0, 1)`);
+  }
+  return Math.floor(r * size);
+}
+
+function apply(members: Map<Address, Instance>, batch: readonly Update[]): void {
+  for (const update of batch) {
+    switch (update.op) {
+      case 'add':
+        members.set(update.address, update.instance); // a known address keeps its position
+        break;
+      case 'delete':
+        members.delete(update.address);
+        break;
+      default:
+        throw new TypeError(`roundRobin(): unknown update ${JSON.stringify(update)}`);
+    }
+  }
+}
