@@ -1,0 +1,37 @@
+import { type Address, type Instance, instanceFromAddress, type Update } from '../src/instance.js';
+
+/** An instance at `address`, with `instanceFromAddress`'s defaults unless overridden. */
+export function instance(
+  address: Address,
+  attributes: Partial<Omit<Instance, 'address'>> = {},
+): Instance {
+  return { ...instanceFromAddress(address), ...attributes };
+}
+
+export function added(value: Instance | Address): Update {
+  const instanceToAdd = typeof value === 'string' ? instance(value) : value;
+  return { op: 'add', address: instanceToAdd.address, instance: instanceToAdd };
+}
+
+export function deleted(address: Address): Update {
+  return { op: 'delete', address };
+}
+
+/** `10.0.0.1:80`, with the attributes that differ from an address-only instance. */
+export function describeInstance(value: Instance | Address | undefined): string {
+  if (value === undefined || typeof value === 'string') return String(value);
+  const plain = instanceFromAddress(value.address);
+  const notes: string[] = [];
+  if (value.weight !== plain.weight) notes.push(`weight ${value.weight}`);
+  if (value.tags.length > 0) notes.push(`tags ${value.tags.join(',')}`);
+  for (const [key, metaValue] of Object.entries(value.meta)) notes.push(`${key}=${metaValue}`);
+  return notes.length > 0 ? `${value.address} (${notes.join(', ')})` : value.address;
+}
+
+/** `[+10.0.0.1:80, -10.0.0.2:80]` */
+export function describeBatch(batch: readonly Update[]): string {
+  const updates = batch.map((update) =>
+    update.op === 'add' ? `+${describeInstance(update.instance)}` : `-${update.address}`,
+  );
+  return `[${updates.join(', ')}]`;
+}

@@ -1,0 +1,9 @@
+import { diffMarbles } from './diff.marbles.js';
+import type { MarbleSuite } from './marble-suite.js';
+import { roundRobinMarbles } from './round-robin.marbles.js';
+
+/** Every operator's marble cases: what the tests run and `npm run marbles` draws. */
+export const marbleSuites: readonly MarbleSuite<unknown, unknown>[] = [
+  diffMarbles,
+  roundRobinMarbles,
+];
