@@ -37,7 +37,7 @@ export const roundRobinMarbles: MarbleSuite<readonly Update[], PickerView> = {
   pipe: (source) => source.pipe(roundRobin({ random }), map(view)),
   describeInput: describeBatch,
   describeOutput: ({ instances, picks }) =>
-    `[${instances.map(describeInstance).join(', ')}] picks ${picks.join(' ')}`,
+    `picker [${instances.map(describeInstance).join(', ')}], picks ${picks.join(', ')}`,
   cases: [
     {
       title: 'Emits a picker per batch from a random offset',
