@@ -78,7 +78,7 @@ export function diff(): OperatorFunction<
       let previous: ReadonlyMap<Address, Instance> = new Map();
       return source.pipe(
         map((emission) => {
-          const next = readInstanceSet(emission);
+          const next = readInstanceSet(emission, previous);
           const batch = changes(previous, next);
           previous = next;
           return batch;

