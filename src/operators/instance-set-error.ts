@@ -17,7 +17,7 @@ export type InstanceSetErrorCode =
  * of(['10.0.0.1:80', '10.0.0.2']).pipe(diff()).subscribe({
  *   error: (error) => {
  *     if (error instanceof InstanceSetError && error.code === 'ERR_INVALID_ADDRESS') {
- *       console.error(error.message); // diff(): element 1: malformed address "10.0.0.2" ...
+ *       console.error(error.message); // diff(): element 1 has a malformed address "10.0.0.2"; ...
  *     }
  *   },
  * });

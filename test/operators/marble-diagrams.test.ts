@@ -3,17 +3,28 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MARBLES_DIR, renderMarbleDiagrams } from '../../scripts/render-marbles.js';
 
-describe('docs/marbles', () => {
-  const diagrams = renderMarbleDiagrams();
+// Drawn from marbles/ as `npm run marbles` draws them; when a test here fails, run it.
+const diagrams = renderMarbleDiagrams();
+const files = diagrams.map((diagram) => diagram.file);
 
-  it('holds exactly one diagram per marble case (run `npm run marbles` when this fails)', () => {
+describe('docs/marbles', () => {
+  it('holds exactly one diagram per marble case', () => {
     const onDisk = readdirSync(MARBLES_DIR).filter((file) => file.endsWith('.svg'));
-    expect(onDisk.sort()).toEqual(diagrams.map((diagram) => diagram.file).sort());
+    expect(onDisk.sort()).toEqual([...files].sort());
   });
 
-  it('holds diagrams drawn from the current cases (run `npm run marbles` when this fails)', () => {
+  it('holds diagrams drawn from the current cases', () => {
     for (const { file, svg } of diagrams) {
       expect(readFileSync(join(MARBLES_DIR, file), 'utf8'), file).toBe(svg);
     }
   });
+
+  it.each(['README.md', 'src/operators/diff.ts', 'src/operators/round-robin.ts'])(
+    'is linked from %s only where a diagram exists',
+    (path) => {
+      const linked = [...readFileSync(path, 'utf8').matchAll(/docs\/marbles\/([\w.-]+\.svg)/g)];
+      expect(linked.length).toBeGreaterThan(0);
+      for (const [, file] of linked) expect(files, `${path} links to ${file}`).toContain(file);
+    },
+  );
 });
