@@ -14,6 +14,12 @@ export type {
   ConsulInstancesOptions,
   ConsulStatus,
 } from './consul/options.js';
+export {
+  type GrpcCheckOptions,
+  type RegisteredInstance,
+  type RegisterInstanceOptions,
+  registerInstance,
+} from './consul/register-instance.js';
 export type { Address, Instance, InstanceSet, Update } from './instance.js';
 export { diff } from './operators/diff.js';
 export { InstanceSetError, type InstanceSetErrorCode } from './operators/instance-set-error.js';

@@ -67,6 +67,62 @@ interface TypedHealth {
   service(options: HealthServiceCall): Promise<[http.IncomingMessage, unknown]>;
 }
 
+/** A request as papi (the HTTP layer under `consul`) takes it. */
+interface PapiRequest {
+  name: string;
+  path: string;
+  params?: Record<string, string>;
+  type?: 'json';
+  body?: unknown;
+  headers: Record<string, string>;
+  timeout: number;
+  ctx: PapiContext;
+}
+
+/** papi's middleware: sees the finished request, passes on its error or its result. */
+type PapiMiddleware = (
+  request: { err?: PapiError; res?: PapiError['response'] },
+  next: (retry: false, error?: unknown, result?: unknown) => void,
+) => void;
+
+/**
+ * papi's request method, which `consul` is built on and its .d.ts omits. Used where the
+ * `consul` helpers drop fields: `agent.service.register` does not send `Weights`.
+ */
+interface PapiPut {
+  _put(request: PapiRequest, ...middleware: PapiMiddleware[]): Promise<unknown>;
+}
+
+/** Keeps the response on errors, as `consul`'s own helpers do, so statuses can be read. */
+const emptyResult: PapiMiddleware = (request, next) => {
+  if (request.err) {
+    if (request.res) request.err.response = request.res;
+    next(false, request.err);
+  } else {
+    next(false);
+  }
+};
+
+/** A service registration, in the JSON shape of `PUT /v1/agent/service/register`. */
+export interface AgentServiceRegistration {
+  readonly Name: string;
+  readonly ID: string;
+  readonly Address?: string;
+  readonly Port: number;
+  readonly Tags: readonly string[];
+  readonly Meta: Readonly<Record<string, string>>;
+  readonly Weights: { readonly Passing: number; readonly Warning: number };
+  readonly Check?: {
+    readonly CheckID: string;
+    readonly Name: string;
+    readonly GRPC: string;
+    readonly GRPCUseTLS: boolean;
+    readonly Interval: string;
+    readonly Timeout: string;
+    readonly DeregisterCriticalServiceAfter: string;
+  };
+}
+
 /** Fields papi puts on the errors it rejects with. */
 interface PapiError extends Error {
   isAbort?: boolean;
@@ -135,6 +191,50 @@ export class ConsulClient {
       () => health.service(call),
     );
     return { body, meta: queryMeta(res.headers) };
+  }
+
+  /** `PUT /v1/agent/service/register`. */
+  async registerService(
+    registration: AgentServiceRegistration,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.#put(
+      {
+        name: 'agent.service.register',
+        path: '/agent/service/register',
+        type: 'json',
+        body: registration,
+      },
+      `registration of "${registration.ID}"`,
+      timeoutMs,
+      signal,
+    );
+  }
+
+  /** `PUT /v1/agent/service/deregister/:id`. */
+  async deregisterService(id: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    await this.#put(
+      { name: 'agent.service.deregister', path: '/agent/service/deregister/{id}', params: { id } },
+      `deregistration of "${id}"`,
+      timeoutMs,
+      signal,
+    );
+  }
+
+  async #put(
+    request: Pick<PapiRequest, 'name' | 'path' | 'params' | 'type' | 'body'>,
+    what: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const ctx = newContext();
+    const token = this.#endpoint.token;
+    const headers: Record<string, string> = token === undefined ? {} : { 'x-consul-token': token };
+    const papi = this.#consul as unknown as PapiPut;
+    await this.#withSignal(ctx, signal, what, () =>
+      papi._put({ ...request, headers, timeout: timeoutMs, ctx }, emptyResult),
+    );
   }
 
   /** Closes the keep-alive sockets. Requests in flight are aborted by their signals. */

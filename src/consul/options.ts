@@ -1,3 +1,4 @@
+import { parseDuration } from '../duration.js';
 import type { HealthServiceQuery } from './client.js';
 import {
   type ConsulConnectionOptions,
@@ -123,9 +124,6 @@ const KNOWN = new Set([
   'onError',
   'onStatus',
 ]);
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
-
 function fail(option: string, expected: string): never {
   throw new TypeError(`${CALLER}: option "${option}" must be ${expected}`);
 }
@@ -138,13 +136,9 @@ function optionalString(value: unknown, option: string): string | undefined {
 
 function parseWait(value: unknown): number {
   if (value === undefined) return DEFAULTS.waitMs;
-  let ms: number | undefined;
-  if (typeof value === 'number') ms = value;
-  else if (typeof value === 'string') {
-    const match = DURATION.exec(value.trim());
-    if (match) ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-  }
-  if (ms === undefined || !Number.isFinite(ms) || ms < 1 || ms > DEFAULTS.maxWaitMs) {
+  const ms =
+    typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms === undefined || ms < 1 || ms > DEFAULTS.maxWaitMs) {
     fail(
       'wait',
       `a duration from 1ms to 10m (ms, or a string like "30s"), got ${JSON.stringify(value)}`,

@@ -4,7 +4,7 @@
  * does the same), durations are Go duration strings, and a bad definition is a
  * {@link RegistrationError} that the server answers with 400.
  */
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../duration.js';
 
 export type CheckStatus = 'passing' | 'warning' | 'critical';
 export const CHECK_STATUSES: readonly CheckStatus[] = ['passing', 'warning', 'critical'];

@@ -2,8 +2,9 @@
  * The endpoints of Consul's HTTP API the test server speaks, with Consul's query
  * parameters, blocking semantics, status codes and messages.
  */
+
+import { parseDuration } from '../duration.js';
 import type { Agent } from './agent.js';
-import { parseDuration } from './duration.js';
 import { compileFilter, FilterError, type Predicate } from './filter.js';
 import { CHECK_STATUSES, type CheckStatus } from './registration.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/testing/duration.js';
+import { parseDuration } from '../src/duration.js';
 
 describe('Go durations', () => {
   it.each([

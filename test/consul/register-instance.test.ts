@@ -1,0 +1,132 @@
+/** registerInstance() announces a gRPC server to Consul, with a gRPC health check. */
+import { createServer, type Server } from 'nice-grpc';
+import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConsulError } from '../../src/consul/errors.js';
+import { consulInstances$ } from '../../src/consul/instances.js';
+import {
+  type RegisterInstanceOptions,
+  registerInstance,
+} from '../../src/consul/register-instance.js';
+import type { InstanceSet } from '../../src/instance.js';
+import { ConsulTestServer } from '../../src/testing/index.js';
+import { record } from '../support/observe.js';
+
+let consul: ConsulTestServer;
+let grpc: Server;
+let health: HealthState;
+let port: number;
+
+beforeEach(async () => {
+  consul = await new ConsulTestServer().start();
+  grpc = createServer();
+  health = HealthState();
+  grpc.add(HealthDefinition, HealthServiceImpl(health));
+  port = await grpc.listen('127.0.0.1:0');
+});
+afterEach(async () => {
+  grpc.forceShutdown();
+  await consul.stop();
+});
+
+const options = (extra: Partial<RegisterInstanceOptions> = {}): RegisterInstanceOptions => ({
+  name: 'greeter',
+  address: '127.0.0.1',
+  port,
+  consul: { address: consul.address },
+  check: { interval: 30 },
+  ...extra,
+});
+
+async function agentService(id: string): Promise<Record<string, unknown> | undefined> {
+  const response = await fetch(`http://${consul.address}/v1/agent/services`);
+  return ((await response.json()) as Record<string, Record<string, unknown>>)[id];
+}
+
+describe('registerInstance', () => {
+  it('registers id, name, address, port, tags, meta and weights', async () => {
+    const registration = await registerInstance(
+      options({ id: 'g1', tags: ['v2'], meta: { zone: 'a' }, weights: { passing: 5 } }),
+    );
+    expect(registration).toMatchObject({ id: 'g1', name: 'greeter' });
+    expect(await agentService('g1')).toMatchObject({
+      Service: 'greeter',
+      Address: '127.0.0.1',
+      Port: port,
+      Tags: ['v2'],
+      Meta: { zone: 'a' },
+      Weights: { Passing: 5, Warning: 1 },
+    });
+    await registration.deregister();
+  });
+
+  it('adds a gRPC health check that Consul runs, so the instance passes and fails with it', async () => {
+    const seen = record(consulInstances$('greeter', { address: consul.address, wait: '2s' }));
+    const registration = await registerInstance(options());
+    const addresses = (set: InstanceSet | undefined) => [...(set?.keys() ?? [])];
+    await vi.waitFor(() => expect(addresses(seen.values.at(-1))).toEqual([`127.0.0.1:${port}`]));
+    health.setStatus('unhealthy');
+    await vi.waitFor(() => expect(addresses(seen.values.at(-1))).toEqual([]));
+    health.setStatus('healthy');
+    await vi.waitFor(() => expect(addresses(seen.values.at(-1))).toEqual([`127.0.0.1:${port}`]));
+    seen.subscription.unsubscribe();
+    await registration.deregister();
+  });
+
+  it('names the default id after the service, address and port', async () => {
+    const registration = await registerInstance(options({ check: false }));
+    expect(registration.id).toBe(`greeter-127.0.0.1-${port}`);
+    await registration.deregister();
+  });
+
+  it('deregisters once, on deregister() or when an `await using` scope ends', async () => {
+    {
+      await using registration = await registerInstance(options({ id: 'scoped' }));
+      expect(await agentService(registration.id)).toBeDefined();
+    }
+    expect(await agentService('scoped')).toBeUndefined();
+    const registration = await registerInstance(options({ id: 'twice' }));
+    await Promise.all([registration.deregister(), registration.deregister()]);
+    await registration.deregister();
+    const deregistrations = consul.requests.filter((r) => r.path.endsWith('/deregister/twice'));
+    expect(deregistrations).toHaveLength(1);
+  });
+
+  it('sends the ACL token in the X-Consul-Token header only', async () => {
+    await consul.stop();
+    consul = await new ConsulTestServer({ acl: { tokens: { 'w-token': 'write' } } }).start();
+    const registration = await registerInstance(
+      options({ consul: { address: consul.address, token: 'w-token' }, check: false }),
+    );
+    await registration.deregister();
+    for (const request of consul.requests) {
+      expect(request.headers['x-consul-token']).toBe('w-token');
+      expect(request.query).not.toContain('w-token');
+    }
+  });
+
+  it('rejects with a ConsulError naming the instance when the agent refuses', async () => {
+    consul.inject({ kind: 'status', status: 500 });
+    const failure = registerInstance(options({ id: 'g9' }));
+    await expect(failure).rejects.toBeInstanceOf(ConsulError);
+    await expect(failure).rejects.toMatchObject({ code: 'ERR_CONSUL_HTTP', statusCode: 500 });
+    await expect(failure).rejects.toThrow(/registration of "g9"/);
+  });
+
+  it.each<[string, Partial<RegisterInstanceOptions>, RegExp]>([
+    ['an empty name', { name: '' }, /option "name"/],
+    ['a port out of range', { port: 70_000 }, /option "port"/],
+    ['a malformed address', { address: 'not a host' }, /option "address"/],
+    ['tags that are not strings', { tags: [1] as unknown as string[] }, /option "tags"/],
+    ['a weight below 1', { weights: { passing: 0 } }, /option "weights.passing"/],
+    ['a bad check interval', { check: { interval: 'soon' } }, /option "check.interval"/],
+    [
+      'an unknown option',
+      { colour: 'red' } as Partial<RegisterInstanceOptions>,
+      /unknown option "colour"/,
+    ],
+  ])('throws a TypeError at once for %s', (_, extra, message) => {
+    expect(() => registerInstance(options(extra))).toThrow(TypeError);
+    expect(() => registerInstance(options(extra))).toThrow(message);
+  });
+});
