@@ -1,0 +1,158 @@
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import {
+  type handleBidiStreamingCall,
+  type handleClientStreamingCall,
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  Metadata,
+  Server,
+  ServerCredentials,
+  type ServerErrorResponse,
+} from '@grpc/grpc-js';
+import { type EchoReply, type EchoRequest, EchoService } from './echo-service.js';
+
+/** A real grpc-js server of {@link EchoService} on 127.0.0.1, port chosen by the OS. */
+export interface EchoServer {
+  readonly address: string;
+  /** Calls that reached a handler so far, of any kind. */
+  readonly received: number;
+  /** Client connections open right now. */
+  readonly connections: number;
+  /** Calls held right now (see `EchoRequest.hold`). */
+  readonly held: number;
+  /** Lets every call held by `hold: true` finish, and the next ones pass at once. */
+  release(): void;
+  /**
+   * Dies like a killed process: the listener closes and every connection is reset, with no
+   * GOAWAY and no status for the calls in flight.
+   */
+  kill(): void;
+  /** Shuts down and frees the port; safe to call after `kill()` and twice. */
+  stop(): void;
+}
+
+/**
+ * Starts an {@link EchoServer}. The TCP listener is ours and hands its sockets to grpc-js
+ * through a connection injector, so that `kill()` can reset them like a crash would.
+ */
+export async function startEchoServer(): Promise<EchoServer> {
+  const server = new Server();
+  const sockets = new Set<Socket>();
+  let received = 0;
+  let held = 0;
+  let released = false;
+  let opened: (() => void) | undefined;
+  const gate = new Promise<void>((resolve) => {
+    opened = resolve;
+  });
+  const tcp: NetServer = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    injector.injectConnection(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(0, '127.0.0.1', resolve);
+  });
+  const port = (tcp.address() as { port: number }).port;
+  const address = `127.0.0.1:${port}`;
+
+  const reply = (text: string, metadata: Metadata): EchoReply => ({
+    text,
+    backend: address,
+    metadataKeys: Object.keys(metadata.getMap()),
+  });
+  const served = () => {
+    const trailer = new Metadata();
+    trailer.set('x-served-by', address);
+    return trailer;
+  };
+  const hold = async (): Promise<void> => {
+    held++;
+    try {
+      if (!released) await gate;
+    } finally {
+      held--;
+    }
+  };
+  const failure = (request: EchoRequest | undefined): ServerErrorResponse | undefined => {
+    if (request?.failWith === undefined || (request.failOn ?? address) !== address) return;
+    return Object.assign(new Error(`asked to fail by ${address}`), { code: request.failWith });
+  };
+  const enter = async (request: EchoRequest): Promise<ServerErrorResponse | undefined> => {
+    received++;
+    if (request.hold) await hold();
+    return failure(request);
+  };
+
+  const unary: handleUnaryCall<EchoRequest, EchoReply> = async (call, callback) => {
+    const error = await enter(call.request);
+    if (error) callback(error);
+    else callback(null, reply(call.request.text, call.metadata), served());
+  };
+  const serverStream: handleServerStreamingCall<EchoRequest, EchoReply> = async (call) => {
+    const error = await enter(call.request);
+    if (error) return call.emit('error', error);
+    for (let i = 0; i < (call.request.count ?? 1); i++) {
+      call.write(reply(`${call.request.text}#${i}`, call.metadata));
+      if (i === 0 && call.request.holdAfterFirst) await hold();
+    }
+    call.end(served());
+  };
+  const clientStream: handleClientStreamingCall<EchoRequest, EchoReply> = async (
+    call,
+    callback,
+  ) => {
+    received++;
+    const requests: EchoRequest[] = [];
+    for await (const request of call) requests.push(request as EchoRequest);
+    const error = failure(requests[0]);
+    if (error) callback(error);
+    else callback(null, reply(requests.map((r) => r.text).join(','), call.metadata), served());
+  };
+  // Events, not for-await: ending an async iteration destroys the duplex, writable side too.
+  const bidi: handleBidiStreamingCall<EchoRequest, EchoReply> = (call) => {
+    received++;
+    call.on('data', (request: EchoRequest) => call.write(reply(request.text, call.metadata)));
+    call.on('end', () => call.end(served()));
+  };
+  server.addService(EchoService, { unary, serverStream, clientStream, bidi });
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+
+  let stopped = false;
+  const release = () => {
+    released = true;
+    opened?.();
+  };
+  const kill = () => {
+    tcp.close();
+    for (const socket of sockets) socket.resetAndDestroy();
+  };
+  return {
+    address,
+    get received() {
+      return received;
+    },
+    get connections() {
+      return sockets.size;
+    },
+    get held() {
+      return held;
+    },
+    release,
+    kill,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      release();
+      kill();
+      injector.destroy();
+      server.forceShutdown();
+    },
+  };
+}
+
+/** Starts `n` echo servers. */
+export function startEchoServers(n: number): Promise<EchoServer[]> {
+  return Promise.all(Array.from({ length: n }, () => startEchoServer()));
+}

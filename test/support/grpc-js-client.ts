@@ -1,0 +1,31 @@
+import { type Channel, Client, credentials, Metadata } from '@grpc/grpc-js';
+import { type EchoReply, type EchoRequest, EchoService } from './echo-service.js';
+
+/**
+ * A unary echo call through a plain grpc-js `Client` using `channel`: for what nice-grpc does
+ * not expose, a grpc-js deadline and `waitForReady`.
+ */
+export function grpcJsUnary(
+  channel: Channel,
+  request: EchoRequest,
+  options: { readonly deadline?: Date | number; readonly metadata?: Metadata } = {},
+): Promise<EchoReply> {
+  const client = new Client('', credentials.createInsecure(), { channelOverride: channel });
+  const { path, requestSerialize, responseDeserialize } = EchoService.unary;
+  const callOptions = options.deadline === undefined ? {} : { deadline: options.deadline };
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      path,
+      requestSerialize,
+      responseDeserialize,
+      request,
+      options.metadata ?? new Metadata(),
+      callOptions,
+      (error, reply) => {
+        if (error) reject(error);
+        else if (reply) resolve(reply);
+        else reject(new Error('no reply'));
+      },
+    );
+  });
+}
