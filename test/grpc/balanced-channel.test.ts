@@ -1,0 +1,222 @@
+import { connectivityState, Metadata } from '@grpc/grpc-js';
+import { createClient, Status } from 'nice-grpc';
+import { BehaviorSubject, Subject } from 'rxjs';
+import { describe, expect, it, vi } from 'vitest';
+import { inspectPool } from '../../src/grpc/balanced-channel.js';
+import type { Picker } from '../../src/picker.js';
+import { EchoService } from '../support/echo-service.js';
+import { tally, useEchoServers } from '../support/fixture.js';
+import { grpcJsUnary } from '../support/grpc-js-client.js';
+import { roundRobinPicker } from '../support/pickers.js';
+
+const fixture = useEchoServers(3);
+
+function setup<S extends Subject<Picker>>(picker$: S) {
+  const channel = fixture.channel(picker$);
+  return { picker$, channel, client: createClient(EchoService, channel) };
+}
+
+const allThree = () => new BehaviorSubject(roundRobinPicker(fixture.addresses()));
+
+function stateOf(channel: object, address: string) {
+  const { live, draining } = inspectPool(channel);
+  return [...live, ...draining].find((backend) => backend.address === address)?.state;
+}
+
+describe('createBalancedChannel: picking', () => {
+  it('spreads 300 calls over 3 backends exactly 100 each', async () => {
+    const { client } = setup(allThree());
+    const replies = await Promise.all(
+      Array.from({ length: 300 }, () => client.unary({ text: '' })),
+    );
+    expect([...tally(replies).entries()].sort()).toEqual(
+      fixture
+        .addresses()
+        .map((address) => [address, 100] as const)
+        .sort(),
+    );
+  });
+
+  it('stops calling a removed backend and closes its connection once its calls end', async () => {
+    const { picker$, channel, client } = setup(allThree());
+    const [a, b, c] = [fixture.server(0), fixture.server(1), fixture.server(2)];
+    a.release();
+    b.release();
+    const held = Promise.all([1, 2, 3].map(() => client.unary({ text: 'held', hold: true })));
+    await vi.waitFor(() => expect(c.held).toBe(1));
+
+    picker$.next(roundRobinPicker([a.address, b.address]));
+    const draining = inspectPool(channel).draining;
+    expect(draining.map((backend) => backend.address)).toEqual([c.address]);
+    expect(draining[0]?.inFlight).toBe(1);
+    expect(draining[0]?.channel.getConnectivityState(false)).toBe(connectivityState.READY);
+    const replies = await Promise.all(Array.from({ length: 20 }, () => client.unary({ text: '' })));
+    expect(tally(replies).get(c.address)).toBeUndefined();
+
+    c.release();
+    expect(tally(await held).get(c.address)).toBe(1);
+    await vi.waitFor(() => expect(inspectPool(channel).draining).toEqual([]));
+    expect(draining[0]?.channel.getConnectivityState(false)).toBe(connectivityState.SHUTDOWN);
+    await vi.waitFor(() => expect(c.connections).toBe(0));
+    expect(a.connections).toBe(1);
+  });
+
+  it('keeps one connection per address of the current picker through churn', async () => {
+    const { picker$, channel } = setup(allThree());
+    const [a, b, c] = fixture.addresses();
+    const sets = [[a], [a, b, c], [], [c, b], [b], [a, c], [a, b, c], [c]];
+    for (const set of sets) {
+      const addresses = set.filter((address) => address !== undefined);
+      picker$.next(roundRobinPicker(addresses));
+      const { live, draining } = inspectPool(channel);
+      expect(live.map((backend) => backend.address).sort()).toEqual([...addresses].sort());
+      expect(draining).toEqual([]);
+    }
+  });
+
+  it('keeps the connection of an address that leaves and comes back while draining', async () => {
+    const { picker$, channel, client } = setup(allThree());
+    const [a, b] = [fixture.server(0), fixture.server(1)];
+    a.release();
+    const held = Promise.all([1, 2].map(() => client.unary({ text: '', hold: true })));
+    await vi.waitFor(() => expect(b.held).toBe(1));
+    const before = inspectPool(channel).live[1]?.channel;
+    picker$.next(roundRobinPicker([a.address]));
+    picker$.next(roundRobinPicker([a.address, b.address]));
+    expect(inspectPool(channel).live[1]?.channel).toBe(before);
+    b.release();
+    await held;
+    expect(before?.getConnectivityState(false)).toBe(connectivityState.READY);
+  });
+
+  it('skips a backend whose server died, before any picker update', async () => {
+    const { channel, client } = setup(allThree());
+    await Promise.all(Array.from({ length: 6 }, () => client.unary({ text: '' })));
+    const dead = fixture.server(1);
+    dead.kill();
+    await vi.waitFor(() =>
+      expect(stateOf(channel, dead.address)).toBe(connectivityState.TRANSIENT_FAILURE),
+    );
+    const replies = await Promise.all(Array.from({ length: 30 }, () => client.unary({ text: '' })));
+    expect(tally(replies)).toEqual(
+      new Map([
+        [fixture.server(0).address, 15],
+        [fixture.server(2).address, 15],
+      ]),
+    );
+  });
+
+  it('lets grpc-js fail the call when every backend is dead', async () => {
+    const { channel, client } = setup(allThree());
+    for (let i = 0; i < 3; i++) fixture.server(i).kill();
+    await vi.waitFor(() =>
+      expect(channel.getConnectivityState(false)).toBe(connectivityState.TRANSIENT_FAILURE),
+    );
+    await expect(client.unary({ text: '' })).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+      details: expect.not.stringContaining('no healthy instance'),
+    });
+  });
+});
+
+describe('createBalancedChannel: before and without pickers', () => {
+  it('makes calls wait for the first picker', async () => {
+    const { picker$, client } = setup(new Subject<Picker>());
+    const reply = client.unary({ text: 'early' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fixture.server(0).received).toBe(0);
+    picker$.next(roundRobinPicker([fixture.server(0).address]));
+    await expect(reply).resolves.toMatchObject({
+      text: 'early',
+      backend: fixture.server(0).address,
+    });
+  });
+
+  it('bounds the wait for the first picker by the deadline', async () => {
+    const { channel } = setup(new Subject<Picker>());
+    const reply = grpcJsUnary(channel, { text: '' }, { deadline: Date.now() + 100 });
+    await expect(reply).rejects.toMatchObject({
+      code: Status.DEADLINE_EXCEEDED,
+      details: expect.stringContaining('"echo"'),
+    });
+  });
+
+  it('cancels a call that waits for the first picker', async () => {
+    const { picker$, client } = setup(new Subject<Picker>());
+    const abort = new AbortController();
+    const reply = client.unary({ text: '' }, { signal: abort.signal });
+    abort.abort();
+    await expect(reply).rejects.toMatchObject({ name: 'AbortError' });
+    picker$.next(roundRobinPicker(fixture.addresses()));
+    expect(fixture.server(0).received).toBe(0);
+  });
+
+  it('fails a call at once with UNAVAILABLE naming the service when the picker is empty', async () => {
+    const { channel, client } = setup(new BehaviorSubject(roundRobinPicker([])));
+    expect(channel.getConnectivityState(false)).toBe(connectivityState.TRANSIENT_FAILURE);
+    await expect(client.unary({ text: '' })).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+      details: 'no healthy instance of "echo"',
+    });
+  });
+
+  it('makes a waitForReady call wait through an empty picker', async () => {
+    const { picker$, channel } = setup(new BehaviorSubject(roundRobinPicker([])));
+    const metadata = new Metadata({ waitForReady: true });
+    const reply = grpcJsUnary(channel, { text: 'patient' }, { metadata });
+    await new Promise((resolve) => setImmediate(resolve));
+    picker$.next(roundRobinPicker([fixture.server(2).address]));
+    await expect(reply).resolves.toMatchObject({ backend: fixture.server(2).address });
+  });
+
+  it("fails waiting and later calls with UNAVAILABLE carrying picker$'s error", async () => {
+    const { picker$, client } = setup(new Subject<Picker>());
+    const waiting = client.unary({ text: '' });
+    picker$.error(new Error('discovery is down'));
+    const failure = {
+      code: Status.UNAVAILABLE,
+      details: expect.stringContaining('discovery is down'),
+    };
+    await expect(waiting).rejects.toMatchObject(failure);
+    await expect(client.unary({ text: '' })).rejects.toMatchObject(failure);
+  });
+
+  it('keeps using the last picker after picker$ completes', async () => {
+    const { picker$, client } = setup(allThree());
+    picker$.complete();
+    const replies = await Promise.all(Array.from({ length: 3 }, () => client.unary({ text: '' })));
+    expect(tally(replies).size).toBe(3);
+  });
+
+  it('close() fails waiting calls and unsubscribes from picker$', async () => {
+    const picker$ = new Subject<Picker>();
+    const { channel, client } = setup(picker$);
+    const waiting = client.unary({ text: '' });
+    channel.close();
+    await expect(waiting).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+      details: 'the channel of "echo" is closed',
+    });
+    expect(picker$.observed).toBe(false);
+    await expect(client.unary({ text: '' })).rejects.toMatchObject({ code: Status.UNAVAILABLE });
+  });
+
+  it('close() closes every backend connection, draining ones included', async () => {
+    const { picker$, channel, client } = setup(allThree());
+    await client.unary({ text: '' });
+    const held = client.unary({ text: '', hold: true });
+    await vi.waitFor(() => expect(fixture.server(1).held).toBe(1));
+    picker$.next(roundRobinPicker([fixture.server(0).address]));
+    const { live, draining } = inspectPool(channel);
+    expect(draining).toHaveLength(1);
+    channel.close();
+    for (const backend of [...live, ...draining]) {
+      expect(backend.channel.getConnectivityState(false)).toBe(connectivityState.SHUTDOWN);
+    }
+    fixture.server(1).release();
+    await expect(held).resolves.toMatchObject({ backend: fixture.server(1).address });
+    await vi.waitFor(() =>
+      expect(fixture.addresses().map((_, i) => fixture.server(i).connections)).toEqual([0, 0, 0]),
+    );
+  });
+});
