@@ -1,0 +1,149 @@
+import {
+  type CallOptions,
+  ClientError,
+  type ClientMiddleware,
+  type ClientMiddlewareCall,
+  Metadata,
+  Status,
+} from 'nice-grpc-common';
+import type { Address } from '../instance.js';
+import { AVOID_KEY, BACKEND_KEY, encodeAvoid } from './attempt-metadata.js';
+
+/**
+ * Options of {@link retryOnAnotherInstance}. Defaults are in {@link DEFAULTS}.
+ *
+ * @example
+ * ```ts
+ * const factory = createClientFactory().use(retryOnAnotherInstance({ maxAttempts: 2 }));
+ * ```
+ */
+export interface RetryOnAnotherInstanceOptions {
+  /**
+   * Attempts per call, the first one included, each on a different instance. `Infinity`
+   * tries every instance once. Default 3.
+   */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * Call options added by {@link retryOnAnotherInstance}.
+ *
+ * @example
+ * ```ts
+ * // A call that must not run twice, even on UNAVAILABLE:
+ * await payments.charge(request, { maxInstanceAttempts: 1 });
+ * ```
+ */
+export interface RetryOnAnotherInstanceCallOptions {
+  /** This call's `maxAttempts`; `1` turns the retry off for it. */
+  maxInstanceAttempts?: number;
+}
+
+/** Defaults of {@link RetryOnAnotherInstanceOptions}, in one place. */
+export const DEFAULTS = Object.freeze({ maxAttempts: 3 });
+
+function attempts(value: unknown, option: string): number {
+  if (value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && Number(value) >= 1)) {
+    return Number(value);
+  }
+  throw new TypeError(
+    `retryOnAnotherInstance(): option "${option}" must be an integer >= 1 or Infinity`,
+  );
+}
+
+/**
+ * The call as the middleware sends it, once per attempt. Streaming responses are passed on
+ * as they come; `delivered` says whether one reached the caller.
+ */
+async function* attempt<Request, Response>(
+  call: ClientMiddlewareCall<Request, Response>,
+  options: CallOptions,
+  progress: { delivered: boolean },
+): AsyncGenerator<Response, Response | undefined, undefined> {
+  if (!call.responseStream) return yield* call.next(call.request, options);
+  for await (const response of call.next(call.request, options)) {
+    progress.delivered = true;
+    yield response;
+  }
+  return undefined;
+}
+
+/**
+ * A nice-grpc client middleware that retries a call which failed with `UNAVAILABLE` on
+ * another instance, never the same one twice, for channels made by
+ * {@link createBalancedChannel}.
+ *
+ * - Unary and server-streaming calls are retried when they fail with `UNAVAILABLE` before
+ *   any response message reached the caller; a stream that delivered a message is not.
+ * - Client-streaming and bidi calls are never retried: their request stream has been
+ *   consumed by the first attempt.
+ * - A retry is sent at once (the next instance is another server), and never after the
+ *   caller's `signal` aborted; nice-grpc's own deadline middleware works through `signal`.
+ * - The caller's `onHeader` and `onTrailer` see every attempt, as with nice-grpc's
+ *   `retryMiddleware`.
+ * - When the channel has no other instance to offer, the error of the last attempt made on
+ *   an instance is thrown.
+ *
+ * On a channel that is not balanced by rxlb it never retries.
+ *
+ * @example
+ * ```ts
+ * import { createClientFactory } from 'nice-grpc';
+ * import { createBalancedChannel, retryOnAnotherInstance } from 'rxlb';
+ *
+ * const channel = createBalancedChannel(picker$, { name: 'greeter' });
+ * const greeter = createClientFactory()
+ *   .use(retryOnAnotherInstance({ maxAttempts: 3 }))
+ *   .create(GreeterDefinition, channel);
+ * await greeter.sayHello({ name: 'world' });                            // up to 3 instances
+ * await greeter.sayHello({ name: 'once' }, { maxInstanceAttempts: 1 }); // no retry
+ * ```
+ */
+export function retryOnAnotherInstance(
+  options: RetryOnAnotherInstanceOptions = {},
+): ClientMiddleware<RetryOnAnotherInstanceCallOptions> {
+  const defaultAttempts =
+    options.maxAttempts === undefined
+      ? DEFAULTS.maxAttempts
+      : attempts(options.maxAttempts, 'maxAttempts');
+
+  return async function* retryOnAnotherInstanceMiddleware<Request, Response>(
+    call: ClientMiddlewareCall<Request, Response>,
+    callOptions: CallOptions & Partial<RetryOnAnotherInstanceCallOptions>,
+  ): AsyncGenerator<Response, Response | undefined, undefined> {
+    const { maxInstanceAttempts, ...rest } = callOptions;
+    const maxAttempts =
+      maxInstanceAttempts === undefined
+        ? defaultAttempts
+        : attempts(maxInstanceAttempts, 'maxInstanceAttempts');
+    if (call.requestStream || maxAttempts === 1)
+      return yield* attempt(call, rest, { delivered: false });
+
+    const tried: Address[] = [];
+    let lastError: unknown;
+    for (let n = 1; ; n++) {
+      let backend: Address | undefined;
+      const progress = { delivered: false };
+      const metadata = Metadata(rest.metadata);
+      metadata.set(AVOID_KEY, encodeAvoid(tried));
+      const onTrailer = (trailer: Metadata): void => {
+        const value = trailer.get(BACKEND_KEY);
+        backend = typeof value === 'string' ? value : undefined;
+        trailer.delete(BACKEND_KEY);
+        rest.onTrailer?.(trailer);
+      };
+      try {
+        return yield* attempt(call, { ...rest, metadata, onTrailer }, progress);
+      } catch (error: unknown) {
+        const retryable =
+          !progress.delivered && error instanceof ClientError && error.code === Status.UNAVAILABLE;
+        if (!retryable) throw error;
+        // No backend: the channel had no other instance to offer (or is not rxlb's).
+        if (backend === undefined) throw lastError ?? error;
+        if (n >= maxAttempts || rest.signal?.aborted) throw error;
+        tried.push(backend);
+        lastError = error;
+      }
+    }
+  };
+}

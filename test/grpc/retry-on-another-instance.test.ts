@@ -1,0 +1,167 @@
+import { ClientError, createChannel, createClientFactory, Metadata, Status } from 'nice-grpc';
+import { BehaviorSubject } from 'rxjs';
+import { describe, expect, it, vi } from 'vitest';
+import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
+import { type EchoReply, type EchoRequest, EchoService } from '../support/echo-service.js';
+import { tally, useEchoServers } from '../support/fixture.js';
+import { roundRobinPicker } from '../support/pickers.js';
+
+const fixture = useEchoServers(3);
+const unavailable = { failWith: Status.UNAVAILABLE } as const;
+
+function setup(options?: Parameters<typeof retryOnAnotherInstance>[0]) {
+  const channel = fixture.channel(new BehaviorSubject(roundRobinPicker(fixture.addresses())));
+  return createClientFactory().use(retryOnAnotherInstance(options)).create(EchoService, channel);
+}
+
+const received = () => [0, 1, 2].map((i) => fixture.server(i).received);
+
+async function collect<T>(iterable: AsyncIterable<T>, into: T[] = []): Promise<T[]> {
+  for await (const item of iterable) into.push(item);
+  return into;
+}
+
+describe('retryOnAnotherInstance', () => {
+  it('costs no failed call when one of three servers is killed under steady traffic', async () => {
+    const client = setup();
+    const victim = fixture.server(1);
+    fixture.server(0).release();
+    fixture.server(2).release();
+    const trailers: Metadata[] = [];
+    const onTrailer = (trailer: Metadata) => trailers.push(trailer);
+    // One call per server that waits there: the victim's is in flight when it dies.
+    const held = Promise.all(
+      [0, 1, 2].map(() => client.unary({ text: '', hold: true }, { onTrailer })),
+    );
+    await vi.waitFor(() => expect(victim.held).toBe(1));
+
+    const errors: unknown[] = [];
+    const replies: EchoReply[] = [];
+    let afterKill = 0;
+    let killed = false;
+    const worker = async () => {
+      while (afterKill < 300) {
+        await client
+          .unary({ text: '' })
+          .then((reply) => replies.push(reply), errors.push.bind(errors));
+        if (killed) afterKill++;
+        else if (replies.length >= 100) {
+          killed = true;
+          victim.kill();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, worker));
+
+    expect(errors).toEqual([]);
+    const heldReplies = await held;
+    expect(heldReplies.map((reply) => reply.backend)).not.toContain(victim.address);
+    expect(trailers.filter((trailer) => !trailer.has('x-served-by')).length).toBeGreaterThan(0);
+    expect(replies.length).toBeGreaterThanOrEqual(400);
+  });
+
+  it('tries each instance at most once', async () => {
+    const client = setup({ maxAttempts: Number.POSITIVE_INFINITY });
+    const error = await client.unary({ text: '', ...unavailable }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClientError);
+    expect(error).toMatchObject({ code: Status.UNAVAILABLE, details: /asked to fail by/ });
+    expect(received()).toEqual([1, 1, 1]);
+  });
+
+  it('stops after maxAttempts, and after one attempt when a call says maxInstanceAttempts: 1', async () => {
+    const client = setup({ maxAttempts: 2 });
+    await expect(client.unary({ text: '', ...unavailable })).rejects.toThrow(/UNAVAILABLE/);
+    expect(received()).toEqual([1, 1, 0]);
+    const once = client.unary({ text: '', ...unavailable }, { maxInstanceAttempts: 1 });
+    await expect(once).rejects.toThrow(/UNAVAILABLE/);
+    expect(received()).toEqual([1, 1, 1]);
+  });
+
+  it('does not retry other status codes', async () => {
+    const client = setup();
+    const call = client.unary({ text: '', failWith: Status.INTERNAL });
+    await expect(call).rejects.toMatchObject({ code: Status.INTERNAL });
+    expect(received()).toEqual([1, 0, 0]);
+  });
+
+  it('retries a server stream that failed before its first message', async () => {
+    const client = setup();
+    const request = { text: 's', count: 2, ...unavailable, failOn: fixture.server(0).address };
+    const replies = await collect(client.serverStream(request));
+    expect(replies.map((reply) => [reply.text, reply.backend])).toEqual([
+      ['s#0', fixture.server(1).address],
+      ['s#1', fixture.server(1).address],
+    ]);
+  });
+
+  it('never retries a server stream that delivered a message', async () => {
+    const client = setup();
+    const victim = fixture.server(0);
+    const replies: EchoReply[] = [];
+    const stream = collect(
+      client.serverStream({ text: 's', count: 2, holdAfterFirst: true }),
+      replies,
+    );
+    await vi.waitFor(() => expect(victim.held).toBe(1));
+    victim.kill();
+    await expect(stream).rejects.toMatchObject({ code: Status.UNAVAILABLE });
+    expect(replies.map((reply) => reply.text)).toEqual(['s#0']);
+    expect(received()).toEqual([1, 0, 0]);
+  });
+
+  it('never retries client-streaming calls', async () => {
+    const client = setup();
+    async function* requests(): AsyncIterable<EchoRequest> {
+      yield { text: '', ...unavailable };
+    }
+    await expect(client.clientStream(requests())).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+    });
+    expect(received()).toEqual([1, 0, 0]);
+  });
+
+  it('stops when the caller aborts', async () => {
+    const client = setup();
+    const abort = new AbortController();
+    const call = client.unary({ text: '', hold: true }, { signal: abort.signal });
+    await vi.waitFor(() => expect(fixture.server(0).held).toBe(1));
+    abort.abort();
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    expect(received()).toEqual([1, 0, 0]);
+  });
+
+  it('keeps its metadata to itself: servers, callers and their metadata never see it', async () => {
+    const client = setup();
+    const metadata = Metadata({ 'x-trace': 'abc' });
+    const trailers: Metadata[] = [];
+    const request = { text: '', ...unavailable, failOn: fixture.server(0).address };
+    const reply = await client.unary(request, { metadata, onTrailer: (t) => trailers.push(t) });
+    expect(reply.metadataKeys).toContain('x-trace');
+    expect(reply.metadataKeys.filter((key) => key.startsWith('rxlb-'))).toEqual([]);
+    expect(trailers).toHaveLength(2);
+    for (const trailer of trailers)
+      expect([...trailer].map(([key]) => key)).not.toContain('rxlb-backend');
+    expect([...metadata].map(([key]) => key)).toEqual(['x-trace']);
+  });
+
+  it('spreads retried traffic evenly over the instances left', async () => {
+    const client = setup();
+    const request = { text: '', ...unavailable, failOn: fixture.server(0).address };
+    const replies = await Promise.all(Array.from({ length: 30 }, () => client.unary(request)));
+    const counts = tally(replies);
+    expect(counts.get(fixture.server(0).address)).toBeUndefined();
+    expect(counts.get(fixture.server(1).address)).toBe(15);
+    expect(counts.get(fixture.server(2).address)).toBe(15);
+  });
+
+  it('never retries on a channel that is not balanced by rxlb', async () => {
+    const channel = createChannel(fixture.server(0).address);
+    const client = createClientFactory().use(retryOnAnotherInstance()).create(EchoService, channel);
+    try {
+      await expect(client.unary({ text: '', ...unavailable })).rejects.toThrow(/UNAVAILABLE/);
+      expect(received()).toEqual([1, 0, 0]);
+    } finally {
+      channel.close();
+    }
+  });
+});
