@@ -20,6 +20,13 @@ export {
   type RegisterInstanceOptions,
   registerInstance,
 } from './consul/register-instance.js';
+export { createBalancedChannel } from './grpc/balanced-channel.js';
+export type { BalancedChannelOptions } from './grpc/options.js';
+export {
+  type RetryOnAnotherInstanceCallOptions,
+  type RetryOnAnotherInstanceOptions,
+  retryOnAnotherInstance,
+} from './grpc/retry-on-another-instance.js';
 export type { Address, Instance, InstanceSet, Update } from './instance.js';
 export { diff } from './operators/diff.js';
 export { InstanceSetError, type InstanceSetErrorCode } from './operators/instance-set-error.js';
