@@ -1,8 +1,9 @@
 import { connectivityState, Metadata } from '@grpc/grpc-js';
+import fc from 'fast-check';
 import { createClient, Status } from 'nice-grpc';
 import { BehaviorSubject, Subject } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { inspectPool } from '../../src/grpc/balanced-channel.js';
+import { createBalancedChannel, inspectPool } from '../../src/grpc/balanced-channel.js';
 import type { Picker } from '../../src/picker.js';
 import { EchoService } from '../support/echo-service.js';
 import { tally, useEchoServers } from '../support/fixture.js';
@@ -61,17 +62,28 @@ describe('createBalancedChannel: picking', () => {
     expect(a.connections).toBe(1);
   });
 
-  it('keeps one connection per address of the current picker through churn', async () => {
-    const { picker$, channel } = setup(allThree());
-    const [a, b, c] = fixture.addresses();
-    const sets = [[a], [a, b, c], [], [c, b], [b], [a, c], [a, b, c], [c]];
-    for (const set of sets) {
-      const addresses = set.filter((address) => address !== undefined);
-      picker$.next(roundRobinPicker(addresses));
-      const { live, draining } = inspectPool(channel);
-      expect(live.map((backend) => backend.address).sort()).toEqual([...addresses].sort());
-      expect(draining).toEqual([]);
-    }
+  it('keeps one connection per address of the current picker through churn, and no more', async () => {
+    // Live servers and two ports where nobody listens.
+    const addresses = [...fixture.addresses(), '127.0.0.1:1', '127.0.0.1:2'];
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.subarray(addresses), { maxLength: 8 }), async (sets) => {
+        const picker$ = new Subject<Picker>();
+        const channel = createBalancedChannel(picker$);
+        try {
+          for (const set of sets) {
+            picker$.next(roundRobinPicker(set));
+            const { live, draining } = inspectPool(channel);
+            expect(live.map((backend) => backend.address).sort()).toEqual([...set].sort());
+            expect(draining).toEqual([]);
+          }
+        } finally {
+          channel.close();
+        }
+      }),
+      { numRuns: 20 },
+    );
+    const connections = () => [0, 1, 2].map((i) => fixture.server(i).connections);
+    await vi.waitFor(() => expect(connections()).toEqual([0, 0, 0]));
   });
 
   it('keeps the connection of an address that leaves and comes back while draining', async () => {
