@@ -89,6 +89,7 @@ export class BalancedCall implements CallStream {
   start(metadata: Metadata, listener: InterceptingListener): void {
     this.listener = listener;
     this.metadata = metadata.clone();
+    // retryOnAnotherInstance's request: see attempt-metadata.ts. Never sent to a backend.
     if (this.metadata.get(AVOID_KEY).length > 0) {
       this.avoid = decodeAvoid(this.metadata.get(AVOID_KEY));
       this.reportBackend = true;

@@ -116,8 +116,9 @@ export function retryOnAnotherInstance(
       maxInstanceAttempts === undefined
         ? defaultAttempts
         : attempts(maxInstanceAttempts, 'maxInstanceAttempts');
-    if (call.requestStream || maxAttempts === 1)
+    if (call.requestStream || maxAttempts === 1) {
       return yield* attempt(call, rest, { delivered: false });
+    }
 
     const tried: Address[] = [];
     let lastError: unknown;
@@ -126,6 +127,8 @@ export function retryOnAnotherInstance(
       const progress = { delivered: false };
       const metadata = Metadata(rest.metadata);
       metadata.set(AVOID_KEY, encodeAvoid(tried));
+      // grpc-js emits the trailers in the same tick as it reports the failure, so this has
+      // run by the time the error reaches the catch below.
       const onTrailer = (trailer: Metadata): void => {
         const value = trailer.get(BACKEND_KEY);
         backend = typeof value === 'string' ? value : undefined;
