@@ -1,0 +1,231 @@
+/**
+ * `npm start`: rxlb end to end, in about 15 seconds.
+ *
+ * Starts a Consul (ConsulTestServer, or the real one at CONSUL_HTTP_ADDR), three greeter
+ * server processes that register themselves with a gRPC health check, and a client that
+ * sends steady traffic through
+ *
+ *   consulInstances$('greeter').pipe(diff(), roundRobin()) → createBalancedChannel()
+ *
+ * with the retryOnAnotherInstance() middleware. Then it kills one server with SIGKILL, adds
+ * a new one, and sums up: calls per backend, failed calls, and how long each membership
+ * change took to reach the picker. Exit code 0 only when the run met its expectations.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClientFactory } from 'nice-grpc';
+import { ReplaySubject, share } from 'rxjs';
+import {
+  consulInstances$,
+  createBalancedChannel,
+  diff,
+  type Picker,
+  retryOnAnotherInstance,
+  roundRobin,
+} from '../src/index.js';
+import { ConsulTestServer } from '../src/testing/index.js';
+import { type BackendRow, draw, event, freeze } from './demo/display.js';
+import { GreeterDefinition } from './greeter/generated/greeter.js';
+import { type GreeterProcess, spawnGreeter } from './greeter/spawn.js';
+
+const PHASE_MS = 5_000;
+const WORKERS = 8;
+const CHANGE_TIMEOUT_MS = 10_000;
+
+const t0 = performance.now();
+const now = () => performance.now() - t0;
+
+// --- Consul --------------------------------------------------------------------------------
+const realConsul = process.env.CONSUL_HTTP_ADDR;
+const testServer = realConsul ? undefined : await new ConsulTestServer().start();
+const consulAddress = realConsul ?? testServer?.address ?? '';
+event(now(), realConsul ? `using Consul at ${realConsul}` : `ConsulTestServer on ${consulAddress}`);
+
+// --- the client: discovery → picker → channel ------------------------------------------------
+let picker: Picker | undefined;
+const pickerWaiters = new Set<() => void>();
+const picker$ = consulInstances$('greeter', {
+  address: consulAddress,
+  wait: '30s',
+  onError: ({ error, attempt, nextDelayMs }) =>
+    event(now(), `consul: ${error.message} (attempt ${attempt}, next in ${nextDelayMs} ms)`),
+}).pipe(diff(), roundRobin(), share({ connector: () => new ReplaySubject<Picker>(1) }));
+const watcher = picker$.subscribe((next) => {
+  picker = next;
+  for (const wake of [...pickerWaiters]) wake();
+});
+const inPicker = (address: string) =>
+  picker?.instances.some((instance) => instance.address === address) ?? false;
+
+/** Resolves with the time at which `condition` holds for the picker, or undefined. */
+function whenPicker(condition: () => boolean): Promise<number | undefined> {
+  if (condition()) return Promise.resolve(now());
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(undefined), CHANGE_TIMEOUT_MS);
+    const check = () => condition() && done(now());
+    const done = (at: number | undefined) => {
+      clearTimeout(timer);
+      pickerWaiters.delete(check);
+      resolve(at);
+    };
+    pickerWaiters.add(check);
+  });
+}
+
+const channel = createBalancedChannel(picker$, { name: 'greeter' });
+const client = createClientFactory()
+  .use(retryOnAnotherInstance())
+  .create(GreeterDefinition, channel);
+
+// --- servers ---------------------------------------------------------------------------------
+const labels = new Map<string, string>();
+const servers: GreeterProcess[] = await Promise.all(
+  [1, 2, 3].map(() => spawnGreeter(consulAddress)),
+);
+for (const [i, server] of servers.entries()) labels.set(server.address, `server ${i + 1}`);
+event(now(), `3 greeter servers registered: ${servers.map((s) => s.address).join(', ')}`);
+const allIn = await whenPicker(() => servers.every((server) => inPicker(server.address)));
+if (allIn === undefined) event(now(), 'the picker never saw all three servers');
+
+// --- traffic ---------------------------------------------------------------------------------
+const totals = new Map<string, number>();
+const firstReply = new Map<string, number>();
+let failed = 0;
+let lastFailure = '';
+let running = true;
+async function worker(): Promise<void> {
+  while (running) {
+    try {
+      const { backend } = await client.sayHello({ name: 'rxlb' });
+      totals.set(backend, (totals.get(backend) ?? 0) + 1);
+      if (!firstReply.has(backend)) firstReply.set(backend, now());
+    } catch (error) {
+      failed++;
+      lastFailure = error instanceof Error ? error.message : String(error);
+    }
+    await sleep(4);
+  }
+}
+const workers = Array.from({ length: WORKERS }, worker);
+
+const history: { at: number; totals: Map<string, number> }[] = [];
+const render = () => {
+  const at = now();
+  history.push({ at, totals: new Map(totals) });
+  // keep the newest snapshot that is at least a second old: the rate is over ~1 s
+  while ((history[1]?.at ?? at) <= at - 1_000) history.shift();
+  const before = history[0]?.totals ?? new Map<string, number>();
+  const rows: BackendRow[] = [...labels].map(([address, label]) => ({
+    address,
+    label: `${label}${inPicker(address) ? '' : '  (not in picker)'}`,
+    total: totals.get(address) ?? 0,
+    lastSecond: (totals.get(address) ?? 0) - (before.get(address) ?? 0),
+  }));
+  draw(at, rows, failed);
+};
+const display = setInterval(render, process.stdout.isTTY ? 200 : 1_000);
+
+const snapshot = () => new Map(totals);
+const phase1Start = snapshot();
+
+// --- kill one ------------------------------------------------------------------------------------
+await sleep(PHASE_MS);
+const victim = servers[1];
+if (!victim) throw new Error('no second server');
+const phase1End = snapshot();
+const killedAt = now();
+await victim.kill();
+event(now(), `killed server 2 (${victim.address}) with SIGKILL`);
+const droppedAt = await whenPicker(() => !inPicker(victim.address));
+if (droppedAt !== undefined) {
+  event(now(), `the picker dropped server 2 ${Math.round(droppedAt - killedAt)} ms after the kill`);
+}
+
+// --- add one ---------------------------------------------------------------------------------------
+await sleep(Math.max(0, killedAt + PHASE_MS - now()));
+const spawnedAt = now();
+const newcomer = await spawnGreeter(consulAddress);
+const registeredAt = now();
+labels.set(newcomer.address, 'server 4 (new)');
+event(now(), `server 4 (${newcomer.address}) started and registered`);
+const addedAt = await whenPicker(() => inPicker(newcomer.address));
+if (addedAt !== undefined) {
+  event(
+    now(),
+    `the picker added server 4 ${Math.round(addedAt - registeredAt)} ms after it registered`,
+  );
+}
+const phase3Start = snapshot();
+await sleep(Math.max(0, spawnedAt + PHASE_MS - now()));
+const phase3End = snapshot();
+
+// --- wind down -----------------------------------------------------------------------------------
+running = false;
+await Promise.all(workers);
+clearInterval(display);
+if (process.stdout.isTTY) render(); // the final picture stays on screen
+freeze();
+
+const delta = (from: Map<string, number>, to: Map<string, number>, address: string) =>
+  (to.get(address) ?? 0) - (from.get(address) ?? 0);
+/** Every backend within ±20 % of the phase's mean: round robin, give or take retries. */
+function fair(from: Map<string, number>, to: Map<string, number>, addresses: string[]) {
+  const counts = addresses.map((address) => delta(from, to, address));
+  const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
+  return { counts, ok: mean > 0 && counts.every((c) => Math.abs(c - mean) <= mean * 0.2) };
+}
+const [s1, s2, s3] = servers.map((s) => s.address);
+const phase1 = fair(phase1Start, phase1End, [s1 ?? '', s2 ?? '', s3 ?? '']);
+const phase3 = fair(phase3Start, phase3End, [s1 ?? '', s3 ?? '', newcomer.address]);
+const newcomerFirst = firstReply.get(newcomer.address);
+
+console.log('\nSummary');
+for (const [address, label] of labels) {
+  console.log(
+    `  ${label.padEnd(16)} ${address.padEnd(16)} ${String(totals.get(address) ?? 0).padStart(7)} calls`,
+  );
+}
+const sum = [...totals.values()].reduce((a, b) => a + b, 0);
+console.log(
+  `  ${'total'.padEnd(33)} ${String(sum).padStart(7)} calls, ${failed} failed${failed ? ` (last: ${lastFailure})` : ''}`,
+);
+const ms = (value: number | undefined) =>
+  value === undefined ? 'never' : `${Math.round(value)} ms`;
+console.log('\nMembership changes reaching the picker');
+console.log(
+  `  server 2 killed      → dropped from the picker after ${ms(droppedAt && droppedAt - killedAt)}`,
+);
+console.log(
+  `  server 4 registered  → added to the picker after ${ms(addedAt && addedAt - registeredAt)}`,
+);
+console.log(
+  `                       → first call answered after ${ms(newcomerFirst && newcomerFirst - registeredAt)}`,
+);
+
+const expectations: [string, boolean][] = [
+  ['no call failed', failed === 0],
+  ['the picker saw all three servers at the start', allIn !== undefined],
+  [`the three servers shared the first phase evenly (${phase1.counts.join(' / ')})`, phase1.ok],
+  ['the killed server left the picker', droppedAt !== undefined],
+  [
+    'the new server joined the picker and answered calls',
+    addedAt !== undefined && newcomerFirst !== undefined,
+  ],
+  [`the three live servers shared the last phase evenly (${phase3.counts.join(' / ')})`, phase3.ok],
+];
+console.log('\nExpectations');
+for (const [text, ok] of expectations) console.log(`  ${ok ? '✔' : '✘'} ${text}`);
+const passed = expectations.every(([, ok]) => ok);
+console.log(
+  passed ? '\nrxlb demo: all expectations met' : '\nrxlb demo: some expectations were not met',
+);
+
+watcher.unsubscribe();
+channel.close();
+await Promise.all([...servers, newcomer].map((server) => server.stop()));
+await testServer?.stop();
+process.exitCode = passed ? 0 : 1;
+// Everything is closed: the process ends by itself. Should anything leak, say so.
+setTimeout(() => {
+  console.error('rxlb demo: something kept the process alive after cleanup');
+  process.exit(2);
+}, 5_000).unref();
