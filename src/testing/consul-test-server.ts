@@ -182,6 +182,7 @@ export class ConsulTestServer {
     }
   }
 
+  /** Removes a service and its checks, as `PUT /v1/agent/service/deregister/:id` would. */
   deregisterService(id: string): void {
     this.#agent.deregister(id);
   }
