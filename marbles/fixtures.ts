@@ -1,4 +1,10 @@
-import { type Address, type Instance, instanceFromAddress, type Update } from '../src/instance.js';
+import {
+  type Address,
+  type Instance,
+  type InstanceSet,
+  instanceFromAddress,
+  type Update,
+} from '../src/instance.js';
 
 /** An instance at `address`, with `instanceFromAddress`'s defaults unless overridden. */
 export function instance(
@@ -34,4 +40,14 @@ export function describeBatch(batch: readonly Update[]): string {
     update.op === 'add' ? `+${describeInstance(update.instance)}` : `-${update.address}`,
   );
   return `[${updates.join(', ')}]`;
+}
+
+/** An instance set of address-only instances. */
+export function instanceSet(...addresses: readonly Address[]): InstanceSet {
+  return new Map(addresses.map((address) => [address, instance(address)]));
+}
+
+/** `{10.0.0.1:80, 10.0.0.2:80}` */
+export function describeSet(set: InstanceSet): string {
+  return `{${Array.from(set.values(), describeInstance).join(', ')}}`;
 }

@@ -1,9 +1,19 @@
 import { diffMarbles } from './diff.marbles.js';
 import type { MarbleSuite } from './marble-suite.js';
 import { roundRobinMarbles } from './round-robin.marbles.js';
+import {
+  failFastMarbles,
+  fallbackMarbles,
+  keepLastMarbles,
+  panicMarbles,
+} from './when-nobody.marbles.js';
 
 /** Every operator's marble cases: what the tests run and `npm run marbles` draws. */
 export const marbleSuites: readonly MarbleSuite<unknown, unknown>[] = [
   diffMarbles,
   roundRobinMarbles,
+  keepLastMarbles,
+  failFastMarbles,
+  fallbackMarbles,
+  panicMarbles,
 ];

@@ -14,6 +14,16 @@ export interface MarbleCase<In, Out> {
   readonly sourceValues: Readonly<Record<string, In>>;
   /** What the source emits at `#`. */
   readonly sourceError?: unknown;
+  /**
+   * A second input the operator takes as an argument (e.g. `whenNobody`'s `registered$`), a
+   * cold observable: its marbles, values, error and expected subscriptions.
+   */
+  readonly second?: {
+    readonly marbles: string;
+    readonly values: Readonly<Record<string, In>>;
+    readonly error?: unknown;
+    readonly subscriptions?: readonly string[];
+  };
   /** When the consumer unsubscribes (the second argument of `expectObservable`). */
   readonly unsubscribe?: string;
   /** Resubscribe this many times after an error: the case pipes `retry(n)` after the operator. */
@@ -33,11 +43,14 @@ export interface MarbleSuite<In, Out> {
   /** The operator as the diagrams write it, e.g. `'diff()'`. */
   readonly operator: string;
   /**
-   * The operator under test, applied to one run of a case's source, with outputs projected
+   * The operator under test, applied to one run of a case's source (and `second` input, when
+   * the case has one), with outputs projected
    * to plain values that `toEqual` can compare. (Method syntax: suites of different types
    * then fit in one `MarbleSuite<unknown, unknown>[]`.)
    */
-  pipe(source: Observable<In>): Observable<Out>;
+  pipe(source: Observable<In>, second?: Observable<In>): Observable<Out>;
+  /** What the diagrams call a case's `second` input, e.g. `'registered$'`. */
+  readonly secondName?: string;
   /** How a source value is written in a diagram's legend. */
   describeInput(value: In): string;
   /** How an output value is written in a diagram's legend. */

@@ -32,6 +32,8 @@ const LEGEND_STYLES = { ...CAPTION_STYLES, title_font_size: 14 };
 // Roughly the width of one 14px Arial character, to keep legend lines inside the canvas
 // (a character of the 18px bold title counts 1.4, of the operator's 24px title 1.7).
 const LEGEND_CHAR_WIDTH = 7.5;
+// Roughly the width of one 18px character of a stream's name, plus its share of the gap.
+const STREAM_TITLE_CHAR_WIDTH = 11.5;
 
 /** Every marble case of every suite, drawn with Swirly. Deterministic: same data, same bytes. */
 export function renderMarbleDiagrams(): MarbleDiagram[] {
@@ -61,6 +63,11 @@ function renderCase(
     ...legendLines(marble.source, marble.sourceValues, marble.sourceError, (v) =>
       suite.describeInput(v),
     ),
+    ...(marble.second
+      ? legendLines(marble.second.marbles, marble.second.values, marble.second.error, (v) =>
+          suite.describeInput(v),
+        )
+      : []),
     ...legendLines(marble.expected, marble.expectedValues, marble.expectedError, (v) =>
       suite.describeOutput(v),
     ),
@@ -68,6 +75,9 @@ function renderCase(
   const content = [
     caption(marble.title, TITLE_STYLES),
     createStreamSpecification(messages(marble.source), 'source'),
+    ...(marble.second
+      ? [createStreamSpecification(messages(marble.second.marbles), suite.secondName ?? 'second')]
+      : []),
     createOperatorSpecification([{ type: 'text', value: operator }]),
     createStreamSpecification(messages(marble.expected), 'output'),
     ...(marble.unsubscribe === undefined ? [] : [unsubscription(marble.unsubscribe)]),
@@ -78,7 +88,15 @@ function renderCase(
     marble.title.length * 1.4,
     operator.length * 1.7,
   );
-  const styles = { ...lightStyles, minimum_width: Math.ceil(longest * LEGEND_CHAR_WIDTH) };
+  const secondName = suite.secondName ?? 'second';
+  const styles = {
+    ...lightStyles,
+    minimum_width: Math.ceil(longest * LEGEND_CHAR_WIDTH),
+    // room for a second input's name (18px): Swirly's 100px fit "source" and "output"
+    ...(marble.second && {
+      stream_title_width: Math.max(100, Math.ceil(secondName.length * STREAM_TITLE_CHAR_WIDTH)),
+    }),
+  };
   const { xml } = renderMarbleDiagram(createDiagramSpecification(content, styles));
   return { file: marbleFileName(suite, marble), svg: `${xml}\n` };
 }

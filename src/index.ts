@@ -1,7 +1,8 @@
 /**
  * rxlb: client-side load balancing for Node.js gRPC clients, built from RxJS streams.
  *
- * Discovery (`consulInstances$`) → `diff()` → `roundRobin()` → `createBalancedChannel()`.
+ * Discovery (`consulInstances$`) → `whenNobody()` → `diff()` → `roundRobin()` →
+ * `createBalancedChannel()`.
  */
 
 export type { ConsulConnectionOptions, ConsulTlsOptions } from './consul/connection.js';
@@ -31,4 +32,15 @@ export type { Address, Instance, InstanceSet, Update } from './instance.js';
 export { diff } from './operators/diff.js';
 export { InstanceSetError, type InstanceSetErrorCode } from './operators/instance-set-error.js';
 export { type RoundRobinOptions, roundRobin } from './operators/round-robin.js';
+export { whenNobody } from './operators/when-nobody.js';
+export type {
+  FailFastOptions,
+  FallbackOptions,
+  KeepLastOptions,
+  NobodyMode,
+  NobodyPolicy,
+  NobodyReport,
+  PanicOptions,
+  WhenNobodyOptions,
+} from './operators/when-nobody-options.js';
 export type { Picker } from './picker.js';

@@ -19,12 +19,14 @@ describe('docs/marbles', () => {
     }
   });
 
-  it.each(['README.md', 'src/operators/diff.ts', 'src/operators/round-robin.ts'])(
-    'is linked from %s only where a diagram exists',
-    (path) => {
-      const linked = [...readFileSync(path, 'utf8').matchAll(/docs\/marbles\/([\w.-]+\.svg)/g)];
-      expect(linked.length).toBeGreaterThan(0);
-      for (const [, file] of linked) expect(files, `${path} links to ${file}`).toContain(file);
-    },
-  );
+  it.each([
+    'README.md',
+    'src/operators/diff.ts',
+    'src/operators/round-robin.ts',
+    'src/operators/when-nobody.ts',
+  ])('is linked from %s only where a diagram exists', (path) => {
+    const linked = [...readFileSync(path, 'utf8').matchAll(/docs\/marbles\/([\w.-]+\.svg)/g)];
+    expect(linked.length).toBeGreaterThan(0);
+    for (const [, file] of linked) expect(files, `${path} links to ${file}`).toContain(file);
+  });
 });

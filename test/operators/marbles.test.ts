@@ -13,13 +13,19 @@ for (const suite of marbleSuites) {
         });
         scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
           const source = cold(marble.source, marble.sourceValues, marble.sourceError);
-          const output = suite.pipe(source);
+          const { second: secondCase } = marble;
+          const second =
+            secondCase && cold(secondCase.marbles, secondCase.values, secondCase.error);
+          const output = suite.pipe(source, second);
           expectObservable(
             marble.retry === undefined ? output : output.pipe(retry(marble.retry)),
             marble.unsubscribe,
           ).toBe(marble.expected, marble.expectedValues, marble.expectedError);
           if (marble.subscriptions !== undefined) {
             expectSubscriptions(source.subscriptions).toBe([...marble.subscriptions]);
+          }
+          if (second && secondCase?.subscriptions !== undefined) {
+            expectSubscriptions(second.subscriptions).toBe([...secondCase.subscriptions]);
           }
         });
       });
