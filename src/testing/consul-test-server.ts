@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, CheckUpdateError, UnknownIdError } from './agent.js';
 import { type Fault, FaultQueue, STATUS_TEXT } from './faults.js';
+import {
+  type ConsulTestServerTls,
+  createListener,
+  delay,
+  type Listener,
+  readBody,
+  validateTls,
+} from './listener.js';
 import {
   CHECK_STATUSES,
   type CheckStatus,
@@ -38,6 +46,12 @@ export interface ConsulTestServerOptions {
    * anonymous read gets empty results and an anonymous or read-only write gets 403.
    */
   readonly acl?: { readonly tokens: Readonly<Record<string, 'read' | 'write'>> };
+  /**
+   * Serves HTTPS instead of HTTP, with this key and certificate (PEM). With `requestCert`,
+   * clients must present a certificate signed by `ca` (mutual TLS); others are refused in
+   * the handshake. {@link ConsulTestServer.address} then starts with `https://`.
+   */
+  readonly tls?: ConsulTestServerTls;
 }
 
 /** A request the server received, for assertions. Never holds more than the request did. */
@@ -60,8 +74,6 @@ export interface RecordedRequest {
 }
 
 type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
-
-const MAX_BODY = 1 << 20;
 
 /**
  * A Consul-compatible HTTP server for tests, examples and demos: agent registration with
@@ -86,7 +98,7 @@ export class ConsulTestServer {
   readonly #faults = new FaultQueue();
   readonly #requests: MutableRecord[] = [];
   readonly #open = new Set<{ record: MutableRecord; abort: AbortController }>();
-  #server: Server | undefined;
+  #server: Listener | undefined;
   #port = 0;
 
   constructor(options: ConsulTestServerOptions = {}) {
@@ -99,6 +111,7 @@ export class ConsulTestServer {
         'ConsulTestServer: option "acl.tokens" must map tokens to "read" or "write"',
       );
     }
+    if (options.tls !== undefined) validateTls(options.tls);
     this.#options = options;
     this.#agent = new Agent({
       id: randomUUID(),
@@ -112,7 +125,7 @@ export class ConsulTestServer {
   /** Starts listening; resolves with the server itself once it accepts connections. */
   async start(): Promise<this> {
     if (this.#server) throw new Error('ConsulTestServer: already started');
-    const server = createServer((req, res) => void this.#handle(req, res));
+    const server = createListener(this.#options.tls, (req, res) => void this.#handle(req, res));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -144,11 +157,15 @@ export class ConsulTestServer {
     await this.stop();
   }
 
-  /** `host:port` to give `consulInstances$`'s `address` option or `CONSUL_HTTP_ADDR`. */
+  /**
+   * `host:port` (`https://host:port` with `tls`) to give `consulInstances$`'s `address`
+   * option or `CONSUL_HTTP_ADDR`.
+   */
   get address(): string {
     if (!this.#server) throw new Error('ConsulTestServer: not started');
     const host = this.#options.host ?? '127.0.0.1';
-    return host.includes(':') ? `[${host}]:${this.#port}` : `${host}:${this.#port}`;
+    const hostPort = host.includes(':') ? `[${host}]:${this.#port}` : `${host}:${this.#port}`;
+    return this.#options.tls ? `https://${hostPort}` : hostPort;
   }
 
   /** The last Raft index handed out. */
@@ -384,29 +401,4 @@ function parseJson(body: string): unknown {
   } catch (error) {
     throw new HttpError(400, `Request decode failed: ${(error as Error).message}`);
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, 'Request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

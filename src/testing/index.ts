@@ -8,4 +8,5 @@ export {
   type RecordedRequest,
 } from './consul-test-server.js';
 export type { Fault, FaultScope } from './faults.js';
+export type { ConsulTestServerTls } from './listener.js';
 export type { CheckDefinition, CheckStatus, ServiceDefinition } from './registration.js';
