@@ -40,6 +40,8 @@ export interface RegisterInstanceOptions {
   readonly consul?: ConsulConnectionOptions;
   /** Aborts the registration request. */
   readonly signal?: AbortSignal;
+  /** How long one request to the agent may take: ms or `"10s"`. Default 10 s. */
+  readonly requestTimeout?: number | string;
 }
 
 /** A registered instance. Deregister it on shutdown; `await using` does it for you. */
@@ -60,7 +62,7 @@ export const REGISTRATION_DEFAULTS = Object.freeze({
   timeout: '5s',
   deregisterCriticalServiceAfter: '1m',
   /** Per HTTP request to the agent. */
-  requestTimeoutMs: 10_000,
+  requestTimeout: '10s',
 } as const);
 
 const CALLER = 'registerInstance()';
@@ -75,19 +77,38 @@ const KNOWN = new Set([
   'check',
   'consul',
   'signal',
+  'requestTimeout',
 ]);
+const CHECK_KEYS = new Set([
+  'interval',
+  'timeout',
+  'deregisterCriticalServiceAfter',
+  'service',
+  'tls',
+]);
+const WEIGHT_KEYS = new Set(['passing', 'warning']);
 
 function fail(option: string, expected: string, value: unknown): never {
   const got = typeof value === 'object' && value !== null ? typeof value : JSON.stringify(value);
   throw new TypeError(`${CALLER}: option "${option}" must be ${expected}, got ${got}`);
 }
 
-function duration(value: unknown, option: string, fallback: string): string {
-  if (value === undefined) return fallback;
+function milliseconds(value: unknown, option: string, fallback: string): number {
+  if (value === undefined) return parseDuration(fallback) ?? 0;
   const ms =
     typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
   if (ms === undefined || ms <= 0) fail(option, 'a positive duration (ms or "10s")', value);
-  return `${Math.round(ms)}ms`;
+  return Math.round(ms);
+}
+
+function duration(value: unknown, option: string, fallback: string): string {
+  return value === undefined ? fallback : `${milliseconds(value, option, fallback)}ms`;
+}
+
+function knownKeys(value: Record<string, unknown>, known: Set<string>, option: string): void {
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) throw new TypeError(`${CALLER}: unknown option "${option}.${key}"`);
+  }
 }
 
 function weight(value: unknown, option: string): number {
@@ -126,9 +147,21 @@ function registration(o: RegisterInstanceOptions): AgentServiceRegistration {
   if (!isRecord(meta) || !Object.values(meta).every((v) => typeof v === 'string')) {
     fail('meta', 'an object of strings', meta);
   }
-  if (o.weights !== undefined && !isRecord(o.weights)) fail('weights', 'an object', o.weights);
+  if (o.weights !== undefined) {
+    if (!isRecord(o.weights)) fail('weights', 'an object', o.weights);
+    knownKeys(o.weights, WEIGHT_KEYS, 'weights');
+  }
   const check = o.check ?? {};
-  if (check !== false && !isRecord(check)) fail('check', 'an object or false', check);
+  if (check !== false) {
+    if (!isRecord(check)) fail('check', 'an object or false', check);
+    knownKeys(check, CHECK_KEYS, 'check');
+    if (check.service !== undefined && typeof check.service !== 'string') {
+      fail('check.service', 'a string', check.service);
+    }
+    if (check.tls !== undefined && typeof check.tls !== 'boolean') {
+      fail('check.tls', 'a boolean', check.tls);
+    }
+  }
   const target = formatAddress(host ?? '127.0.0.1', o.port);
   return {
     Name: o.name,
@@ -194,16 +227,22 @@ export function registerInstance(options: RegisterInstanceOptions): Promise<Regi
   const endpoint = resolveEndpoint(options.consul ?? {}, CALLER);
   const signal = options.signal ?? new AbortController().signal;
   if (!(signal instanceof AbortSignal)) fail('signal', 'an AbortSignal', signal);
-  return register(new ConsulClient(endpoint), body, signal);
+  const timeoutMs = milliseconds(
+    options.requestTimeout,
+    'requestTimeout',
+    REGISTRATION_DEFAULTS.requestTimeout,
+  );
+  return register(new ConsulClient(endpoint), body, signal, timeoutMs);
 }
 
 async function register(
   client: ConsulClient,
   body: AgentServiceRegistration,
   signal: AbortSignal,
+  timeoutMs: number,
 ): Promise<RegisteredInstance> {
   try {
-    await client.registerService(body, REGISTRATION_DEFAULTS.requestTimeoutMs, signal);
+    await client.registerService(body, timeoutMs, signal);
   } catch (error) {
     client.close();
     throw error;
@@ -211,11 +250,7 @@ async function register(
   let done: Promise<void> | undefined;
   const deregister = () => {
     done ??= client
-      .deregisterService(
-        body.ID,
-        REGISTRATION_DEFAULTS.requestTimeoutMs,
-        new AbortController().signal,
-      )
+      .deregisterService(body.ID, timeoutMs, new AbortController().signal)
       .finally(() => client.close());
     return done;
   };

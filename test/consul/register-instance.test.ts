@@ -120,6 +120,17 @@ describe('registerInstance', () => {
     ['tags that are not strings', { tags: [1] as unknown as string[] }, /option "tags"/],
     ['a weight below 1', { weights: { passing: 0 } }, /option "weights.passing"/],
     ['a bad check interval', { check: { interval: 'soon' } }, /option "check.interval"/],
+    ['a check service that is not a string', { check: { service: 1 as never } }, /"check.service"/],
+    ['a check tls that is not a boolean', { check: { tls: 'yes' as never } }, /"check.tls"/],
+    ['an unknown check option', { check: { ttl: '5s' } as never }, /unknown option "check.ttl"/],
+    [
+      'an unknown weight',
+      { weights: { critical: 1 } as never },
+      /unknown option "weights.critical"/,
+    ],
+    ['a zero request timeout', { requestTimeout: 0 }, /option "requestTimeout"/],
+    ['a signal that is not an AbortSignal', { signal: {} as never }, /option "signal"/],
+    ['a token that is not a string', { consul: { token: 1 as never } }, /option "token"/],
     [
       'an unknown option',
       { colour: 'red' } as Partial<RegisterInstanceOptions>,
@@ -128,5 +139,9 @@ describe('registerInstance', () => {
   ])('throws a TypeError at once for %s', (_, extra, message) => {
     expect(() => registerInstance(options(extra))).toThrow(TypeError);
     expect(() => registerInstance(options(extra))).toThrow(message);
+  });
+
+  it('throws a TypeError at once when the options are not an object', () => {
+    expect(() => registerInstance(null as never)).toThrow('options must be an object');
   });
 });
