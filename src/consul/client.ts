@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import Consul from 'consul';
 import type { ConsulEndpoint } from './connection.js';
-import { ConsulError } from './errors.js';
+import { type PapiError, toConsulError } from './to-consul-error.js';
 
 /** Query parameters of `/v1/health/service/:service`, as the `consul` client takes them. */
 export interface HealthServiceQuery {
@@ -122,18 +122,6 @@ export interface AgentServiceRegistration {
     readonly DeregisterCriticalServiceAfter: string;
   };
 }
-
-/** Fields papi puts on the errors it rejects with. */
-interface PapiError extends Error {
-  isAbort?: boolean;
-  isTimeout?: boolean;
-  isCodec?: boolean;
-  isResponse?: boolean;
-  code?: string;
-  response?: { statusCode?: number; body?: unknown; headers?: http.IncomingHttpHeaders };
-}
-
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO|HOSTNAME/;
 
 /** A `consul` client bound to one endpoint, with its own keep-alive agent. */
 export class ConsulClient {
@@ -255,55 +243,16 @@ export class ConsulClient {
       return await run();
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      throw this.#toConsulError(error, what);
+      const { origin, token } = this.#endpoint;
+      throw toConsulError(error, `${what} at ${origin}`, token);
     } finally {
       signal.removeEventListener('abort', cancel);
     }
-  }
-
-  #toConsulError(error: unknown, what: string): ConsulError {
-    const at = `${what} at ${this.#endpoint.origin}`;
-    if (!(error instanceof Error)) {
-      return new ConsulError('ERR_CONSUL_UNREACHABLE', `${at} failed: ${String(error)}`);
-    }
-    const e = error as PapiError;
-    const cause = e.cause instanceof Error ? (e.cause as PapiError) : e;
-    if (e.isTimeout) {
-      return new ConsulError('ERR_CONSUL_TIMEOUT', `${at} timed out`, { cause: error });
-    }
-    if (e.isResponse && e.response?.statusCode !== undefined) {
-      const status = e.response.statusCode;
-      const text = bodyText(e.response.body) || http.STATUS_CODES[status] || 'error';
-      return new ConsulError('ERR_CONSUL_HTTP', `${at} failed: HTTP ${status} ${text}`, {
-        statusCode: status,
-        cause: error,
-      });
-    }
-    if (e.isCodec) {
-      return new ConsulError('ERR_CONSUL_BAD_RESPONSE', `${at} returned malformed JSON`, {
-        cause: error,
-      });
-    }
-    const code = cause.code ?? e.code;
-    if (code !== undefined && TLS_CODES.test(code)) {
-      return new ConsulError('ERR_CONSUL_TLS', `${at} failed TLS: ${code} (${cause.message})`, {
-        cause: error,
-      });
-    }
-    return new ConsulError('ERR_CONSUL_UNREACHABLE', `${at} failed: ${code ?? cause.message}`, {
-      cause: error,
-    });
   }
 }
 
 function newContext(): PapiContext {
   return Object.assign(new EventEmitter(), { includeResponse: true });
-}
-
-function bodyText(body: unknown): string {
-  const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
-  const line = text.trim().split('\n')[0] ?? '';
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
 function header(headers: http.IncomingHttpHeaders, name: string): string | undefined {

@@ -2,7 +2,6 @@
  * Every fault kind: the stream never errors, keeps serving its last set, reports each failed
  * attempt with its number and next delay, and recovers once Consul answers again.
  */
-import { createServer } from 'node:net';
 import { config as rxjsConfig } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConsulError } from '../../src/consul/errors.js';
@@ -13,6 +12,7 @@ import type {
   ConsulStatus,
 } from '../../src/consul/options.js';
 import { ConsulTestServer, type Fault } from '../../src/testing/index.js';
+import { freePort } from '../support/net.js';
 import { record } from '../support/observe.js';
 
 const SERVICE = 'greeter';
@@ -154,12 +154,3 @@ describe('consulInstances$ under faults', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
