@@ -21,6 +21,7 @@ export {
   type RegisterInstanceOptions,
   registerInstance,
 } from './consul/register-instance.js';
+export { sharedConsulInstances$ } from './consul/shared-instances.js';
 export { createBalancedChannel } from './grpc/balanced-channel.js';
 export type { BalancedChannelOptions } from './grpc/options.js';
 export {

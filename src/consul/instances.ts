@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Observable, config as rxjsConfig } from 'rxjs';
+import { Observable } from 'rxjs';
 import { type InstanceSet, sameInstance } from '../instance.js';
 import { ConsulClient } from './client.js';
 import { ConsulError } from './errors.js';
 import { mapHealthEntries, type SkippedEntry } from './health.js';
+import { notify } from './notify.js';
 import {
   type ConsulFailure,
   type ConsulInstancesOptions,
@@ -84,23 +85,6 @@ function backoffDelay(attempt: number, { initialMs, maxMs }: WatchConfig['backof
 function nextIndex(sent: number, received: number | undefined): number {
   if (received === undefined || received < 1) return 1;
   return received < sent ? 0 : received;
-}
-
-/**
- * User callbacks must not break the loop. What they throw goes where RxJS sends unhandled
- * errors: `config.onUnhandledError` when set, else an uncaught exception.
- */
-function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
-  if (!callback) return;
-  try {
-    callback(value);
-  } catch (error) {
-    queueMicrotask(() => {
-      const handler = rxjsConfig.onUnhandledError;
-      if (!handler) throw error;
-      handler(error);
-    });
-  }
 }
 
 async function watch(

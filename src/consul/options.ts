@@ -106,7 +106,6 @@ export interface WatchConfig {
   readonly onStatus: ((status: ConsulStatus) => void) | undefined;
 }
 
-const CALLER = 'consulInstances$()';
 const KNOWN = new Set([
   'address',
   'token',
@@ -124,8 +123,11 @@ const KNOWN = new Set([
   'onError',
   'onStatus',
 ]);
+/** A bad option, said without the caller: {@link resolveWatchConfig} names the caller. */
+class OptionError extends Error {}
+
 function fail(option: string, expected: string): never {
-  throw new TypeError(`${CALLER}: option "${option}" must be ${expected}`);
+  throw new OptionError(`option "${option}" must be ${expected}`);
 }
 
 function optionalString(value: unknown, option: string): string | undefined {
@@ -160,7 +162,7 @@ function parseBackoff(value: unknown): Required<BackoffOptions> {
   if (typeof value !== 'object' || value === null) fail('backoff', 'an object');
   const { initialMs, maxMs, ...rest } = value as Record<string, unknown>;
   const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) throw new TypeError(`${CALLER}: unknown option "backoff.${unknown}"`);
+  if (unknown !== undefined) throw new OptionError(`unknown option "backoff.${unknown}"`);
   const initial = nonNegative(initialMs, 'backoff.initialMs', DEFAULTS.backoff.initialMs, 1);
   const max = nonNegative(maxMs, 'backoff.maxMs', Math.max(DEFAULTS.backoff.maxMs, initial), 1);
   if (max < initial) fail('backoff.maxMs', `>= backoff.initialMs (${initial})`);
@@ -195,20 +197,31 @@ function callback<T>(value: unknown, option: string): ((arg: T) => void) | undef
 
 /**
  * Validates the arguments of {@link consulInstances$} once, at call time: a permanent
- * misuse is a synchronous `TypeError` naming the option, never a retry loop.
+ * misuse is a synchronous `TypeError` naming the caller and the option, never a retry loop.
  */
-export function resolveWatchConfig(service: unknown, options: unknown = {}): WatchConfig {
+export function resolveWatchConfig(
+  service: unknown,
+  options: unknown = {},
+  caller = 'consulInstances$()',
+): WatchConfig {
+  try {
+    return resolve(service, options, caller);
+  } catch (error) {
+    if (error instanceof OptionError) throw new TypeError(`${caller}: ${error.message}`);
+    throw error;
+  }
+}
+
+function resolve(service: unknown, options: unknown, caller: string): WatchConfig {
   if (typeof service !== 'string' || service.trim() === '') {
-    throw new TypeError(
-      `${CALLER}: service must be a non-empty string, got ${JSON.stringify(service)}`,
-    );
+    throw new OptionError(`service must be a non-empty string, got ${JSON.stringify(service)}`);
   }
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${CALLER}: options must be an object`);
+    throw new OptionError('options must be an object');
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw new TypeError(`${CALLER}: unknown option "${key}"`);
+    if (!KNOWN.has(key)) throw new OptionError(`unknown option "${key}"`);
   }
   if (o.passing !== undefined && typeof o.passing !== 'boolean') fail('passing', 'a boolean');
   const consistency = o.consistency ?? DEFAULTS.consistency;
@@ -217,7 +230,7 @@ export function resolveWatchConfig(service: unknown, options: unknown = {}): Wat
   }
   const waitMs = parseWait(o.wait);
   return {
-    endpoint: resolveEndpoint(o as ConsulConnectionOptions, CALLER),
+    endpoint: resolveEndpoint(o as ConsulConnectionOptions, caller),
     query: {
       service,
       passing: (o.passing as boolean | undefined) ?? DEFAULTS.passing,

@@ -83,6 +83,13 @@ describe('consulInstances$ teardown', () => {
     expect(healthQueries(server.requests, SERVICE).at(-1)?.outcome).toBe('closed-by-client');
   });
 
+  it('lets a process exit by itself once the last subscriber of a shared watch left', async () => {
+    await expect(runChild('shared')).resolves.toBe(0);
+    await vi.waitFor(() => expect(server.activeRequests).toBe(0));
+    const sent = healthQueries(server.requests, SERVICE);
+    expect(sent.filter((q) => !q.query.includes('index=')).length).toBe(1);
+  });
+
   it('lets a process exit by itself after unsubscribing during a backoff', async () => {
     server.inject({ kind: 'status', status: 500, count: Number.POSITIVE_INFINITY });
     await expect(runChild('backoff')).resolves.toBe(0);

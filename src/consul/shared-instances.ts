@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { finalize, Observable, ReplaySubject, share } from 'rxjs';
+import type { InstanceSet } from '../instance.js';
+import { consulInstances$ } from './instances.js';
+import { notify } from './notify.js';
+import {
+  type ConsulFailure,
+  type ConsulInstancesOptions,
+  type ConsulStatus,
+  resolveWatchConfig,
+  type WatchConfig,
+} from './options.js';
+
+interface Listener {
+  readonly onError: ((failure: ConsulFailure) => void) | undefined;
+  readonly onStatus: ((status: ConsulStatus) => void) | undefined;
+}
+
+/** One blocking-query loop and the subscribers that share it. */
+interface SharedWatch {
+  readonly sets: Observable<InstanceSet>;
+  readonly listeners: Set<Listener>;
+  lastStatus: ConsulStatus | undefined;
+}
+
+// Open watches only: a watch leaves this map when its last subscriber leaves.
+const watches = new Map<string, SharedWatch>();
+
+/**
+ * Like {@link consulInstances$}, but every subscription in the process with the same service
+ * and the same query shares one watch: one loop of blocking queries to Consul, however many
+ * channels use it.
+ *
+ * Watches are keyed by the service and every setting that changes what is asked or how:
+ * Consul's address, the token, TLS, `passing`, `tags`, `dc`, `nodeMeta`, `filter`, `near`,
+ * `consistency`, `wait`, `backoff` and `minIntervalMs`, after defaults and environment
+ * variables are applied (so `{}` and `{ passing: true }` share). The key is a hash: the token
+ * is not kept in it. The first subscriber starts the watch; a later one gets the latest set
+ * at once, without a request; the watch stops (request aborted, no timer left) when the last
+ * one leaves, and the next subscriber starts a new one.
+ *
+ * `onError` and `onStatus` are not part of the key: each call's callbacks hear the shared
+ * watch for as long as its subscription lasts. A subscriber that joins a running watch gets
+ * its latest status at once, so it knows how fresh the replayed set is; failures reach
+ * `onError` from then on. What a callback throws goes to RxJS's `onUnhandledError` and
+ * neither stops the watch nor keeps the other callbacks from being called.
+ *
+ * @param service The Consul service name.
+ * @param options As for {@link consulInstances$}.
+ * @throws TypeError at call time, naming the option, for an empty service name or a bad option.
+ *
+ * @example
+ * ```ts
+ * import { diff, roundRobin, sharedConsulInstances$ } from 'rxlb';
+ *
+ * // Two clients of the same service: one watch, one blocking query at a time.
+ * const greeter$ = sharedConsulInstances$('greeter', { tags: ['v2'] });
+ * const unary = greeter$.pipe(diff(), roundRobin()).subscribe();
+ * const streaming = sharedConsulInstances$('greeter', {
+ *   tags: ['v2'],
+ *   onStatus: ({ state, instances }) => console.log(`greeter: ${state}, ${instances} instances`),
+ * })
+ *   .pipe(diff(), roundRobin())
+ *   .subscribe();
+ * ```
+ */
+export function sharedConsulInstances$(
+  service: string,
+  options: ConsulInstancesOptions = {},
+): Observable<InstanceSet> {
+  const config = resolveWatchConfig(service, options, 'sharedConsulInstances$()');
+  const { onError, onStatus, ...watchOptions } = options;
+  const key = watchKey(config);
+  return new Observable<InstanceSet>((subscriber) => {
+    const watch = watches.get(key) ?? openWatch(key, service, watchOptions);
+    const listener: Listener = { onError: config.onError, onStatus: config.onStatus };
+    watch.listeners.add(listener);
+    if (watch.lastStatus) notify(listener.onStatus, watch.lastStatus);
+    const subscription = watch.sets.subscribe(subscriber);
+    return () => {
+      watch.listeners.delete(listener);
+      subscription.unsubscribe();
+    };
+  });
+}
+
+function openWatch(key: string, service: string, options: ConsulInstancesOptions): SharedWatch {
+  const listeners = new Set<Listener>();
+  const watch: SharedWatch = {
+    listeners,
+    lastStatus: undefined,
+    sets: consulInstances$(service, {
+      ...options,
+      onError: (failure) => {
+        for (const listener of [...listeners]) notify(listener.onError, failure);
+      },
+      onStatus: (status) => {
+        watch.lastStatus = status;
+        for (const listener of [...listeners]) notify(listener.onStatus, status);
+      },
+    }).pipe(
+      finalize(() => {
+        if (watches.get(key) === watch) watches.delete(key);
+      }),
+      share({ connector: () => new ReplaySubject<InstanceSet>(1) }),
+    ),
+  };
+  watches.set(key, watch);
+  return watch;
+}
+
+/** A hash of everything in the config that changes the query, callbacks left out. */
+function watchKey(config: WatchConfig): string {
+  const { endpoint, query, timeoutMs, backoff, minIntervalMs } = config;
+  const pem = (value: string | Buffer | undefined) =>
+    Buffer.isBuffer(value) ? value.toString('utf8') : value;
+  const tls = endpoint.tls && {
+    ...endpoint.tls,
+    ca: pem(endpoint.tls.ca),
+    cert: pem(endpoint.tls.cert),
+    key: pem(endpoint.tls.key),
+  };
+  // the order of tags and node-meta pairs does not change the answer
+  const asked = { ...query, tags: [...query.tags].sort(), nodeMeta: [...query.nodeMeta].sort() };
+  const what = JSON.stringify([{ ...endpoint, tls }, asked, timeoutMs, backoff, minIntervalMs]);
+  return createHash('sha256').update(what).digest('hex');
+}
