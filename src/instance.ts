@@ -3,6 +3,8 @@
  * Nothing here knows about Consul or gRPC.
  */
 
+import { isIPv4, isIPv6 } from 'node:net';
+
 /**
  * A backend's `host:port`. IPv6 hosts are written in brackets: `"[::1]:50051"`.
  * Build one with {@link formatAddress} so that the same backend always has the same key.
@@ -42,12 +44,14 @@ const MAX_PORT = 65_535;
 // A DNS name or an IPv4 literal: labels of letters, digits, '-' and '_' separated by dots.
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-// An IPv6 literal, optionally with a zone ("fe80::1%eth0"); checked loosely, then by shape.
-const IPV6 = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?$/;
+// The last label of a name that URL parsers (and so gRPC) read as an IPv4 address.
+const NUMERIC_LABEL = /(?:^|\.)\d+\.?$/;
 
 function isValidHost(host: string): boolean {
-  if (host.includes(':')) return IPV6.test(host) && host.split(':').length <= 9;
-  return HOSTNAME.test(host);
+  // an IPv6 literal, optionally with a zone ("fe80::1%eth0")
+  if (host.includes(':')) return isIPv6(host);
+  // "10.0.0.300" or "1.2.3.4.5" is no host name: a numeric last label means IPv4
+  return HOSTNAME.test(host) && (!NUMERIC_LABEL.test(host) || isIPv4(host));
 }
 
 function isValidPort(port: number): boolean {

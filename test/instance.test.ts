@@ -25,6 +25,18 @@ describe('addresses', () => {
     expect(formatAddress('bad host', 80)).toBeUndefined();
   });
 
+  it('rejects malformed IPv6 literals and numeric names that are no IPv4 address', () => {
+    for (const bad of [':', ':::', '1:2', '::1::', '1:2:3:4:5:6:7:8:9', '10.0.0.1:8080']) {
+      expect(formatAddress(bad, 80), bad).toBeUndefined();
+    }
+    for (const bad of ['10.0.0.300', '1.2.3.4.5', '12345', '10.0.0.1.']) {
+      expect(formatAddress(bad, 80), bad).toBeUndefined();
+    }
+    expect(formatAddress('::', 80)).toBe('[::]:80');
+    expect(formatAddress('::ffff:10.0.0.1', 80)).toBe('[::ffff:10.0.0.1]:80');
+    expect(formatAddress('web-1.dc1', 80)).toBe('web-1.dc1:80');
+  });
+
   it('parses what it formats and refuses malformed addresses', () => {
     expect(parseAddress('[::1]:50051')).toEqual({ host: '::1', port: 50051 });
     expect(parseAddress('10.0.0.1:80')).toEqual({ host: '10.0.0.1', port: 80 });
