@@ -29,8 +29,10 @@ function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
 function stringList(value: unknown): readonly string[] {
-  if (!Array.isArray(value)) return [];
+  if (!Array.isArray(value)) return NO_TAGS;
   return Object.freeze(value.filter((tag): tag is string => typeof tag === 'string'));
 }
 
@@ -45,7 +47,8 @@ function stringRecord(value: unknown): Readonly<Record<string, string>> {
 
 function passingWeight(weights: unknown): number {
   const passing = isObject(weights) ? weights.Passing : undefined;
-  return typeof passing === 'number' && Number.isInteger(passing) && passing > 0 ? passing : 1;
+  // beyond 2^53 a weight cannot be added up exactly: treat it as absent
+  return typeof passing === 'number' && Number.isSafeInteger(passing) && passing > 0 ? passing : 1;
 }
 
 type EntryResult = { instance: Instance } | { id: string | undefined; reason: string };
