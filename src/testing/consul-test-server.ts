@@ -273,8 +273,11 @@ export class ConsulTestServer {
       case 'status':
         reply = { status: fault.status, text: fault.body ?? STATUS_TEXT[fault.status] ?? 'error' };
         break;
+      case 'body':
+        reply = okWith(reply, JSON.stringify(fault.body));
+        break;
       case 'malformed':
-        reply = { ...reply, status: 200, raw: '[{"Node": {"Node": "rxlb-test-node", "Addr' };
+        reply = okWith(reply, '[{"Node": {"Node": "rxlb-test-node", "Addr');
         break;
     }
     this.#reply(res, record, reply);
@@ -384,6 +387,11 @@ export class ConsulTestServer {
     });
     res.end(body);
   }
+}
+
+/** A 200 answer with this raw JSON instead of the reply's own body or error text. */
+function okWith({ text: _text, ...reply }: Reply, raw: string): Reply {
+  return { ...reply, status: 200, raw };
 }
 
 function errorStatus(error: unknown): [number, string] {

@@ -14,6 +14,8 @@ export interface FaultScope {
  * A fault {@link ConsulTestServer.inject} can apply to the next matching requests:
  * - `status`: answer with this HTTP status (and `body`, default Consul's text for it);
  * - `malformed`: answer 200 with a body that is not JSON;
+ * - `body`: answer 200 with this JSON body instead of the real one (headers as usual), to
+ *   play a Consul that lies: entries with missing fields, bad ports, a body not an array;
  * - `drop`: destroy the connection without answering;
  * - `hang`: never answer (until the client gives up or the server stops);
  * - `delay`: answer normally after `ms`;
@@ -24,13 +26,14 @@ export type Fault = FaultScope &
   (
     | { readonly kind: 'status'; readonly status: number; readonly body?: string }
     | { readonly kind: 'malformed' }
+    | { readonly kind: 'body'; readonly body: unknown }
     | { readonly kind: 'drop' }
     | { readonly kind: 'hang' }
     | { readonly kind: 'delay'; readonly ms: number }
     | { readonly kind: 'index'; readonly index: number | null }
   );
 
-const KINDS = new Set(['status', 'malformed', 'drop', 'hang', 'delay', 'index']);
+const KINDS = new Set(['status', 'malformed', 'body', 'drop', 'hang', 'delay', 'index']);
 
 /** Consul's own bodies for the statuses tests inject most. */
 export const STATUS_TEXT: Readonly<Record<number, string>> = {
@@ -51,6 +54,9 @@ export class FaultQueue {
     if (!(count >= 1)) throw new TypeError('inject(): option "count" must be >= 1');
     if (fault.kind === 'status' && !(Number.isInteger(fault.status) && fault.status >= 400)) {
       throw new TypeError('inject(): option "status" must be an HTTP error status (>= 400)');
+    }
+    if (fault.kind === 'body' && JSON.stringify(fault.body) === undefined) {
+      throw new TypeError('inject(): option "body" must be JSON');
     }
     if (fault.kind === 'delay' && !(fault.ms >= 0)) {
       throw new TypeError('inject(): option "ms" must be >= 0');

@@ -90,6 +90,15 @@ describe('ConsulTestServer fault injection', () => {
     expect(() => JSON.parse(answer.text)).toThrow();
   });
 
+  it('answers the injected JSON body, with the usual index headers', async () => {
+    await start();
+    server.inject({ kind: 'body', body: [{ Service: { ID: 'x', Port: 'eighty' } }] });
+    const answer = await health();
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toEqual([{ Service: { ID: 'x', Port: 'eighty' } }]);
+    expect(answer.headers.get('x-consul-index')).toMatch(/^\d+$/);
+  });
+
   it('drops the connection without an answer', async () => {
     await start();
     server.inject({ kind: 'drop' });
