@@ -143,4 +143,14 @@ describe('consulInstances$ blocking queries', () => {
     expect(query.has('stale')).toBe(true);
     expect(query.has('passing')).toBe(false);
   });
+
+  it('percent-encodes a service name that Consul would otherwise read as path or query', async () => {
+    const name = 'a/b?passing=false#c';
+    server.registerService({ Name: name, ID: 'odd', Port: 50051, Address: '127.0.0.1' });
+    const set = await firstValueFrom(consulInstances$(name, { address: server.address }));
+    expect([...set.keys()]).toEqual(['127.0.0.1:50051']);
+    const sent = server.requests.at(-1);
+    expect(sent?.path).toBe(`/v1/health/service/${encodeURIComponent(name)}`);
+    expect(params(sent).get('passing')).toBe('true');
+  });
 });

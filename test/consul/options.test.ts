@@ -58,12 +58,49 @@ describe('consulInstances$() options', () => {
     [{ token: 42 }, /"token"/],
     [{ tls: { ca: 42 } }, /"tls.ca"/],
     [{ tls: { cert: 'x' } }, /"tls.cert" and "tls.key"/],
+    [{ wait: Number.NaN }, /"wait"/],
+    [{ wait: {} }, /"wait"/],
+    [{ wait: '0s' }, /"wait"/],
+    [{ wait: -5 }, /"wait"/],
+    [{ backoff: null }, /"backoff"/],
+    [{ backoff: 5 }, /"backoff"/],
+    [{ backoff: { maxMs: 0 } }, /"backoff.maxMs"/],
+    [{ backoff: { initialMs: Number.POSITIVE_INFINITY } }, /"backoff.initialMs"/],
+    [{ minIntervalMs: Number.NaN }, /"minIntervalMs"/],
+    [{ minIntervalMs: '50' }, /"minIntervalMs"/],
+    [{ tags: [1] }, /"tags"/],
+    [{ dc: 42 }, /"dc"/],
+    [{ near: 42 }, /"near"/],
+    [{ filter: '' }, /"filter"/],
+    [{ nodeMeta: ['rack:r1'] }, /"nodeMeta"/],
+    [{ nodeMeta: null }, /"nodeMeta"/],
+    [{ consistency: 1 }, /"consistency"/],
+    [{ address: '' }, /"address"/],
+    [{ address: 'http://' }, /"address"/],
+    [{ address: 'ftp://consul:8500' }, /"address"/],
+    [{ address: 'h:0' }, /"address"/],
+    [{ address: 8500 }, /"address"/],
+    [{ tls: null }, /"tls"/],
+    [{ tls: { servername: '' } }, /"tls.servername"/],
+    [{ tls: { rejectUnauthorized: 'no' } }, /"tls.rejectUnauthorized"/],
+    [{ tls: { verify: false } }, /unknown option "tls.verify"/],
   ])('rejects %j synchronously with a TypeError naming the option', (options, message) => {
     expect(() => consulInstances$('greeter', options as never)).toThrow(TypeError);
     expect(() => consulInstances$('greeter', options as never)).toThrow(message);
   });
 
-  it.each([[''], ['   '], [undefined], [42]])('rejects the service name %j', (service) => {
-    expect(() => consulInstances$(service as never)).toThrow(/service must be a non-empty string/);
+  it.each([null, [], 'options'])('rejects options %j that are not an object', (options) => {
+    expect(() => consulInstances$('greeter', options as never)).toThrow(
+      'consulInstances$(): options must be an object',
+    );
   });
+
+  it.each([[''], ['   '], ['\t'], [undefined], [null], [42], [{}]])(
+    'rejects the service name %j',
+    (service) => {
+      expect(() => consulInstances$(service as never)).toThrow(
+        /service must be a non-empty string/,
+      );
+    },
+  );
 });
