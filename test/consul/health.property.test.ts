@@ -9,40 +9,56 @@ import { type Instance, normalizeAddress, parseAddress } from '../../src/instanc
 
 const INSTANCE_KEYS = ['address', 'id', 'service', 'node', 'datacenter', 'tags', 'meta', 'weight'];
 
-/** Everything the Instance contract promises, for one instance of a mapping. */
-function expectValidInstance(address: string, instance: Instance): void {
-  expect(instance.address).toBe(address);
-  expect(normalizeAddress(address)).toBe(address);
-  expect(Object.keys(instance).every((key) => INSTANCE_KEYS.includes(key))).toBe(true);
-  expect(typeof instance.id === 'string' && instance.id !== '').toBe(true);
-  expect(typeof instance.service).toBe('string');
-  expect(typeof instance.node).toBe('string');
-  if ('datacenter' in instance) expect(instance.datacenter).toMatch(/./);
-  expect(instance.tags.every((tag) => typeof tag === 'string')).toBe(true);
-  expect(Object.values(instance.meta).every((value) => typeof value === 'string')).toBe(true);
-  expect(Number.isSafeInteger(instance.weight) && instance.weight > 0).toBe(true);
-  for (const frozen of [instance, instance.tags, instance.meta]) {
-    expect(Object.isFrozen(frozen)).toBe(true);
-  }
+/** What breaks the Instance contract in one instance of a mapping (plain checks: fast). */
+function problemsOf(address: string, instance: Instance): string[] {
+  const checks: [string, boolean][] = [
+    ['keyed by its address', instance.address === address],
+    ['a normalized address', normalizeAddress(address) === address],
+    ['only contract keys', Object.keys(instance).every((key) => INSTANCE_KEYS.includes(key))],
+    ['a non-empty id', typeof instance.id === 'string' && instance.id !== ''],
+    ['a service string', typeof instance.service === 'string'],
+    ['a node string', typeof instance.node === 'string'],
+    [
+      'no empty datacenter',
+      !('datacenter' in instance) ||
+        (typeof instance.datacenter === 'string' && instance.datacenter !== ''),
+    ],
+    ['string tags', instance.tags.every((tag) => typeof tag === 'string')],
+    ['string meta', Object.values(instance.meta).every((value) => typeof value === 'string')],
+    ['a positive weight', Number.isSafeInteger(instance.weight) && instance.weight > 0],
+    ['frozen', [instance, instance.tags, instance.meta].every(Object.isFrozen)],
+  ];
+  return checks.filter(([, ok]) => !ok).map(([what]) => `${address}: not ${what}`);
 }
 
 /** Every entry is an instance or a reported skip, exactly once, in order. */
-function expectAccountedFor(body: readonly unknown[], mapping: HealthMapping): void {
-  expect(mapping.instances.size + mapping.skipped.length).toBe(body.length);
-  const positions = mapping.skipped.map((s) => s.position);
-  expect(positions).toEqual([...new Set(positions)].sort((a, b) => a - b));
-  for (const { position, reason, id } of mapping.skipped) {
-    expect(Number.isInteger(position) && position >= 0 && position < body.length).toBe(true);
-    expect(reason).toMatch(/\S/);
-    expect(id === undefined || (typeof id === 'string' && id !== '')).toBe(true);
+function problemsOfMapping(body: readonly unknown[], mapping: HealthMapping): string[] {
+  const problems: string[] = [];
+  if (mapping.instances.size + mapping.skipped.length !== body.length) {
+    problems.push('instances and skips do not add up to the entries');
   }
+  let last = -1;
+  for (const { position, reason, id } of mapping.skipped) {
+    if (!(Number.isInteger(position) && position > last && position < body.length)) {
+      problems.push(`skip at ${position} out of order or range`);
+    }
+    if (!/\S/.test(reason)) problems.push(`skip at ${position} without a reason`);
+    if (!(id === undefined || (typeof id === 'string' && id !== ''))) {
+      problems.push(`skip at ${position} with an empty id`);
+    }
+    last = position;
+  }
+  return problems;
 }
 
 function expectSound(body: unknown[]): HealthMapping {
   const mapping = mapHealthEntries(body);
   if (!mapping) throw new Error('an array must map');
-  expectAccountedFor(body, mapping);
-  for (const [address, instance] of mapping.instances) expectValidInstance(address, instance);
+  const problems = problemsOfMapping(body, mapping);
+  for (const [address, instance] of mapping.instances) {
+    problems.push(...problemsOf(address, instance));
+  }
+  expect(problems).toEqual([]);
   return mapping;
 }
 
