@@ -86,6 +86,9 @@ describe('consulInstances$ blocking queries', () => {
     seen.subscription.unsubscribe();
     expect(high).toBeGreaterThan(1);
     expect(seen.error).toBeUndefined();
+    // the reset shows in the status, and is no failure
+    expect(statuses.some((s) => s.state === 'ok' && s.index === 0)).toBe(true);
+    expect(statuses.every((s) => s.state === 'ok')).toBe(true);
   });
 
   it.each([
@@ -100,11 +103,11 @@ describe('consulInstances$ blocking queries', () => {
     seen.subscription.unsubscribe();
     const sent = queries();
     expect(sent.slice(1).every((q) => params(q).get('index') === '1')).toBe(true);
-    for (let i = 1; i < sent.length; i++) {
-      const gap = (sent[i]?.receivedAt ?? 0) - (sent[i - 1]?.receivedAt ?? 0);
-      // a lower bound only: a busy machine makes gaps longer, never shorter
-      expect(gap).toBeGreaterThanOrEqual(55);
-    }
+    // The loop starts queries >= 60 ms apart, but the server sees them arrive late by a
+    // varying delay on a busy machine, so one gap may look short: bound the whole span, with
+    // one interval of slack. A hot loop would send them a few ms apart.
+    const span = (sent.at(-1)?.receivedAt ?? 0) - (sent[0]?.receivedAt ?? 0);
+    expect(span).toBeGreaterThanOrEqual((sent.length - 2) * 60);
     expect(seen.values).toHaveLength(1);
   });
 

@@ -25,6 +25,8 @@ beforeEach(async () => {
 });
 afterEach(() => server.stop());
 
+const BACKOFF_MAX_MS = 80;
+
 /** Subscribes with fast timings and records values, failures and statuses. */
 function watch(options: ConsulInstancesOptions = {}) {
   const failures: ConsulFailure[] = [];
@@ -33,7 +35,7 @@ function watch(options: ConsulInstancesOptions = {}) {
     consulInstances$(SERVICE, {
       address: server.address,
       wait: '100ms',
-      backoff: { initialMs: 20, maxMs: 80 },
+      backoff: { initialMs: 20, maxMs: BACKOFF_MAX_MS },
       minIntervalMs: 0,
       onError: (f) => failures.push(f),
       onStatus: (s) => statuses.push(s),
@@ -43,16 +45,45 @@ function watch(options: ConsulInstancesOptions = {}) {
   return { ...seen, failures, statuses, values: seen.values, subscription: seen.subscription };
 }
 
+/**
+ * The watch recovered within the backoff ceiling: `n` failed attempts in a row, each
+ * followed by a wait of at most `backoff.maxMs`, and the very next attempt succeeded. Counted
+ * in attempts (each one reports one status), not in wall time, so a busy machine cannot make
+ * it flaky.
+ */
+function expectRecoveredAfter(w: ReturnType<typeof watch>, n: number): void {
+  expect(w.error).toBeUndefined();
+  expect(w.failures.map((f) => f.attempt)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  for (const f of w.failures) expect(f.nextDelayMs).toBeLessThanOrEqual(BACKOFF_MAX_MS);
+  const states = w.statuses.map((s) => s.state);
+  const lastFailure = states.lastIndexOf('retrying');
+  expect(states.slice(lastFailure - n + 1, lastFailure + 1)).toEqual(Array(n).fill('retrying'));
+  expect(states.filter((s) => s === 'retrying')).toHaveLength(n);
+  expect(w.statuses[lastFailure + 1]).toMatchObject({ state: 'ok', consecutiveFailures: 0 });
+}
+
 const faults: [string, Fault, ConsulError['code'], number | undefined][] = [
   ['a burst of 500s', { kind: 'status', status: 500, count: 3 }, 'ERR_CONSUL_HTTP', 500],
   ['429 Too Many Requests', { kind: 'status', status: 429, count: 3 }, 'ERR_CONSUL_HTTP', 429],
+  [
+    '403 ACL not found',
+    { kind: 'status', status: 403, body: 'ACL not found', count: 2 },
+    'ERR_CONSUL_HTTP',
+    403,
+  ],
   ['malformed JSON', { kind: 'malformed', count: 3 }, 'ERR_CONSUL_BAD_RESPONSE', undefined],
+  [
+    'a body that is not an array',
+    { kind: 'body', body: { error: 'not a list' }, count: 2 },
+    'ERR_CONSUL_BAD_RESPONSE',
+    undefined,
+  ],
   ['dropped connections', { kind: 'drop', count: 3 }, 'ERR_CONSUL_UNREACHABLE', undefined],
 ];
 
 describe('consulInstances$ under faults', () => {
   it.each(faults)(
-    'keeps its last set through %s, reports each attempt, then recovers',
+    'keeps its last set through %s, reports each attempt, then recovers within the backoff ceiling',
     async (_, fault, code, status) => {
       const w = watch();
       await vi.waitFor(() => expect(w.values).toHaveLength(1));
@@ -62,9 +93,8 @@ describe('consulInstances$ under faults', () => {
       await vi.waitFor(() => expect(w.values.at(-1)?.size).toBe(2));
       w.subscription.unsubscribe();
 
-      expect(w.error).toBeUndefined();
       expect(w.values).toHaveLength(2);
-      expect(w.failures.map((f) => f.attempt)).toEqual([1, 2, 3]);
+      expectRecoveredAfter(w, fault.count ?? 1);
       for (const f of w.failures) {
         expect(f.error).toBeInstanceOf(ConsulError);
         expect(f.error.code).toBe(code);
@@ -73,25 +103,25 @@ describe('consulInstances$ under faults', () => {
         expect(f.service).toBe(SERVICE);
       }
       const retrying = w.statuses.filter((s) => s.state === 'retrying');
-      expect(retrying.map((s) => s.instances)).toEqual([1, 1, 1]);
-      expect(w.statuses.at(-1)).toMatchObject({
-        state: 'ok',
-        consecutiveFailures: 0,
-        instances: 2,
-      });
+      expect(retrying.every((s) => s.instances === 1 && s.lastError instanceof ConsulError)).toBe(
+        true,
+      );
+      expect(w.statuses.at(-1)).toMatchObject({ consecutiveFailures: 0, instances: 2 });
     },
   );
 
-  it('times out a response that never comes and retries', async () => {
+  it('times out a response that never comes, then recovers within the backoff ceiling', async () => {
     server.inject({ kind: 'hang', path: PATH });
     const w = watch({ wait: '20ms' });
     await vi.waitFor(() => expect(w.values).toHaveLength(1), { timeout: 10_000 });
     w.subscription.unsubscribe();
     expect(w.failures[0]?.error.code).toBe('ERR_CONSUL_TIMEOUT');
     expect(w.failures[0]?.error.message).toMatch(/timed out/);
+    expectRecoveredAfter(w, 1);
+    expect(server.requests[0]?.outcome).toBe('closed-by-client');
   });
 
-  it('retries while the connection is refused, then serves once Consul is up', async () => {
+  it('retries while the connection is refused, then serves at the first attempt once Consul is up', async () => {
     const port = await freePort();
     const w = watch({ address: `127.0.0.1:${port}` });
     await vi.waitFor(() => expect(w.failures.length).toBeGreaterThanOrEqual(2));
@@ -102,6 +132,8 @@ describe('consulInstances$ under faults', () => {
       late.registerService({ Name: SERVICE, ID: 'late', Port: 7, Address: '127.0.0.1' });
       await vi.waitFor(() => expect(w.values).toHaveLength(1));
       expect([...(w.values[0]?.keys() ?? [])]).toEqual(['127.0.0.1:7']);
+      expectRecoveredAfter(w, w.failures.length);
+      expect(late.requests[0]).toMatchObject({ path: PATH, status: 200 });
     } finally {
       w.subscription.unsubscribe();
       await late.stop();
