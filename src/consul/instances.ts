@@ -29,6 +29,10 @@ import {
  * backoff and jitter while the stream stays alive and keeps its last set: it never errors.
  * Each failure reaches `onError`; `onStatus` tells how fresh the served set is.
  *
+ * An empty healthy set is emitted as it is: pipe `whenNobody()` to decide what to serve then
+ * (by default, the last good set for 30 s). To share one watch between many subscribers, use
+ * `sharedConsulInstances$`.
+ *
  * Connection settings default to Consul's environment variables (`CONSUL_HTTP_ADDR`,
  * `CONSUL_HTTP_TOKEN`, `CONSUL_HTTP_SSL`, `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`,
  * `CONSUL_CLIENT_KEY`); the token travels only in the `X-Consul-Token` header.
@@ -39,13 +43,13 @@ import {
  *
  * @example
  * ```ts
- * import { consulInstances$, diff, roundRobin } from 'rxlb';
+ * import { consulInstances$, diff, roundRobin, whenNobody } from 'rxlb';
  *
  * const picker$ = consulInstances$('greeter', {
  *   tags: ['v2'],
  *   onError: ({ error, attempt, nextDelayMs }) =>
  *     console.warn(`consul: ${error.message} (attempt ${attempt}, retry in ${nextDelayMs} ms)`),
- * }).pipe(diff(), roundRobin());
+ * }).pipe(whenNobody(), diff(), roundRobin());
  * ```
  */
 export function consulInstances$(
