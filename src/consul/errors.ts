@@ -13,7 +13,8 @@ export type ConsulErrorCode =
 
 /**
  * A failed request to Consul. Messages name the service and Consul's address, never the
- * ACL token.
+ * ACL token. `cause` is a plain copy of the underlying error (name, message, code, stack,
+ * and its own causes), never the HTTP request or response, which carry the token header.
  *
  * @example
  * ```ts

@@ -48,8 +48,14 @@ export interface ConsulTestServerOptions {
   readonly acl?: { readonly tokens: Readonly<Record<string, 'read' | 'write'>> };
   /**
    * Serves HTTPS instead of HTTP, with this key and certificate (PEM). With `requestCert`,
-   * clients must present a certificate signed by `ca` (mutual TLS); others are refused in
-   * the handshake. {@link ConsulTestServer.address} then starts with `https://`.
+   * clients must present a certificate signed by `ca` (mutual TLS); others are refused.
+   * {@link ConsulTestServer.address} then starts with `https://`.
+   *
+   * @example
+   * ```ts
+   * const consul = await new ConsulTestServer({ tls: { key, cert, ca, requestCert: true } }).start();
+   * consulInstances$('greeter', { address: consul.address, tls: { ca, cert: clientCert, key: clientKey } });
+   * ```
    */
   readonly tls?: ConsulTestServerTls;
 }
