@@ -1,7 +1,7 @@
 /**
  * rxlb: client-side load balancing for Node.js gRPC clients, built from RxJS streams.
  *
- * Discovery (`consulInstances$`) → `whenNobody()` → `diff()` → `roundRobin()` →
+ * Discovery (`consulInstances$`, with its `whenNobody` policy) → `diff()` → `roundRobin()` →
  * `createBalancedChannel()`.
  */
 

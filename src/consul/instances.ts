@@ -4,6 +4,7 @@ import { type InstanceSet, sameInstance } from '../instance.js';
 import { ConsulClient } from './client.js';
 import { ConsulError } from './errors.js';
 import { mapHealthEntries, type SkippedEntry } from './health.js';
+import { nobodyPolicy } from './nobody.js';
 import { notify } from './notify.js';
 import {
   type ConsulFailure,
@@ -12,6 +13,8 @@ import {
   resolveWatchConfig,
   type WatchConfig,
 } from './options.js';
+
+const CALLER = 'consulInstances$()';
 
 /**
  * Watches the healthy instances of a Consul service: a cold Observable that emits the
@@ -29,8 +32,11 @@ import {
  * backoff and jitter while the stream stays alive and keeps its last set: it never errors.
  * Each failure reaches `onError`; `onStatus` tells how fresh the served set is.
  *
- * An empty healthy set is emitted as it is: pipe `whenNobody()` to decide what to serve then
- * (by default, the last good set for 30 s). To share one watch between many subscribers, use
+ * When Consul says that nobody is healthy, the `whenNobody` option decides what is served
+ * (see {@link whenNobody}): by default the last non-empty set stays served for 30 s and
+ * `onReport` hears why; `{ policy: 'fallback' }` or `{ policy: 'panic' }` also watch every
+ * registered instance (`passing=false`); `false` emits the empty set at once. An empty
+ * first set is emitted at once. To share one watch between many subscribers, use
  * `sharedConsulInstances$`.
  *
  * Connection settings default to Consul's environment variables (`CONSUL_HTTP_ADDR`,
@@ -43,13 +49,17 @@ import {
  *
  * @example
  * ```ts
- * import { consulInstances$, diff, roundRobin, whenNobody } from 'rxlb';
+ * import { consulInstances$, diff, roundRobin } from 'rxlb';
  *
  * const picker$ = consulInstances$('greeter', {
  *   tags: ['v2'],
  *   onError: ({ error, attempt, nextDelayMs }) =>
  *     console.warn(`consul: ${error.message} (attempt ${attempt}, retry in ${nextDelayMs} ms)`),
- * }).pipe(whenNobody(), diff(), roundRobin());
+ *   whenNobody: {
+ *     policy: 'panic', // below 50 % healthy, serve every registered instance
+ *     onReport: ({ mode, reason }) => console.warn(`greeter: serving ${mode}: ${reason}`),
+ *   },
+ * }).pipe(diff(), roundRobin());
  * ```
  */
 export function consulInstances$(
@@ -57,6 +67,14 @@ export function consulInstances$(
   options?: ConsulInstancesOptions,
 ): Observable<InstanceSet> {
   const config = resolveWatchConfig(service, options);
+  const policy = nobodyPolicy(CALLER, options ?? {}, (registered) =>
+    consulInstances$(service, registered),
+  );
+  return watchSets(config).pipe(policy);
+}
+
+/** The sets of one blocking-query loop per subscription, before any empty-set policy. */
+export function watchSets(config: WatchConfig): Observable<InstanceSet> {
   return new Observable<InstanceSet>((subscriber) => {
     const controller = new AbortController();
     const client = new ConsulClient(config.endpoint);

@@ -7,6 +7,7 @@ import {
 } from './connection.js';
 import type { ConsulError } from './errors.js';
 import type { SkippedEntry } from './health.js';
+import type { ConsulNobodyOptions } from './nobody.js';
 
 /** Backoff between failed attempts: exponential from `initialMs` up to `maxMs`, with jitter. */
 export interface BackoffOptions {
@@ -81,6 +82,13 @@ export interface ConsulInstancesOptions extends ConsulConnectionOptions {
   readonly onError?: (failure: ConsulFailure) => void;
   /** Called after every answer and every failure. */
   readonly onStatus?: (status: ConsulStatus) => void;
+  /**
+   * What to serve when Consul says that nobody is healthy: see {@link whenNobody}. Default:
+   * keep the last non-empty set for 30 s (`{ policy: 'keep-last', graceMs: 30_000 }`) and
+   * report it to `onReport`; `false` passes empty sets on at once. For `fallback` and `panic`
+   * the watch also follows every registered instance (the same query with `passing=false`).
+   */
+  readonly whenNobody?: ConsulNobodyOptions | false;
 }
 
 /** Defaults of {@link ConsulInstancesOptions}, in one place. */
@@ -122,6 +130,7 @@ const KNOWN = new Set([
   'minIntervalMs',
   'onError',
   'onStatus',
+  'whenNobody',
 ]);
 /** A bad option, said without the caller: {@link resolveWatchConfig} names the caller. */
 class OptionError extends Error {}

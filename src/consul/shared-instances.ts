@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { finalize, Observable, ReplaySubject, share } from 'rxjs';
 import type { InstanceSet } from '../instance.js';
 import { consulInstances$ } from './instances.js';
+import { nobodyPolicy } from './nobody.js';
 import { notify } from './notify.js';
 import {
   type ConsulFailure,
@@ -22,6 +23,8 @@ interface SharedWatch {
   readonly listeners: Set<Listener>;
   lastStatus: ConsulStatus | undefined;
 }
+
+const CALLER = 'sharedConsulInstances$()';
 
 // Open watches only: a watch leaves this map when its last subscriber leaves.
 const watches = new Map<string, SharedWatch>();
@@ -68,10 +71,14 @@ export function sharedConsulInstances$(
   service: string,
   options: ConsulInstancesOptions = {},
 ): Observable<InstanceSet> {
-  const config = resolveWatchConfig(service, options, 'sharedConsulInstances$()');
-  const { onError, onStatus, ...watchOptions } = options;
+  const config = resolveWatchConfig(service, options, CALLER);
+  // the empty-set policy is each subscriber's own, applied after the shared watch
+  const policy = nobodyPolicy(CALLER, options, (registered) =>
+    sharedConsulInstances$(service, registered),
+  );
+  const { onError, onStatus, whenNobody, ...watchOptions } = options;
   const key = watchKey(config);
-  return new Observable<InstanceSet>((subscriber) => {
+  const shared = new Observable<InstanceSet>((subscriber) => {
     const watch = watches.get(key) ?? openWatch(key, service, watchOptions);
     const listener: Listener = { onError: config.onError, onStatus: config.onStatus };
     watch.listeners.add(listener);
@@ -82,6 +89,7 @@ export function sharedConsulInstances$(
       subscription.unsubscribe();
     };
   });
+  return shared.pipe(policy);
 }
 
 function openWatch(key: string, service: string, options: ConsulInstancesOptions): SharedWatch {
@@ -91,6 +99,7 @@ function openWatch(key: string, service: string, options: ConsulInstancesOptions
     lastStatus: undefined,
     sets: consulInstances$(service, {
       ...options,
+      whenNobody: false,
       onError: (failure) => {
         for (const listener of [...listeners]) notify(listener.onError, failure);
       },

@@ -61,7 +61,10 @@ describe('registerInstance', () => {
   });
 
   it('adds a gRPC health check that Consul runs, so the instance passes and fails with it', async () => {
-    const seen = record(consulInstances$('greeter', { address: consul.address, wait: '2s' }));
+    // whenNobody: false, so that the empty set the failing check leads to is served at once
+    const seen = record(
+      consulInstances$('greeter', { address: consul.address, wait: '2s', whenNobody: false }),
+    );
     const registration = await registerInstance(options());
     const addresses = (set: InstanceSet | undefined) => [...(set?.keys() ?? [])];
     await vi.waitFor(() => expect(addresses(seen.values.at(-1))).toEqual([`127.0.0.1:${port}`]));
