@@ -18,32 +18,45 @@ export type PickOutcome<B> =
 const EMPTY = Object.freeze({ type: 'empty' });
 const EXHAUSTED = Object.freeze({ type: 'exhausted' });
 
-/** A backend a call can be sent to now: anything but TRANSIENT_FAILURE and SHUTDOWN. */
-function isUsable(backend: Candidate): boolean {
-  return (
-    backend.state !== connectivityState.TRANSIENT_FAILURE &&
-    backend.state !== connectivityState.SHUTDOWN
-  );
+/**
+ * How good a backend is for a call now; lower is better, and READY is taken at once.
+ * - READY: connected, the call goes out now.
+ * - IDLE or CONNECTING: the call waits for the connection, which may fail.
+ * - TRANSIENT_FAILURE or SHUTDOWN: grpc-js fails the call at once (or queues it).
+ */
+const READY = 0;
+const CONNECTING = 1;
+const FAILED = 2;
+
+function rank(backend: Candidate): number {
+  const { state } = backend;
+  if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) {
+    return FAILED;
+  }
+  return state === connectivityState.READY ? READY : CONNECTING;
 }
 
 /**
- * Chooses the backend of one call: the picker's choice, unless it is in `avoid` or not
- * usable (TRANSIENT_FAILURE: its connection failed and grpc-js would fail the call at once).
- * Then `pick()` is asked again, at most `size` times in all, which visits every instance of
- * a round-robin picker once, and the first usable one wins.
+ * Chooses the backend of one call: the picker's choice when it is READY and not in `avoid`.
+ * Otherwise `pick()` is asked again, at most `size` times in all, which visits every instance
+ * of a round-robin picker once, and the first READY one wins, as in grpc-js's round_robin,
+ * which picks among READY subchannels only. So a backend that is reconnecting (after a
+ * GOAWAY, say) or not yet connected gets no call while another is READY.
  *
- * IDLE and CONNECTING backends count as usable: a call sent there waits for the connection,
- * as on a plain channel. When no backend outside `avoid` is usable, one more `pick()` (the
- * first one again, for round robin) is used anyway and grpc-js decides (it fails the call
- * with UNAVAILABLE, or queues it when the call is `waitForReady`), so that a call is never
- * failed here for a state that may already be over.
+ * With no READY backend, the best one seen is used (see `rank()`): IDLE or CONNECTING (the
+ * call waits for the connection, as on a plain channel), then TRANSIENT_FAILURE
+ * ones, where grpc-js decides (it fails the call with UNAVAILABLE, or queues it when the
+ * call is `waitForReady`), so that a call is never failed here for a state that may already
+ * be over.
  */
 export function pickBackend<B extends Candidate>(
   picker: Picker,
   lookup: (address: Address) => B | undefined,
   avoid: ReadonlySet<Address>,
 ): PickOutcome<B> {
-  let fallback: B | undefined;
+  let best: B | undefined;
+  let bestRank = FAILED;
+  let bestAt = 0;
   let picked = false;
   for (let i = 0; i < picker.size; i++) {
     const instance = picker.pick();
@@ -52,13 +65,18 @@ export function pickBackend<B extends Candidate>(
     if (avoid.has(instance.address)) continue;
     const backend = lookup(instance.address);
     if (backend === undefined) continue;
-    if (isUsable(backend)) return { type: 'backend', backend };
-    fallback ??= backend;
+    const candidate = rank(backend);
+    if (candidate === READY) return { type: 'backend', backend };
+    if (best === undefined || candidate < bestRank) {
+      best = backend;
+      bestRank = candidate;
+      bestAt = i;
+    }
   }
-  if (!fallback) return picked ? EXHAUSTED : EMPTY;
-  // One more pick, so that calls keep rotating while no backend is usable: after `size`
-  // picks a round-robin picker is back where it started and would send them all to one.
-  const next = picker.pick();
-  const backend = next && !avoid.has(next.address) ? lookup(next.address) : undefined;
-  return { type: 'backend', backend: backend ?? fallback };
+  if (!best) return picked ? EXHAUSTED : EMPTY;
+  // After `size` picks a round-robin picker is back where it started, and would send every
+  // call to the same backend while none is READY. Moving it past the one chosen, as a READY
+  // choice does, rotates the calls over the equally good ones.
+  for (let i = 0; i <= bestAt; i++) picker.pick();
+  return { type: 'backend', backend: best };
 }

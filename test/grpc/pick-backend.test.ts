@@ -22,9 +22,19 @@ function backends(...states: connectivityState[]) {
 }
 
 describe('pickBackend', () => {
-  it("follows the picker's order while backends are usable", () => {
-    const { pick, address } = backends(READY, CONNECTING, IDLE);
+  it("follows the picker's order while backends are READY", () => {
+    const { pick, address } = backends(READY, READY, READY);
     expect([pick(), pick(), pick(), pick()]).toEqual([0, 1, 2, 0].map(address));
+  });
+
+  it('prefers READY backends to IDLE and CONNECTING ones, as grpc-js round_robin does', () => {
+    const { pick, address } = backends(READY, CONNECTING, IDLE, READY);
+    expect([pick(), pick(), pick()]).toEqual([0, 3, 0].map(address));
+  });
+
+  it('rotates over IDLE and CONNECTING backends while none is READY', () => {
+    const { pick, address } = backends(CONNECTING, IDLE, TRANSIENT_FAILURE);
+    expect([pick(), pick(), pick(), pick()]).toEqual([0, 1, 0, 1].map(address));
   });
 
   it('moves past TRANSIENT_FAILURE and SHUTDOWN backends', () => {
@@ -32,7 +42,7 @@ describe('pickBackend', () => {
     expect([pick(), pick(), pick()]).toEqual([0, 3, 0].map(address));
   });
 
-  it('falls back to the first pick when no backend is usable', () => {
+  it('falls back to the failed backends in turn when no backend is usable', () => {
     const { pick, address } = backends(TRANSIENT_FAILURE, TRANSIENT_FAILURE);
     expect([pick(), pick()]).toEqual([0, 1].map(address));
   });
