@@ -23,7 +23,8 @@ export {
 } from './consul/register-instance.js';
 export { sharedConsulInstances$ } from './consul/shared-instances.js';
 export { createBalancedChannel } from './grpc/balanced-channel.js';
-export type { BalancedChannelOptions } from './grpc/options.js';
+export type { BalancedChannelOptions, OutlierDetectionOptions } from './grpc/options.js';
+export type { EjectionClock, EjectionEvent } from './grpc/outlier-detection.js';
 export {
   type RetryOnAnotherInstanceCallOptions,
   type RetryOnAnotherInstanceOptions,

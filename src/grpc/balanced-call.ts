@@ -11,6 +11,7 @@ import {
 } from '@grpc/grpc-js';
 import type { Address } from '../instance.js';
 import { AVOID_KEY, BACKEND_KEY, decodeAvoid } from './attempt-metadata.js';
+import { callOutcome, isGrpcResponse } from './call-outcome.js';
 import { MAX_TIMEOUT_MS } from './connectivity.js';
 import type { Backend } from './pool.js';
 
@@ -146,12 +147,20 @@ export class BalancedCall implements CallStream {
     this.child = child;
     backend.acquire();
     if (this.credentials) child.setCredentials(this.credentials);
+    // Whether a gRPC server answered: outlier detection counts only failures before that.
+    let answered = false;
     child.start(this.metadata, {
-      onReceiveMetadata: (metadata) => this.listener?.onReceiveMetadata(metadata),
-      onReceiveMessage: (message) => this.listener?.onReceiveMessage(message),
+      onReceiveMetadata: (metadata) => {
+        answered ||= isGrpcResponse(metadata);
+        this.listener?.onReceiveMetadata(metadata);
+      },
+      onReceiveMessage: (message) => {
+        answered = true;
+        this.listener?.onReceiveMessage(message);
+      },
       onReceiveStatus: (result) => {
         this.ended = true;
-        backend.release();
+        backend.release(callOutcome(result, answered), result.details);
         this.listener?.onReceiveStatus(this.withBackend(result, backend.address));
       },
     });

@@ -13,8 +13,10 @@ import { aggregateState, ConnectivityWatchers, MAX_TIMEOUT_MS } from './connecti
 import {
   type BalancedChannelOptions,
   type ChannelConfig,
+  type OutlierDetectionOptions,
   resolveChannelConfig,
 } from './options.js';
+import { OutlierDetector } from './outlier-detection.js';
 import { pickBackend } from './pick-backend.js';
 import { Pool, type PoolSnapshot } from './pool.js';
 
@@ -43,6 +45,7 @@ class BalancedChannel implements ChannelInterface, Router {
   private source: Source = { kind: 'waiting' };
   private state: connectivityState = connectivityState.IDLE;
   private readonly pool: Pool;
+  private readonly detector: OutlierDetector | undefined;
   private readonly queue = new Set<BalancedCall>();
   private readonly watchers = new ConnectivityWatchers();
   private readonly channelzRef: ChannelRef;
@@ -61,25 +64,40 @@ class BalancedChannel implements ChannelInterface, Router {
       id: nextChannelzId--,
       name: this.target,
     };
+    const detector = config.outlierDetection
+      ? new OutlierDetector(config.outlierDetection, config.name, (address, ejected) =>
+          this.pool.setEjected(address, ejected),
+        )
+      : undefined;
+    this.detector = detector;
     this.pool = new Pool(
       (address) => new GrpcChannel(address, config.credentials, config.channelOptions),
-      () => this.updateState(),
+      {
+        onStateChange: () => this.updateState(),
+        onCallEnd: (address, outcome, details) => detector?.record(address, outcome, details),
+      },
     );
     pools.set(this, this.pool);
     this.subscription = picker$.subscribe({
-      next: (picker) => {
-        this.source = { kind: 'picker', picker };
-        this.pool.sync(picker.instances.map((instance) => instance.address));
-        this.resumeQueued();
-      },
+      next: (picker) => this.sync(picker),
       error: (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         this.source = { kind: 'failed', message };
+        this.detector?.retain([]);
         this.pool.sync([]);
         this.resumeQueued();
       },
       // On completion the last picker stays in use: discovery ended, the backends did not.
     });
+  }
+
+  private sync(picker: Picker): void {
+    this.source = { kind: 'picker', picker };
+    const addresses = picker.instances.map((instance) => instance.address);
+    // Before the pool retires the backends that left, while they can still be un-ejected.
+    this.detector?.retain(addresses);
+    this.pool.sync(addresses);
+    this.resumeQueued();
   }
 
   route(avoid: ReadonlySet<Address>, waitForReady: boolean): Route {
@@ -148,6 +166,7 @@ class BalancedChannel implements ChannelInterface, Router {
     if (this.source.kind === 'closed') return;
     this.source = { kind: 'closed' };
     this.subscription.unsubscribe();
+    this.detector?.close();
     this.pool.close();
     this.resumeQueued();
   }
@@ -193,9 +212,13 @@ class BalancedChannel implements ChannelInterface, Router {
  *
  * - It keeps one connection (a grpc-js channel) per address of the current picker, opened
  *   as soon as the address appears and closed once it is gone and its calls have ended.
- * - Each call asks the latest picker. A pick that lands on a backend whose connection failed
- *   (TRANSIENT_FAILURE) moves on to the next one while any backend is usable, so a dead
- *   server stops receiving calls before discovery notices.
+ * - Each call asks the latest picker. A pick that lands on a backend that is not READY (its
+ *   connection failed, or is being made again after a GOAWAY) or is ejected moves on to the
+ *   next one while any backend is READY, so a dead or departing server stops receiving calls
+ *   before discovery notices.
+ * - Outlier detection (on by default, see {@link OutlierDetectionOptions}) takes a backend
+ *   whose calls keep failing with connection errors out of picking for a while, even one
+ *   whose connection looks READY, and tells `outlierDetection.onEjection`.
  * - Calls made before the first picker wait for it, within their deadline. With an empty
  *   picker a call fails at once with UNAVAILABLE (`no healthy instance of "greeter"`),
  *   unless it is `waitForReady`. If `picker$` errors, calls fail with UNAVAILABLE carrying

@@ -1,4 +1,54 @@
 import { ChannelCredentials, type ChannelOptions, credentials } from '@grpc/grpc-js';
+import { MAX_TIMEOUT_MS } from './connectivity.js';
+import {
+  type EjectionClock,
+  type EjectionEvent,
+  type OutlierDetectionConfig,
+  systemClock,
+} from './outlier-detection.js';
+
+/**
+ * Options of the balanced channel's outlier detection. Defaults are in {@link DEFAULTS}.
+ *
+ * A backend whose calls fail with connection errors `consecutiveFailures` times in a row is
+ * taken out of picking for `min(baseEjectionMs × n, maxEjectionMs)`, `n` counting its recent
+ * ejections, even while discovery still lists it. Connection errors are UNAVAILABLE statuses
+ * that grpc-js made up before any gRPC server answered the call: a refused or reset
+ * connection, a dropped one, a refused stream, a proxy's HTTP 502/503/504. A status a
+ * server sent, UNAVAILABLE included, never counts; any other answer resets the count.
+ *
+ * @example
+ * ```ts
+ * const channel = createBalancedChannel(picker$, {
+ *   name: 'greeter',
+ *   outlierDetection: {
+ *     consecutiveFailures: 3,
+ *     baseEjectionMs: 10_000,
+ *     onEjection: (event) => console.warn(event),
+ *   },
+ * });
+ * ```
+ */
+export interface OutlierDetectionOptions {
+  /** Connection failures in a row that eject a backend. Default 5. */
+  readonly consecutiveFailures?: number;
+  /**
+   * How long a first ejection lasts, in ms; the `n`th one in a row lasts `n` times as long.
+   * `n` drops by one for every `baseEjectionMs` the backend spends in picking. Default 30 s.
+   */
+  readonly baseEjectionMs?: number;
+  /** The longest an ejection lasts, in ms. Default 5 min (or `baseEjectionMs`, if longer). */
+  readonly maxEjectionMs?: number;
+  /**
+   * The largest share of the picker's backends ejected at once, in percent (rounded down to
+   * whole backends, so a single backend is never ejected at 50 %). Default 50.
+   */
+  readonly maxEjectionPercent?: number;
+  /** Told of every ejection and every return to picking. Default: nobody. */
+  readonly onEjection?: (event: EjectionEvent) => void;
+  /** The time source, for tests. Default: `Date.now()` and timers that are unref'd. */
+  readonly clock?: EjectionClock;
+}
 
 /**
  * Options of {@link createBalancedChannel}. Defaults are in {@link DEFAULTS}.
@@ -27,6 +77,11 @@ export interface BalancedChannelOptions {
    * `no healthy instance of "greeter"`. Default `"unnamed"`.
    */
   readonly name?: string;
+  /**
+   * Ejects backends whose calls keep failing with connection errors: see
+   * {@link OutlierDetectionOptions}. Default: on, with the defaults there; `false` turns it off.
+   */
+  readonly outlierDetection?: OutlierDetectionOptions | false;
 }
 
 /** Defaults of {@link BalancedChannelOptions}, in one place. */
@@ -34,6 +89,13 @@ export const DEFAULTS = Object.freeze({
   credentials: () => credentials.createInsecure(),
   channelOptions: Object.freeze({}) as ChannelOptions,
   name: 'unnamed',
+  outlierDetection: Object.freeze({
+    consecutiveFailures: 5,
+    baseEjectionMs: 30_000,
+    maxEjectionMs: 300_000,
+    maxEjectionPercent: 50,
+    clock: systemClock,
+  }),
 });
 
 /** {@link BalancedChannelOptions}, validated and with defaults applied. */
@@ -41,10 +103,20 @@ export interface ChannelConfig {
   readonly credentials: ChannelCredentials;
   readonly channelOptions: ChannelOptions;
   readonly name: string;
+  /** Undefined when turned off. */
+  readonly outlierDetection: OutlierDetectionConfig | undefined;
 }
 
 const CALLER = 'createBalancedChannel()';
-const KNOWN = new Set(['credentials', 'channelOptions', 'name']);
+const KNOWN = new Set(['credentials', 'channelOptions', 'name', 'outlierDetection']);
+const KNOWN_OUTLIER = new Set([
+  'consecutiveFailures',
+  'baseEjectionMs',
+  'maxEjectionMs',
+  'maxEjectionPercent',
+  'onEjection',
+  'clock',
+]);
 
 function fail(option: string, expected: string): never {
   throw new TypeError(`${CALLER}: option "${option}" must be ${expected}`);
@@ -60,7 +132,7 @@ export function resolveChannelConfig(options: unknown = {}): ChannelConfig {
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw new TypeError(`${CALLER}: unknown option "${key}"`);
   }
-  const { credentials: creds, channelOptions, name } = options;
+  const { credentials: creds, channelOptions, name, outlierDetection } = options;
   if (creds !== undefined && !(creds instanceof ChannelCredentials)) {
     fail('credentials', 'a ChannelCredentials of @grpc/grpc-js, e.g. credentials.createSsl()');
   }
@@ -74,5 +146,71 @@ export function resolveChannelConfig(options: unknown = {}): ChannelConfig {
     credentials: creds ?? DEFAULTS.credentials(),
     channelOptions: (channelOptions as ChannelOptions | undefined) ?? DEFAULTS.channelOptions,
     name: name ?? DEFAULTS.name,
+    outlierDetection: resolveOutlierDetection(outlierDetection),
   };
+}
+
+function number(value: unknown, option: string, fallback: number, min: number, max: number) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= min && value <= max)) {
+    fail(`outlierDetection.${option}`, `a number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function resolveOutlierDetection(value: unknown): OutlierDetectionConfig | undefined {
+  if (value === false) return undefined;
+  if (value === undefined) return { ...DEFAULTS.outlierDetection, onEjection: undefined };
+  if (!isPlainObject(value)) fail('outlierDetection', 'an object of options, or false');
+  for (const key of Object.keys(value)) {
+    if (!KNOWN_OUTLIER.has(key))
+      throw new TypeError(`${CALLER}: unknown option "outlierDetection.${key}"`);
+  }
+  const defaults = DEFAULTS.outlierDetection;
+  const failures = value.consecutiveFailures ?? defaults.consecutiveFailures;
+  if (!Number.isInteger(failures) || Number(failures) < 1) {
+    fail('outlierDetection.consecutiveFailures', 'an integer >= 1');
+  }
+  const base = number(
+    value.baseEjectionMs,
+    'baseEjectionMs',
+    defaults.baseEjectionMs,
+    1,
+    MAX_TIMEOUT_MS,
+  );
+  const max = number(
+    value.maxEjectionMs,
+    'maxEjectionMs',
+    Math.max(defaults.maxEjectionMs, base),
+    base,
+    MAX_TIMEOUT_MS,
+  );
+  const percent = number(
+    value.maxEjectionPercent,
+    'maxEjectionPercent',
+    defaults.maxEjectionPercent,
+    0,
+    100,
+  );
+  const { onEjection, clock } = value;
+  if (onEjection !== undefined && typeof onEjection !== 'function') {
+    fail('outlierDetection.onEjection', 'a function');
+  }
+  if (clock !== undefined && !isClock(clock)) {
+    fail('outlierDetection.clock', 'an object with the functions now() and setTimer()');
+  }
+  return {
+    consecutiveFailures: Number(failures),
+    baseEjectionMs: base,
+    maxEjectionMs: max,
+    maxEjectionPercent: percent,
+    onEjection: onEjection as OutlierDetectionConfig['onEjection'],
+    clock: clock ?? defaults.clock,
+  };
+}
+
+function isClock(value: unknown): value is EjectionClock {
+  return (
+    isPlainObject(value) && typeof value.now === 'function' && typeof value.setTimer === 'function'
+  );
 }

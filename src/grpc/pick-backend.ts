@@ -5,6 +5,8 @@ import type { Picker } from '../picker.js';
 /** What the choice needs to know of a backend. */
 interface Candidate {
   readonly state: connectivityState;
+  /** Taken out of picking by outlier detection: used only when nothing better is left. */
+  readonly ejected: boolean;
 }
 
 /** The outcome of choosing a backend for one call. */
@@ -22,17 +24,20 @@ const EXHAUSTED = Object.freeze({ type: 'exhausted' });
  * How good a backend is for a call now; lower is better, and READY is taken at once.
  * - READY: connected, the call goes out now.
  * - IDLE or CONNECTING: the call waits for the connection, which may fail.
+ * - ejected by outlier detection, its connection not known to have failed.
  * - TRANSIENT_FAILURE or SHUTDOWN: grpc-js fails the call at once (or queues it).
  */
 const READY = 0;
 const CONNECTING = 1;
-const FAILED = 2;
+const EJECTED = 2;
+const FAILED = 3;
 
 function rank(backend: Candidate): number {
   const { state } = backend;
   if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) {
     return FAILED;
   }
+  if (backend.ejected) return EJECTED;
   return state === connectivityState.READY ? READY : CONNECTING;
 }
 
@@ -44,10 +49,10 @@ function rank(backend: Candidate): number {
  * GOAWAY, say) or not yet connected gets no call while another is READY.
  *
  * With no READY backend, the best one seen is used (see `rank()`): IDLE or CONNECTING (the
- * call waits for the connection, as on a plain channel), then TRANSIENT_FAILURE
- * ones, where grpc-js decides (it fails the call with UNAVAILABLE, or queues it when the
- * call is `waitForReady`), so that a call is never failed here for a state that may already
- * be over.
+ * call waits for the connection, as on a plain channel), then ejected ones, then
+ * TRANSIENT_FAILURE ones, where grpc-js decides (it fails the call with UNAVAILABLE, or
+ * queues it when the call is `waitForReady`), so that a call is never failed here for a
+ * state that may already be over.
  */
 export function pickBackend<B extends Candidate>(
   picker: Picker,

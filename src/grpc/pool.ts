@@ -1,21 +1,34 @@
 import { type ChannelInterface, connectivityState } from '@grpc/grpc-js';
 import type { Address } from '../instance.js';
+import type { CallOutcome } from './call-outcome.js';
 
 /** One backend as a call sees it: where it is, its channel, and whether it is usable now. */
 export interface Backend {
   readonly address: Address;
   readonly channel: ChannelInterface;
   readonly state: connectivityState;
+  /** Taken out of picking by outlier detection. */
+  readonly ejected: boolean;
   /** Calls sent to this backend that have not ended yet. */
   readonly inFlight: number;
   /** Counts a call in flight: a retired backend's channel stays open until it ends. */
   acquire(): void;
-  release(): void;
+  /** Ends a call counted by `acquire()`; its outcome goes to outlier detection. */
+  release(outcome: CallOutcome, details: string): void;
+}
+
+/** What a pool tells its owner. */
+export interface PoolEvents {
+  /** A backend's connectivity state changed, or the set of backends did. */
+  onStateChange(): void;
+  /** A call on a backend ended. */
+  onCallEnd(address: Address, outcome: CallOutcome, details: string): void;
 }
 
 /** A pooled backend channel: connected from the start and kept connected while it lives. */
 class PoolEntry implements Backend {
   state: connectivityState;
+  ejected = false;
   inFlight = 0;
   retired = false;
   private closed = false;
@@ -23,7 +36,7 @@ class PoolEntry implements Backend {
   constructor(
     readonly address: Address,
     readonly channel: ChannelInterface,
-    private readonly onStateChange: () => void,
+    private readonly events: PoolEvents,
     private readonly onClose: (entry: PoolEntry) => void,
   ) {
     this.state = channel.getConnectivityState(true);
@@ -34,7 +47,7 @@ class PoolEntry implements Backend {
     const state = this.channel.getConnectivityState(false);
     if (state !== this.state) {
       this.state = state;
-      this.onStateChange();
+      this.events.onStateChange();
     }
     if (state === connectivityState.SHUTDOWN) return;
     this.channel.watchConnectivityState(state, Number.POSITIVE_INFINITY, () => this.watch());
@@ -48,8 +61,9 @@ class PoolEntry implements Backend {
     this.inFlight++;
   }
 
-  release(): void {
+  release(outcome: CallOutcome, details: string): void {
     this.inFlight--;
+    this.events.onCallEnd(this.address, outcome, details);
     if (this.retired && this.inFlight === 0) this.close();
   }
 
@@ -83,7 +97,7 @@ export class Pool {
 
   constructor(
     private readonly connect: (address: Address) => ChannelInterface,
-    private readonly onStateChange: () => void,
+    private readonly events: PoolEvents,
   ) {}
 
   sync(addresses: Iterable<Address>): void {
@@ -100,17 +114,24 @@ export class Pool {
       if (revived) {
         this.draining.delete(address);
         revived.retired = false;
+        revived.ejected = false;
         this.live.set(address, revived);
       } else {
         const entry = this.open(address);
         if (entry) this.live.set(address, entry);
       }
     }
-    this.onStateChange();
+    this.events.onStateChange();
   }
 
   get(address: Address): Backend | undefined {
     return this.live.get(address);
+  }
+
+  /** Marks a live backend as taken out of picking, or back in. */
+  setEjected(address: Address, ejected: boolean): void {
+    const entry = this.live.get(address);
+    if (entry) entry.ejected = ejected;
   }
 
   get size(): number {
@@ -145,7 +166,7 @@ export class Pool {
       // leave it out, and calls that pick it move on to the next instance.
       return undefined;
     }
-    return new PoolEntry(address, channel, this.onStateChange, (entry) => {
+    return new PoolEntry(address, channel, this.events, (entry) => {
       if (this.draining.get(address) === entry) this.draining.delete(address);
     });
   }

@@ -2,7 +2,7 @@ import { credentials } from '@grpc/grpc-js';
 import { NEVER } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createBalancedChannel } from '../../src/grpc/balanced-channel.js';
-import { resolveChannelConfig } from '../../src/grpc/options.js';
+import { DEFAULTS, resolveChannelConfig } from '../../src/grpc/options.js';
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
 
 describe('createBalancedChannel options', () => {
@@ -24,7 +24,53 @@ describe('createBalancedChannel options', () => {
       credentials: ssl,
       channelOptions: { 'grpc.keepalive_time_ms': 10_000 },
       name: 'greeter',
+      outlierDetection: expect.objectContaining({ consecutiveFailures: 5 }),
     });
+  });
+
+  it('turns outlier detection on by default: 5 failures, 30 s to 5 min, at most 50 %', () => {
+    expect(resolveChannelConfig().outlierDetection).toEqual({
+      consecutiveFailures: 5,
+      baseEjectionMs: 30_000,
+      maxEjectionMs: 300_000,
+      maxEjectionPercent: 50,
+      onEjection: undefined,
+      clock: DEFAULTS.outlierDetection.clock,
+    });
+    expect(resolveChannelConfig({ outlierDetection: false }).outlierDetection).toBeUndefined();
+  });
+
+  it('keeps the outlier detection options it is given, and raises maxEjectionMs to a longer base', () => {
+    const onEjection = () => {};
+    const clock = { now: () => 0, setTimer: () => () => {} };
+    const given = { consecutiveFailures: 2, baseEjectionMs: 100, maxEjectionMs: 400 };
+    expect(
+      resolveChannelConfig({
+        outlierDetection: { ...given, maxEjectionPercent: 100, onEjection, clock },
+      }).outlierDetection,
+    ).toEqual({ ...given, maxEjectionPercent: 100, onEjection, clock });
+    const long = resolveChannelConfig({ outlierDetection: { baseEjectionMs: 600_000 } });
+    expect(long.outlierDetection?.maxEjectionMs).toBe(600_000);
+  });
+
+  it('rejects bad outlier detection options with a TypeError naming the option', () => {
+    const bad = (outlierDetection: unknown) => () => resolveChannelConfig({ outlierDetection });
+    expect(bad(true)).toThrow(/"outlierDetection" must be an object of options, or false/);
+    expect(bad({ consecutiveFailures: 0 })).toThrow(/"outlierDetection.consecutiveFailures"/);
+    expect(bad({ consecutiveFailures: 2.5 })).toThrow(/"outlierDetection.consecutiveFailures"/);
+    expect(bad({ baseEjectionMs: 0 })).toThrow(/"outlierDetection.baseEjectionMs"/);
+    expect(bad({ baseEjectionMs: Number.NaN })).toThrow(/"outlierDetection.baseEjectionMs"/);
+    expect(bad({ baseEjectionMs: 2 ** 31 })).toThrow(/"outlierDetection.baseEjectionMs"/);
+    expect(bad({ baseEjectionMs: 500, maxEjectionMs: 499 })).toThrow(
+      /"outlierDetection.maxEjectionMs" must be a number from 500/,
+    );
+    expect(bad({ maxEjectionPercent: 101 })).toThrow(/"outlierDetection.maxEjectionPercent"/);
+    expect(bad({ maxEjectionPercent: '50' })).toThrow(/"outlierDetection.maxEjectionPercent"/);
+    expect(bad({ onEjection: 'log' })).toThrow(/"outlierDetection.onEjection"/);
+    expect(bad({ clock: Date })).toThrow(/"outlierDetection.clock"/);
+    expect(bad({ consecutiveFailure: 3 })).toThrow(
+      /unknown option "outlierDetection.consecutiveFailure"/,
+    );
   });
 
   it('rejects bad options with a TypeError naming the option', () => {

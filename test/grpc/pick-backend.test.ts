@@ -4,13 +4,16 @@ import { pickBackend } from '../../src/grpc/pick-backend.js';
 import { roundRobinPicker } from '../support/pickers.js';
 
 const { IDLE, CONNECTING, READY, TRANSIENT_FAILURE, SHUTDOWN } = connectivityState;
+/** A backend taken out of picking by outlier detection, in the state given. */
+const ejected = (state: connectivityState) => ({ state, ejected: true as const });
 
 /** Backends `a`, `b`, `c`... in these states, and a round-robin picker over them. */
-function backends(...states: connectivityState[]) {
+function backends(...states: (connectivityState | { state: connectivityState; ejected: true })[]) {
   const byAddress = new Map(
     states.map((state, i) => {
       const address = `10.0.0.${i + 1}:50051`;
-      return [address, { address, state }] as const;
+      const backend = typeof state === 'object' ? state : { state, ejected: false };
+      return [address, { address, ...backend }] as const;
     }),
   );
   const picker = roundRobinPicker([...byAddress.keys()]);
@@ -40,6 +43,16 @@ describe('pickBackend', () => {
   it('moves past TRANSIENT_FAILURE and SHUTDOWN backends', () => {
     const { pick, address } = backends(READY, TRANSIENT_FAILURE, SHUTDOWN, READY);
     expect([pick(), pick(), pick()]).toEqual([0, 3, 0].map(address));
+  });
+
+  it('moves past ejected backends, even READY ones', () => {
+    const { pick, address } = backends(ejected(READY), CONNECTING, READY);
+    expect([pick(), pick(), pick()]).toEqual([2, 2, 2].map(address));
+  });
+
+  it('uses an ejected backend rather than one whose connection failed', () => {
+    const { pick, address } = backends(TRANSIENT_FAILURE, ejected(READY));
+    expect([pick(), pick()]).toEqual([1, 1].map(address));
   });
 
   it('falls back to the failed backends in turn when no backend is usable', () => {

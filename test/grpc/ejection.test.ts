@@ -1,0 +1,107 @@
+import { createClientFactory, Status } from 'nice-grpc';
+import { BehaviorSubject } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inspectPool } from '../../src/grpc/balanced-channel.js';
+import type { BalancedChannelOptions } from '../../src/grpc/options.js';
+import type { EjectionEvent } from '../../src/grpc/outlier-detection.js';
+import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
+import { EchoService } from '../support/echo-service.js';
+import { tally, useEchoServers } from '../support/fixture.js';
+import { type HttpErrorServer, startHttpErrorServer } from '../support/http-error-server.js';
+import { manualClock } from '../support/manual-clock.js';
+import { roundRobinPicker } from '../support/pickers.js';
+
+const fixture = useEchoServers(2);
+let broken: HttpErrorServer;
+beforeEach(async () => {
+  broken = await startHttpErrorServer(503);
+});
+afterEach(() => broken.stop());
+
+const BASE = 10_000;
+
+/** Two echo servers and the broken one, all listed by discovery; a client that retries. */
+function setup(outlierDetection: BalancedChannelOptions['outlierDetection'] = {}) {
+  const clock = manualClock();
+  const events: EjectionEvent[] = [];
+  const options: BalancedChannelOptions = {
+    name: 'echo',
+    outlierDetection: outlierDetection && {
+      baseEjectionMs: BASE,
+      clock,
+      onEjection: (event) => events.push(event),
+      ...outlierDetection,
+    },
+  };
+  const addresses = [...fixture.addresses(), broken.address];
+  const channel = fixture.channel(new BehaviorSubject(roundRobinPicker(addresses)), options);
+  const client = createClientFactory().use(retryOnAnotherInstance()).create(EchoService, channel);
+  const calls = async (n: number) => {
+    const replies = [];
+    for (let i = 0; i < n; i++) replies.push(await client.unary({ text: '' }));
+    return replies;
+  };
+  const ejected = () =>
+    inspectPool(channel)
+      .live.filter((backend) => backend.ejected)
+      .map((backend) => backend.address);
+  return { client, clock, events, calls, ejected };
+}
+
+describe('createBalancedChannel: outlier detection', () => {
+  it('ejects a READY backend whose calls keep failing with connection errors, though discovery lists it', async () => {
+    const { calls, events, ejected } = setup();
+    const replies = await calls(30);
+    expect(tally(replies).get(broken.address)).toBeUndefined();
+    expect(broken.received).toBe(5);
+    expect(ejected()).toEqual([broken.address]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'ejected',
+        address: broken.address,
+        reason: 'consecutiveFailures',
+        lastError: expect.stringContaining('503'),
+        ejections: 1,
+        durationMs: BASE,
+      }),
+    ]);
+  });
+
+  it('picks it again when its ejection ends, and ejects it for longer when it still fails', async () => {
+    const { calls, clock, events, ejected } = setup();
+    await calls(30);
+    clock.advance(BASE);
+    expect(ejected()).toEqual([]);
+    expect(events.at(-1)).toMatchObject({ type: 'unejected', reason: 'expired' });
+    await calls(30);
+    expect(broken.received).toBe(10);
+    expect(events.at(-1)).toMatchObject({ type: 'ejected', ejections: 2, durationMs: 2 * BASE });
+  });
+
+  it('never ejects more than maxEjectionPercent of the backends', async () => {
+    const { calls, events } = setup({ maxEjectionPercent: 30 });
+    const replies = await calls(30);
+    expect(tally(replies).get(broken.address)).toBeUndefined();
+    expect(events).toEqual([]);
+    expect(broken.received).toBeGreaterThan(10);
+  });
+
+  it('does not eject a backend that answers UNAVAILABLE itself: that is an application error', async () => {
+    const { client, events, ejected } = setup({ consecutiveFailures: 1 });
+    const failOn = fixture.server(0).address;
+    const request = { text: '', failWith: Status.UNAVAILABLE, failOn };
+    for (let i = 0; i < 12; i++) await client.unary(request);
+    expect(events.filter((event) => event.address === failOn)).toEqual([]);
+    expect(ejected()).toEqual([broken.address]);
+    // It is picked first for every call (the one after it is skipped while ejected).
+    expect(fixture.server(0).received).toBe(12);
+  });
+
+  it('keeps sending calls to a failing backend when turned off', async () => {
+    const { calls, ejected } = setup(false);
+    const replies = await calls(30);
+    expect(tally(replies).get(broken.address)).toBeUndefined();
+    expect(ejected()).toEqual([]);
+    expect(broken.received).toBeGreaterThan(10);
+  });
+});
