@@ -9,6 +9,7 @@ import { EchoService } from '../support/echo-service.js';
 import { tally, useEchoServers } from '../support/fixture.js';
 import { grpcJsUnary } from '../support/grpc-js-client.js';
 import { roundRobinPicker } from '../support/pickers.js';
+import { allReady } from '../support/ready.js';
 
 const fixture = useEchoServers(3);
 
@@ -19,6 +20,13 @@ function setup<S extends Subject<Picker>>(picker$: S) {
 
 const allThree = () => new BehaviorSubject(roundRobinPicker(fixture.addresses()));
 
+/** A channel over the three servers, once all are connected: round robin is then exact. */
+async function connected() {
+  const setUp = setup(allThree());
+  await allReady(setUp.channel);
+  return setUp;
+}
+
 function stateOf(channel: object, address: string) {
   const { live, draining } = inspectPool(channel);
   return [...live, ...draining].find((backend) => backend.address === address)?.state;
@@ -26,7 +34,7 @@ function stateOf(channel: object, address: string) {
 
 describe('createBalancedChannel: picking', () => {
   it('spreads 300 calls over 3 backends exactly 100 each', async () => {
-    const { client } = setup(allThree());
+    const { client } = await connected();
     const replies = await Promise.all(
       Array.from({ length: 300 }, () => client.unary({ text: '' })),
     );
@@ -39,7 +47,7 @@ describe('createBalancedChannel: picking', () => {
   });
 
   it('stops calling a removed backend and closes its connection once its calls end', async () => {
-    const { picker$, channel, client } = setup(allThree());
+    const { picker$, channel, client } = await connected();
     const [a, b, c] = [fixture.server(0), fixture.server(1), fixture.server(2)];
     a.release();
     b.release();
@@ -87,7 +95,7 @@ describe('createBalancedChannel: picking', () => {
   });
 
   it('keeps the connection of an address that leaves and comes back while draining', async () => {
-    const { picker$, channel, client } = setup(allThree());
+    const { picker$, channel, client } = await connected();
     const [a, b] = [fixture.server(0), fixture.server(1)];
     a.release();
     const held = Promise.all([1, 2].map(() => client.unary({ text: '', hold: true })));
@@ -102,7 +110,7 @@ describe('createBalancedChannel: picking', () => {
   });
 
   it('skips a backend whose server died, before any picker update', async () => {
-    const { channel, client } = setup(allThree());
+    const { channel, client } = await connected();
     await Promise.all(Array.from({ length: 6 }, () => client.unary({ text: '' })));
     const dead = fixture.server(1);
     dead.kill();
@@ -119,7 +127,7 @@ describe('createBalancedChannel: picking', () => {
   });
 
   it('lets grpc-js fail the call when every backend is dead', async () => {
-    const { channel, client } = setup(allThree());
+    const { channel, client } = await connected();
     for (let i = 0; i < 3; i++) fixture.server(i).kill();
     await vi.waitFor(() =>
       expect(channel.getConnectivityState(false)).toBe(connectivityState.TRANSIENT_FAILURE),
@@ -194,7 +202,7 @@ describe('createBalancedChannel: before and without pickers', () => {
   });
 
   it('keeps using the last picker after picker$ completes', async () => {
-    const { picker$, client } = setup(allThree());
+    const { picker$, client } = await connected();
     picker$.complete();
     const replies = await Promise.all(Array.from({ length: 3 }, () => client.unary({ text: '' })));
     expect(tally(replies).size).toBe(3);
@@ -214,7 +222,7 @@ describe('createBalancedChannel: before and without pickers', () => {
   });
 
   it('close() closes every backend connection, draining ones included', async () => {
-    const { picker$, channel, client } = setup(allThree());
+    const { picker$, channel, client } = await connected();
     await client.unary({ text: '' });
     const held = client.unary({ text: '', hold: true });
     await vi.waitFor(() => expect(fixture.server(1).held).toBe(1));

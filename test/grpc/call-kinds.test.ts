@@ -13,11 +13,13 @@ import { type EchoRequest, EchoService } from '../support/echo-service.js';
 import { tally, useEchoServers } from '../support/fixture.js';
 import { grpcJsUnary } from '../support/grpc-js-client.js';
 import { roundRobinPicker } from '../support/pickers.js';
+import { allReady } from '../support/ready.js';
 
 const fixture = useEchoServers(2);
 
-function setup() {
+async function setup() {
   const channel = fixture.channel(new BehaviorSubject(roundRobinPicker(fixture.addresses())));
+  await allReady(channel);
   return { channel, client: createClient(EchoService, channel) };
 }
 
@@ -33,14 +35,14 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 
 describe('createBalancedChannel: call kinds', () => {
   it('balances unary calls', async () => {
-    const { client } = setup();
+    const { client } = await setup();
     const replies = [await client.unary({ text: 'a' }), await client.unary({ text: 'b' })];
     expect(replies.map((reply) => reply.text)).toEqual(['a', 'b']);
     expect(tally(replies).size).toBe(2);
   });
 
   it('balances server-streaming calls', async () => {
-    const { client } = setup();
+    const { client } = await setup();
     const first = await collect(client.serverStream({ text: 'x', count: 3 }));
     const second = await collect(client.serverStream({ text: 'y', count: 2 }));
     expect(first.map((reply) => reply.text)).toEqual(['x#0', 'x#1', 'x#2']);
@@ -49,7 +51,7 @@ describe('createBalancedChannel: call kinds', () => {
   });
 
   it('balances client-streaming calls', async () => {
-    const { client } = setup();
+    const { client } = await setup();
     const first = await client.clientStream(requests('a', 'b', 'c'));
     const second = await client.clientStream(requests());
     expect([first.text, second.text]).toEqual(['a,b,c', '']);
@@ -57,7 +59,7 @@ describe('createBalancedChannel: call kinds', () => {
   });
 
   it('balances bidi calls', async () => {
-    const { client } = setup();
+    const { client } = await setup();
     const first = await collect(client.bidi(requests('a', 'b')));
     const second = await collect(client.bidi(requests('c')));
     expect([...first, ...second].map((reply) => reply.text)).toEqual(['a', 'b', 'c']);
@@ -67,7 +69,7 @@ describe('createBalancedChannel: call kinds', () => {
 
 describe('createBalancedChannel: call options', () => {
   it('carries request metadata, headers and trailers', async () => {
-    const { client } = setup();
+    const { client } = await setup();
     const trailers: Metadata[] = [];
     const reply = await client.unary(
       { text: '' },
@@ -79,7 +81,7 @@ describe('createBalancedChannel: call options', () => {
   });
 
   it('enforces a deadline on a call a backend holds', async () => {
-    const { channel } = setup();
+    const { channel } = await setup();
     const reply = grpcJsUnary(channel, { text: '', hold: true }, { deadline: Date.now() + 100 });
     await expect(reply).rejects.toMatchObject({ code: Status.DEADLINE_EXCEEDED });
     await vi.waitFor(() =>
@@ -88,7 +90,7 @@ describe('createBalancedChannel: call options', () => {
   });
 
   it('cancels a call a backend holds', async () => {
-    const { channel, client } = setup();
+    const { channel, client } = await setup();
     const abort = new AbortController();
     const reply = client.unary({ text: '', hold: true }, { signal: abort.signal });
     await vi.waitFor(() => expect(fixture.server(0).held).toBe(1));
@@ -100,7 +102,7 @@ describe('createBalancedChannel: call options', () => {
   });
 
   it('runs nice-grpc client middleware', async () => {
-    const { channel } = setup();
+    const { channel } = await setup();
     const seen: string[] = [];
     const client = createClientFactory()
       .use(async function* tag<Req, Res>(
@@ -118,7 +120,7 @@ describe('createBalancedChannel: call options', () => {
   });
 
   it('serves plain grpc-js clients too', async () => {
-    const { channel } = setup();
+    const { channel } = await setup();
     await expect(grpcJsUnary(channel, { text: 'js' })).resolves.toMatchObject({ text: 'js' });
   });
 });

@@ -10,6 +10,7 @@ import { tally, useEchoServers } from '../support/fixture.js';
 import { type HttpErrorServer, startHttpErrorServer } from '../support/http-error-server.js';
 import { manualClock } from '../support/manual-clock.js';
 import { roundRobinPicker } from '../support/pickers.js';
+import { allReady } from '../support/ready.js';
 
 const fixture = useEchoServers(2);
 let broken: HttpErrorServer;
@@ -21,7 +22,7 @@ afterEach(() => broken.stop());
 const BASE = 10_000;
 
 /** Two echo servers and the broken one, all listed by discovery; a client that retries. */
-function setup(outlierDetection: BalancedChannelOptions['outlierDetection'] = {}) {
+async function setup(outlierDetection: BalancedChannelOptions['outlierDetection'] = {}) {
   const clock = manualClock();
   const events: EjectionEvent[] = [];
   const options: BalancedChannelOptions = {
@@ -35,6 +36,7 @@ function setup(outlierDetection: BalancedChannelOptions['outlierDetection'] = {}
   };
   const addresses = [...fixture.addresses(), broken.address];
   const channel = fixture.channel(new BehaviorSubject(roundRobinPicker(addresses)), options);
+  await allReady(channel);
   const client = createClientFactory().use(retryOnAnotherInstance()).create(EchoService, channel);
   const calls = async (n: number) => {
     const replies = [];
@@ -50,7 +52,7 @@ function setup(outlierDetection: BalancedChannelOptions['outlierDetection'] = {}
 
 describe('createBalancedChannel: outlier detection', () => {
   it('ejects a READY backend whose calls keep failing with connection errors, though discovery lists it', async () => {
-    const { calls, events, ejected } = setup();
+    const { calls, events, ejected } = await setup();
     const replies = await calls(30);
     expect(tally(replies).get(broken.address)).toBeUndefined();
     expect(broken.received).toBe(5);
@@ -68,7 +70,7 @@ describe('createBalancedChannel: outlier detection', () => {
   });
 
   it('picks it again when its ejection ends, and ejects it for longer when it still fails', async () => {
-    const { calls, clock, events, ejected } = setup();
+    const { calls, clock, events, ejected } = await setup();
     await calls(30);
     clock.advance(BASE);
     expect(ejected()).toEqual([]);
@@ -79,7 +81,7 @@ describe('createBalancedChannel: outlier detection', () => {
   });
 
   it('never ejects more than maxEjectionPercent of the backends', async () => {
-    const { calls, events } = setup({ maxEjectionPercent: 30 });
+    const { calls, events } = await setup({ maxEjectionPercent: 30 });
     const replies = await calls(30);
     expect(tally(replies).get(broken.address)).toBeUndefined();
     expect(events).toEqual([]);
@@ -87,7 +89,7 @@ describe('createBalancedChannel: outlier detection', () => {
   });
 
   it('does not eject a backend that answers UNAVAILABLE itself: that is an application error', async () => {
-    const { client, events, ejected } = setup({ consecutiveFailures: 1 });
+    const { client, events, ejected } = await setup({ consecutiveFailures: 1 });
     const failOn = fixture.server(0).address;
     const request = { text: '', failWith: Status.UNAVAILABLE, failOn };
     for (let i = 0; i < 12; i++) await client.unary(request);
@@ -98,7 +100,7 @@ describe('createBalancedChannel: outlier detection', () => {
   });
 
   it('keeps sending calls to a failing backend when turned off', async () => {
-    const { calls, ejected } = setup(false);
+    const { calls, ejected } = await setup(false);
     const replies = await calls(30);
     expect(tally(replies).get(broken.address)).toBeUndefined();
     expect(ejected()).toEqual([]);

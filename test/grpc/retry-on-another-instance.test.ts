@@ -5,12 +5,14 @@ import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance
 import { type EchoReply, type EchoRequest, EchoService } from '../support/echo-service.js';
 import { tally, useEchoServers } from '../support/fixture.js';
 import { roundRobinPicker } from '../support/pickers.js';
+import { allReady } from '../support/ready.js';
 
 const fixture = useEchoServers(3);
 const unavailable = { failWith: Status.UNAVAILABLE } as const;
 
-function setup(options?: Parameters<typeof retryOnAnotherInstance>[0]) {
+async function setup(options?: Parameters<typeof retryOnAnotherInstance>[0]) {
   const channel = fixture.channel(new BehaviorSubject(roundRobinPicker(fixture.addresses())));
+  await allReady(channel);
   return createClientFactory().use(retryOnAnotherInstance(options)).create(EchoService, channel);
 }
 
@@ -23,7 +25,7 @@ async function collect<T>(iterable: AsyncIterable<T>, into: T[] = []): Promise<T
 
 describe('retryOnAnotherInstance', () => {
   it('costs no failed call when one of three servers is killed under steady traffic', async () => {
-    const client = setup();
+    const client = await setup();
     const victim = fixture.server(1);
     fixture.server(0).release();
     fixture.server(2).release();
@@ -61,7 +63,7 @@ describe('retryOnAnotherInstance', () => {
   });
 
   it('tries each instance at most once', async () => {
-    const client = setup({ maxAttempts: Number.POSITIVE_INFINITY });
+    const client = await setup({ maxAttempts: Number.POSITIVE_INFINITY });
     const error = await client.unary({ text: '', ...unavailable }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ClientError);
     expect(error).toMatchObject({ code: Status.UNAVAILABLE, details: /asked to fail by/ });
@@ -69,7 +71,7 @@ describe('retryOnAnotherInstance', () => {
   });
 
   it('stops after maxAttempts, and after one attempt when a call says maxInstanceAttempts: 1', async () => {
-    const client = setup({ maxAttempts: 2 });
+    const client = await setup({ maxAttempts: 2 });
     await expect(client.unary({ text: '', ...unavailable })).rejects.toThrow(/UNAVAILABLE/);
     expect(received()).toEqual([1, 1, 0]);
     const once = client.unary({ text: '', ...unavailable }, { maxInstanceAttempts: 1 });
@@ -78,14 +80,14 @@ describe('retryOnAnotherInstance', () => {
   });
 
   it('does not retry other status codes', async () => {
-    const client = setup();
+    const client = await setup();
     const call = client.unary({ text: '', failWith: Status.INTERNAL });
     await expect(call).rejects.toMatchObject({ code: Status.INTERNAL });
     expect(received()).toEqual([1, 0, 0]);
   });
 
   it('retries a server stream that failed before its first message', async () => {
-    const client = setup();
+    const client = await setup();
     const request = { text: 's', count: 2, ...unavailable, failOn: fixture.server(0).address };
     const replies = await collect(client.serverStream(request));
     expect(replies.map((reply) => [reply.text, reply.backend])).toEqual([
@@ -95,7 +97,7 @@ describe('retryOnAnotherInstance', () => {
   });
 
   it('never retries a server stream that delivered a message', async () => {
-    const client = setup();
+    const client = await setup();
     const victim = fixture.server(0);
     const replies: EchoReply[] = [];
     const stream = collect(
@@ -110,7 +112,7 @@ describe('retryOnAnotherInstance', () => {
   });
 
   it('never retries client-streaming calls', async () => {
-    const client = setup();
+    const client = await setup();
     async function* requests(): AsyncIterable<EchoRequest> {
       yield { text: '', ...unavailable };
     }
@@ -121,7 +123,7 @@ describe('retryOnAnotherInstance', () => {
   });
 
   it('stops when the caller aborts', async () => {
-    const client = setup();
+    const client = await setup();
     const abort = new AbortController();
     const call = client.unary({ text: '', hold: true }, { signal: abort.signal });
     await vi.waitFor(() => expect(fixture.server(0).held).toBe(1));
@@ -131,7 +133,7 @@ describe('retryOnAnotherInstance', () => {
   });
 
   it('keeps its metadata to itself: servers, callers and their metadata never see it', async () => {
-    const client = setup();
+    const client = await setup();
     const metadata = Metadata({ 'x-trace': 'abc' });
     const trailers: Metadata[] = [];
     const request = { text: '', ...unavailable, failOn: fixture.server(0).address };
@@ -145,7 +147,7 @@ describe('retryOnAnotherInstance', () => {
   });
 
   it('spreads retried traffic evenly over the instances left', async () => {
-    const client = setup();
+    const client = await setup();
     const request = { text: '', ...unavailable, failOn: fixture.server(0).address };
     const replies = await Promise.all(Array.from({ length: 30 }, () => client.unary(request)));
     const counts = tally(replies);

@@ -9,11 +9,13 @@ import { createBalancedChannel } from '../../src/grpc/balanced-channel.js';
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
 import { EchoService } from './echo-service.js';
 import { roundRobinPicker } from './pickers.js';
+import { allReady } from './ready.js';
 
 const addresses = process.argv.slice(2);
 const channel = createBalancedChannel(new BehaviorSubject(roundRobinPicker(addresses)), {
   name: 'echo',
 });
+await allReady(channel);
 const client = createClientFactory().use(retryOnAnotherInstance()).create(EchoService, channel);
 const replies = [await client.unary({ text: 'one' }), await client.unary({ text: 'two' })];
 for await (const reply of client.serverStream({ text: 'three', count: 2 })) replies.push(reply);
