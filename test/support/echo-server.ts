@@ -27,6 +27,12 @@ export interface EchoServer {
    * GOAWAY and no status for the calls in flight.
    */
   kill(): void;
+  /**
+   * Shuts down gracefully, like grpc-js's `tryShutdown()` (and nice-grpc's `shutdown()`): stops
+   * accepting connections and sends GOAWAY; calls in flight go on to the end. Resolves when the
+   * last one has ended.
+   */
+  shutdown(): Promise<void>;
   /** Shuts down and frees the port; safe to call after `kill()` and twice. */
   stop(): void;
 }
@@ -141,6 +147,12 @@ export async function startEchoServer(): Promise<EchoServer> {
     },
     release,
     kill,
+    shutdown() {
+      tcp.close();
+      return new Promise<void>((resolve, reject) => {
+        server.tryShutdown((error) => (error ? reject(error) : resolve()));
+      });
+    },
     stop() {
       if (stopped) return;
       stopped = true;
