@@ -54,11 +54,18 @@ export type EjectionEvent =
  *
  * @example
  * ```ts
+ * // Time that moves only when a test says so; timers run by hand.
  * let now = 0;
+ * const due: { at: number; callback: () => void }[] = [];
  * const clock: EjectionClock = {
  *   now: () => now,
- *   setTimer: (callback, ms) => { const t = setTimeout(callback, ms); return () => clearTimeout(t); },
+ *   setTimer: (callback, ms) => {
+ *     const timer = { at: now + ms, callback };
+ *     due.push(timer);
+ *     return () => due.splice(due.indexOf(timer), 1);
+ *   },
  * };
+ * const channel = createBalancedChannel(picker$, { outlierDetection: { clock } });
  * ```
  */
 export interface EjectionClock {
