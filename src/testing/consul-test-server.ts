@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent, CheckUpdateError, UnknownIdError } from './agent.js';
+import { Agent } from './agent.js';
+import { dispatch } from './dispatch.js';
 import { type Fault, FaultQueue, STATUS_TEXT } from './faults.js';
 import {
   type ConsulTestServerTls,
   createListener,
   delay,
   type Listener,
-  readBody,
   validateTls,
 } from './listener.js';
 import {
@@ -17,14 +17,7 @@ import {
   RegistrationError,
   type ServiceDefinition,
 } from './registration.js';
-import {
-  type Access,
-  emptyLike,
-  HttpError,
-  type Reply,
-  ROUTES,
-  type RouteContext,
-} from './routes.js';
+import type { Reply } from './routes.js';
 
 /** Options of {@link ConsulTestServer}. */
 export interface ConsulTestServerOptions {
@@ -254,14 +247,12 @@ export class ConsulTestServer {
       }
       open.abort.abort();
     });
-    let reply: Reply;
-    try {
-      const body = await readBody(req);
-      reply = await this.#dispatch(req, url, body, open.abort.signal);
-    } catch (error) {
-      const [status, text] = errorStatus(error);
-      reply = { status, text };
-    }
+    let reply = await dispatch(
+      { agent: this.#agent, tokens: this.#options.acl?.tokens },
+      req,
+      url,
+      open.abort.signal,
+    );
     if (open.abort.signal.aborted) return;
     // Faults strike the answer, so a blocking query in flight counts when it returns.
     const fault = this.#faults.take(record.method, record.path, false);
@@ -287,60 +278,6 @@ export class ConsulTestServer {
         break;
     }
     this.#reply(res, record, reply);
-  }
-
-  async #dispatch(
-    req: IncomingMessage,
-    url: URL,
-    body: string,
-    signal: AbortSignal,
-  ): Promise<Reply> {
-    const method = req.method ?? 'GET';
-    const matches = ROUTES.filter((r) => r.pattern.test(url.pathname));
-    const route = matches.find((r) => r.method === method);
-    if (!route) {
-      if (matches.length > 0) throw new HttpError(405, `method ${method} not allowed`);
-      throw new HttpError(404, '404 page not found');
-    }
-    const access = this.#access(req, url);
-    if (route.kind === 'write' && access !== 'write') {
-      throw new HttpError(
-        403,
-        `Permission denied: ${access === 'anonymous' ? 'anonymous token' : 'token'} lacks permission 'service:write'`,
-      );
-    }
-    const values = route.pattern.exec(url.pathname)?.slice(1) ?? [];
-    const params: Record<string, string> = {};
-    route.names.forEach((name, i) => {
-      params[name] = decodeURIComponent(values[i] ?? '');
-    });
-    const ctx: RouteContext = {
-      agent: this.#agent,
-      params,
-      query: url.searchParams,
-      body: () => parseJson(body),
-      access,
-      signal,
-    };
-    const reply = await route.handler(ctx);
-    if (route.kind === 'read' && access === 'anonymous') {
-      return { ...reply, body: emptyLike(reply.body), filteredByAcl: true };
-    }
-    return reply;
-  }
-
-  /** What the request's token allows; throws 403 `ACL not found` for an unknown token. */
-  #access(req: IncomingMessage, url: URL): Access {
-    const tokens = this.#options.acl?.tokens;
-    if (!tokens) return 'write';
-    const header = req.headers['x-consul-token'];
-    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const token =
-      (Array.isArray(header) ? header[0] : header) || bearer || url.searchParams.get('token');
-    if (!token) return 'anonymous';
-    const access = Object.hasOwn(tokens, token) ? tokens[token] : undefined;
-    if (!access) throw new HttpError(403, 'ACL not found');
-    return access;
   }
 
   #consulHeaders(
@@ -398,21 +335,4 @@ export class ConsulTestServer {
 /** A 200 answer with this raw JSON instead of the reply's own body or error text. */
 function okWith({ text: _text, ...reply }: Reply, raw: string): Reply {
   return { ...reply, status: 200, raw };
-}
-
-function errorStatus(error: unknown): [number, string] {
-  if (error instanceof HttpError) return [error.status, error.message];
-  if (error instanceof RegistrationError) return [400, error.message];
-  if (error instanceof UnknownIdError) return [404, error.message];
-  if (error instanceof CheckUpdateError) return [500, error.message];
-  return [500, error instanceof Error ? error.message : String(error)];
-}
-
-function parseJson(body: string): unknown {
-  if (body.trim() === '') throw new HttpError(400, 'Request decode failed: EOF');
-  try {
-    return JSON.parse(body);
-  } catch (error) {
-    throw new HttpError(400, `Request decode failed: ${(error as Error).message}`);
-  }
 }

@@ -7,6 +7,13 @@ import { parseDuration } from '../duration.js';
 import type { Agent } from './agent.js';
 import { compileFilter, FilterError, type Predicate } from './filter.js';
 import { CHECK_STATUSES, type CheckStatus } from './registration.js';
+import {
+  agentChecks,
+  agentServices,
+  catalogEntries,
+  catalogServices,
+  healthEntries,
+} from './shapes.js';
 
 /** What the caller's ACL token allows. */
 export type Access = 'anonymous' | 'read' | 'write';
@@ -122,7 +129,7 @@ function hasTags(tags: unknown, wanted: readonly string[]): boolean {
   return Array.isArray(tags) && wanted.every((tag) => tags.includes(tag));
 }
 
-async function healthService(ctx: RouteContext): Promise<Reply> {
+async function listHealthyNodes(ctx: RouteContext): Promise<Reply> {
   const { filter, consistency } = readOptions(ctx);
   const name = ctx.params.service ?? '';
   const catalog = ctx.agent.catalog;
@@ -130,8 +137,7 @@ async function healthService(ctx: RouteContext): Promise<Reply> {
   const passingOnly = ['', '1', 'true'].includes(ctx.query.get('passing') ?? 'false');
   const tags = ctx.query.getAll('tag');
   const onNode = nodeMetaMatches(ctx);
-  const entries = catalog
-    .healthEntries(name)
+  const entries = healthEntries(catalog, name)
     .filter(({ entry, passing }) => {
       const service = entry.Service as { Tags: unknown };
       if (!onNode || (passingOnly && !passing) || !hasTags(service.Tags, tags)) return false;
@@ -141,25 +147,25 @@ async function healthService(ctx: RouteContext): Promise<Reply> {
   return { body: entries, index: catalog.serviceIndex(name), consistency };
 }
 
-async function catalogService(ctx: RouteContext): Promise<Reply> {
+async function listServiceNodes(ctx: RouteContext): Promise<Reply> {
   const { filter, consistency } = readOptions(ctx);
   const name = ctx.params.service ?? '';
   const catalog = ctx.agent.catalog;
   await block(ctx, () => catalog.serviceIndex(name));
   const tags = ctx.query.getAll('tag');
   const onNode = nodeMetaMatches(ctx);
-  const entries = catalog
-    .catalogEntries(name)
-    .filter((e) => onNode && hasTags(e.ServiceTags, tags) && (filter === undefined || filter(e)));
+  const entries = catalogEntries(catalog, name).filter(
+    (e) => onNode && hasTags(e.ServiceTags, tags) && (filter === undefined || filter(e)),
+  );
   return { body: entries, index: catalog.serviceIndex(name), consistency };
 }
 
-async function catalogServices(ctx: RouteContext): Promise<Reply> {
+async function listServices(ctx: RouteContext): Promise<Reply> {
   const { consistency } = readOptions(ctx);
   const catalog = ctx.agent.catalog;
   await block(ctx, () => catalog.index);
   return {
-    body: nodeMetaMatches(ctx) ? catalog.catalogServices() : {},
+    body: nodeMetaMatches(ctx) ? catalogServices(catalog) : {},
     index: catalog.index,
     consistency,
   };
@@ -177,14 +183,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 export const ROUTES: readonly Route[] = [
-  route('GET', '/v1/health/service/:service', 'read', healthService),
-  route('GET', '/v1/catalog/service/:service', 'read', catalogService),
-  route('GET', '/v1/catalog/services', 'read', catalogServices),
+  route('GET', '/v1/health/service/:service', 'read', listHealthyNodes),
+  route('GET', '/v1/catalog/service/:service', 'read', listServiceNodes),
+  route('GET', '/v1/catalog/services', 'read', listServices),
   route('GET', '/v1/agent/services', 'read', (ctx) => {
     readOptions(ctx);
-    return { body: ctx.agent.catalog.agentServices() };
+    return { body: agentServices(ctx.agent.catalog) };
   }),
-  route('GET', '/v1/agent/checks', 'read', (ctx) => ({ body: ctx.agent.catalog.agentChecks() })),
+  route('GET', '/v1/agent/checks', 'read', (ctx) => ({ body: agentChecks(ctx.agent.catalog) })),
   route('GET', '/v1/status/leader', 'open', (ctx) => ({
     body: `${ctx.agent.catalog.node.address}:8300`,
   })),
