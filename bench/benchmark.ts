@@ -2,10 +2,12 @@ import { measure } from 'mitata';
 
 /** One thing to time: `fn` is called many times, each call is one operation. */
 export interface Benchmark {
-  /** Rows of a group are compared with each other, e.g. `'pick()'`. */
+  /** Rows of a group are compared with each other, e.g. `'pick(), 100 instances'`. */
   readonly group: string;
-  /** What distinguishes the row within its group, e.g. `'10,000 instances'`. */
+  /** What distinguishes the row within its group, e.g. `'rxlb Picker.pick()'`. */
   readonly name: string;
+  /** The group's reference row: the others are shown as multiples of its median. */
+  readonly baseline?: boolean;
   readonly fn: () => unknown;
 }
 
@@ -13,28 +15,46 @@ export interface Benchmark {
 export interface BenchmarkResult {
   readonly group: string;
   readonly name: string;
+  readonly baseline: boolean;
   readonly avg: number;
   readonly p50: number;
   readonly p99: number;
   readonly samples: number;
 }
 
+/** How long mitata spends on each benchmark; undefined: its defaults (≥ 642 ms, ≥ 12 samples). */
+export interface Budget {
+  readonly minCpuTimeNs: number;
+  readonly minSamples: number;
+  /** Operations faster than 65 µs are timed in batches of this many (default 4096). */
+  readonly batchSamples: number;
+}
+
 export interface MeasureOptions {
-  /** Spend about 50 ms on each benchmark instead of mitata's ~640 ms. */
-  readonly quick: boolean;
+  readonly budget: Budget | undefined;
 }
 
 /** Times each benchmark with mitata, one after the other. */
 export async function measureAll(
   benchmarks: readonly Benchmark[],
-  { quick }: MeasureOptions,
+  { budget }: MeasureOptions,
 ): Promise<BenchmarkResult[]> {
   const results: BenchmarkResult[] = [];
-  for (const { group, name, fn } of benchmarks) {
-    const stats = await measure(fn, quick ? { min_cpu_time: 50e6 } : {});
+  for (const { group, name, baseline = false, fn } of benchmarks) {
+    const stats = await measure(
+      fn,
+      budget === undefined
+        ? {}
+        : {
+            min_cpu_time: budget.minCpuTimeNs,
+            min_samples: budget.minSamples,
+            batch_samples: budget.batchSamples,
+          },
+    );
     results.push({
       group,
       name,
+      baseline,
       avg: stats.avg,
       p50: stats.p50,
       p99: stats.p99,
