@@ -1,0 +1,193 @@
+/**
+ * Memory and handles: heap (after a full GC), `process.getActiveResourcesInfo()` and the
+ * connections open at the backends, before a balanced channel exists, after warm-up, after
+ * `changes` membership changes with calls running, and after `close()`.
+ *
+ * Each change toggles a spare backend's check in ConsulTestServer and waits until the
+ * channel's picker reflects it, so every change goes through the watch, diff(), roundRobin()
+ * and the pool, which opens and closes a connection to the spare each time. The watch runs
+ * with `minIntervalMs: 0`: the default rate limit (50 ms between queries) would stretch
+ * 10,000 changes to over 8 minutes without changing what each change allocates.
+ *
+ * `heapUsed` also grows while V8 compiles and re-optimizes hot code, which is not a leak, so
+ * each snapshot also counts the JavaScript objects alive (heap-objects.ts).
+ *
+ * grpc-js unrefs idle sockets, so `getActiveResourcesInfo()` does not list every connection:
+ * the backends' own count of open connections is the check for leaked ones. One channel is
+ * opened, used and closed before the first snapshot, so that modules grpc-js and rxlb load
+ * lazily on first use are not mistaken for growth; ConsulTestServer's request log (harness
+ * memory, not rxlb's) is cleared before each snapshot.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Picker } from '../src/picker.js';
+import { ConsulTestServer } from '../src/testing/index.js';
+import type { Backends } from './backends.js';
+import { rxlbChannel } from './channels.js';
+import { checkId, registerAll, registerWithCheck } from './consul-fixture.js';
+import { unaryCaller } from './echo-client.js';
+import { countHeapObjects, type HeapObjects } from './heap-objects.js';
+import type { RxlbApi } from './rxlb.js';
+import { sleep } from './stats.js';
+import { startTraffic, type Traffic } from './traffic.js';
+
+export interface MemoryConfig {
+  readonly warmupChanges: number;
+  readonly changes: number;
+  /** Heap is sampled this many times during the changes, to show a trend. */
+  readonly checkpoints: number;
+  readonly concurrency: number;
+  /** Count heap objects at each snapshot (a heap snapshot each: most of a second). */
+  readonly countObjects: boolean;
+  /** How long to let closed connections finish closing before each snapshot. */
+  readonly settleMs: number;
+}
+
+export interface MemorySnapshot {
+  readonly label: string;
+  readonly heapUsed: number;
+  /** Active handles and requests by type, e.g. `{ TCPSocketWrap: 2, Timeout: 2 }`. */
+  readonly resources: Readonly<Record<string, number>>;
+  readonly handles: number;
+  /** Client connections open at the backends. */
+  readonly backendConnections: number;
+  /** JavaScript objects alive (compiled code left out); NaN when not counted. */
+  readonly objects: HeapObjects;
+}
+
+export interface MemoryResult {
+  readonly changes: number;
+  readonly snapshots: readonly MemorySnapshot[];
+  /** `[changes done, heapUsed]` during the churn. */
+  readonly trend: readonly (readonly [number, number])[];
+  readonly calls: number;
+  readonly callErrors: number;
+}
+
+const SERVICE = 'churn';
+const SPARE_ID = 'spare';
+
+/** `global.gc`, without asking the user to start node with `--expose-gc`. */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  const gc: unknown = runInNewContext('gc');
+  if (typeof gc !== 'function') throw new Error('could not expose the garbage collector');
+  return () => gc();
+}
+
+/**
+ * A balanced channel on `consul` with calls running, a way to toggle the spare, and a way to
+ * pause the calls for a snapshot.
+ */
+function churningChannel(
+  rxlb: RxlbApi,
+  consul: ConsulTestServer,
+  spare: string,
+  concurrency: number,
+) {
+  let present = false;
+  let reflected = () => {};
+  const onPicker = (picker: Picker) => {
+    if (picker.instances.some((i) => i.address === spare) === present) reflected();
+  };
+  const channel = rxlbChannel(rxlb, consul.address, SERVICE, { minIntervalMs: 0, tap: onPicker });
+  const call = unaryCaller(channel);
+  let traffic: Traffic | undefined = startTraffic(call, concurrency);
+  let calls = 0;
+  let errors = 0;
+  /** Stops the calls and waits for those in flight, so that a snapshot sees none. */
+  const pauseCalls = async () => {
+    await traffic?.stop();
+    calls += traffic?.calls ?? 0;
+    errors += traffic?.errors ?? 0;
+    traffic = undefined;
+  };
+  /** Flips the spare's check and resolves once the picker has followed. */
+  const toggle = () => {
+    present = !present;
+    const seen = new Promise<void>((resolve) => {
+      reflected = resolve;
+    });
+    consul.setCheckStatus(checkId(SPARE_ID), present ? 'passing' : 'critical');
+    return seen;
+  };
+  return {
+    toggle,
+    pauseCalls,
+    resumeCalls() {
+      traffic ??= startTraffic(call, concurrency);
+    },
+    /** Leaves the spare out, stops the calls (and their timers), closes the channel. */
+    async close() {
+      if (present) await toggle();
+      await pauseCalls();
+      channel.close();
+      return { calls, errors };
+    },
+  };
+}
+
+export async function runMemory(
+  rxlb: RxlbApi,
+  backends: Backends,
+  config: MemoryConfig,
+): Promise<MemoryResult> {
+  const [spare, ...base] = backends.addresses.slice(0, 4).reverse();
+  if (spare === undefined || base.length < 1) throw new Error('memory needs 2+ backends');
+  const gc = collector();
+  const consul = await new ConsulTestServer().start();
+  registerAll(consul, SERVICE, base);
+  registerWithCheck(consul, SERVICE, SPARE_ID, spare, 'critical');
+  const snapshot = async (label: string): Promise<MemorySnapshot> => {
+    await sleep(config.settleMs);
+    consul.clearRequests();
+    gc();
+    gc();
+    const info = process.getActiveResourcesInfo();
+    const resources: Record<string, number> = {};
+    for (const type of info) resources[type] = (resources[type] ?? 0) + 1;
+    const { heapUsed } = process.memoryUsage();
+    const backendConnections = await backends.connections();
+    const objects = config.countObjects
+      ? await countHeapObjects()
+      : { count: Number.NaN, bytes: Number.NaN };
+    return { label, heapUsed, resources, handles: info.length, backendConnections, objects };
+  };
+  try {
+    const first = churningChannel(rxlb, consul, spare, config.concurrency);
+    for (let i = 0; i < 10; i++) await first.toggle();
+    await first.close();
+    const snapshots = [await snapshot('before the channel')];
+
+    const churn = churningChannel(rxlb, consul, spare, config.concurrency);
+    for (let i = 0; i < config.warmupChanges; i++) await churn.toggle();
+    await churn.pauseCalls();
+    snapshots.push(await snapshot(`after ${config.warmupChanges} changes of warm-up`));
+    churn.resumeCalls();
+    const trend: [number, number][] = [];
+    const every = Math.max(1, Math.floor(config.changes / config.checkpoints));
+    for (let i = 1; i <= config.changes; i++) {
+      await churn.toggle();
+      if (i % every === 0) {
+        consul.clearRequests();
+        gc();
+        trend.push([i, process.memoryUsage().heapUsed]);
+      }
+    }
+    // with the spare out again, as after warm-up, so that both hold the same connections
+    if (config.changes % 2 === 1) await churn.toggle();
+    await churn.pauseCalls();
+    snapshots.push(await snapshot(`after ${config.changes.toLocaleString('en')} more changes`));
+    const { calls, errors } = await churn.close();
+    snapshots.push(await snapshot('after close()'));
+    return {
+      changes: config.changes,
+      snapshots,
+      trend,
+      calls,
+      callErrors: errors,
+    };
+  } finally {
+    await consul.stop();
+  }
+}
