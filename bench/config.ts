@@ -1,0 +1,66 @@
+import type { ConsulLoadConfig } from './consul-load.js';
+import type { ConvergenceConfig } from './convergence.js';
+import type { MacroConfig } from './macro.js';
+import type { MemoryConfig } from './memory.js';
+import type { MicroConfig } from './micro.js';
+
+/** How much of everything `npm run bench` does. */
+export interface BenchConfig {
+  readonly name: 'full' | 'quick' | 'tiny';
+  readonly micro: MicroConfig;
+  readonly macro: MacroConfig;
+  readonly convergence: ConvergenceConfig;
+  readonly consulLoad: ConsulLoadConfig;
+  readonly memory: MemoryConfig;
+}
+
+/** `npm run bench`: a few minutes; writes bench/RESULTS.md. */
+export const FULL: BenchConfig = {
+  name: 'full',
+  micro: { budget: undefined, smoke: false },
+  macro: { rounds: 6, cellMs: 2_000, warmupMs: 2_000, concurrencies: [1, 64] },
+  convergence: { warmupCycles: 2, cycles: 30, gapMs: 100, concurrency: 2 },
+  consulLoad: { waitMs: 250, periods: 20, watches: 100 },
+  memory: {
+    warmupChanges: 500,
+    changes: 10_000,
+    checkpoints: 10,
+    concurrency: 4,
+    countObjects: true,
+    settleMs: 200,
+  },
+};
+
+/** `npm run bench -- --quick`: the same steps, small, for a check in seconds. */
+export const QUICK: BenchConfig = {
+  name: 'quick',
+  micro: { budget: { minCpuTimeNs: 20e6, minSamples: 4, batchSamples: 256 }, smoke: false },
+  macro: { rounds: 1, cellMs: 300, warmupMs: 300, concurrencies: [1, 64] },
+  convergence: { warmupCycles: 1, cycles: 3, gapMs: 60, concurrency: 2 },
+  consulLoad: { waitMs: 100, periods: 5, watches: 100 },
+  memory: {
+    warmupChanges: 50,
+    changes: 500,
+    checkpoints: 5,
+    concurrency: 4,
+    countObjects: true,
+    settleMs: 200,
+  },
+};
+
+/** For the test that keeps the harness from rotting: every step, as small as it gets. */
+export const TINY: BenchConfig = {
+  name: 'tiny',
+  micro: { budget: undefined, smoke: true },
+  macro: { rounds: 1, cellMs: 50, warmupMs: 50, concurrencies: [1, 4] },
+  convergence: { warmupCycles: 0, cycles: 1, gapMs: 60, concurrency: 2 },
+  consulLoad: { waitMs: 50, periods: 2, watches: 3 },
+  memory: {
+    warmupChanges: 2,
+    changes: 4,
+    checkpoints: 2,
+    concurrency: 2,
+    countObjects: false,
+    settleMs: 20,
+  },
+};

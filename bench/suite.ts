@@ -1,0 +1,88 @@
+/** Runs every benchmark of `npm run bench` with one configuration, against one set of backends. */
+import { cpus, loadavg, release, type } from 'node:os';
+import { startBackends } from './backends.js';
+import type { BenchmarkResult } from './benchmark.js';
+import type { BenchConfig } from './config.js';
+import { type ConsulLoadResult, runConsulLoad } from './consul-load.js';
+import { type ConvergenceResult, runConvergence } from './convergence.js';
+import { type MacroRow, runMacro } from './macro.js';
+import { type MemoryResult, runMemory } from './memory.js';
+import { runMicro } from './micro.js';
+import type { Rxlb } from './rxlb.js';
+
+export interface MachineInfo {
+  readonly node: string;
+  readonly cpu: string;
+  readonly cores: number;
+  readonly os: string;
+  /** ISO 8601, when the run started. */
+  readonly date: string;
+  /** 1-minute load average when the run started and when it ended. */
+  readonly loadStart: number;
+  readonly loadEnd: number;
+  readonly seconds: number;
+}
+
+export interface BenchResults {
+  readonly config: BenchConfig['name'];
+  /** Where the rxlb under test came from (see rxlb.ts). */
+  readonly rxlbFrom: Rxlb['from'];
+  readonly machine: MachineInfo;
+  readonly micro: readonly BenchmarkResult[];
+  readonly macro: readonly MacroRow[];
+  readonly convergence: ConvergenceResult;
+  readonly consulLoad: readonly ConsulLoadResult[];
+  readonly memory: MemoryResult;
+}
+
+/** 3 backends for the macro rows, and a spare one for the changes. */
+const BACKENDS = 4;
+
+export async function runSuite(
+  config: BenchConfig,
+  rxlb: Rxlb,
+  log: (line: string) => void = () => {},
+): Promise<BenchResults> {
+  const started = performance.now();
+  const date = new Date().toISOString();
+  const loadStart = loadavg()[0] ?? Number.NaN;
+  const backends = await startBackends(BACKENDS);
+  try {
+    const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      const result = await run();
+      log(`${name}: ${((performance.now() - t) / 1e3).toFixed(1)} s`);
+      return result;
+    };
+    const micro = await step('micro', () => runMicro(backends.addresses, config.micro));
+    const macro = await step('macro', () => runMacro(rxlb.api, backends, config.macro));
+    const convergence = await step('convergence', () =>
+      runConvergence(rxlb.api, backends, config.convergence),
+    );
+    const consulLoad = await step('load on Consul', () =>
+      runConsulLoad(rxlb.api, config.consulLoad),
+    );
+    const memory = await step('memory', () => runMemory(rxlb.api, backends, config.memory));
+    return {
+      config: config.name,
+      rxlbFrom: rxlb.from,
+      machine: {
+        node: process.version,
+        cpu: cpus()[0]?.model ?? 'unknown CPU',
+        cores: cpus().length,
+        os: `${type()} ${release()}`,
+        date,
+        loadStart,
+        loadEnd: loadavg()[0] ?? Number.NaN,
+        seconds: (performance.now() - started) / 1e3,
+      },
+      micro,
+      macro: macro.rows,
+      convergence,
+      consulLoad,
+      memory,
+    };
+  } finally {
+    await backends.close();
+  }
+}

@@ -1,0 +1,134 @@
+/** The targets of issue #5, each judged against the measured value. */
+import type { BenchmarkResult } from './benchmark.js';
+import { sizeLabel } from './fixtures.js';
+import type { MemorySnapshot } from './memory.js';
+import { CHANGES, DIFF_FLOOR, DIFF_SIZES, diffGroup } from './micro-diff.js';
+import { PICK_SIZES } from './micro-pick.js';
+import type { BenchResults } from './suite.js';
+import { formatDuration, formatRatio } from './table.js';
+
+export interface TargetResult {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+/**
+ * From 100 to 10,000 instances, diff()'s cost may grow this many times more than the floor's
+ * and still count as linear: an n·log n algorithm would grow twice as much, a quadratic one a
+ * hundred times. (Both grow more than 100× because large maps miss the CPU caches.)
+ */
+export const LINEAR_SPREAD = 1.5;
+/**
+ * Heap objects may grow this much and still count as no growth: the spread seen between
+ * repeated runs (sockets, buffers and timers of the HTTP client and grpc-js come and go),
+ * plus 4 bytes per change, less than the smallest object (16 bytes) a leak could keep per
+ * change. Over 10,000 changes a leak of one object per change exceeds it.
+ */
+export const ALLOWED_NOISE_BYTES = 64 * 1024;
+export const BYTES_PER_CHANGE = 4;
+
+function p50(micro: readonly BenchmarkResult[], group: string, name: string): number {
+  return micro.find((r) => r.group === group && r.name === name)?.p50 ?? Number.NaN;
+}
+
+function macroTargets({ macro }: BenchResults): TargetResult[] {
+  return macro
+    .filter((row) => row.kind === 'rxlb')
+    .map((row) => ({
+      target: `a/b ≥ 0.97 at concurrency ${row.concurrency} (calls/s, rxlb ÷ grpc-js round_robin)`,
+      measured: `${formatRatio(row.vsGrpcJs)} (a/c ${formatRatio(row.vsSingle)})`,
+      met: row.vsGrpcJs >= 0.97,
+    }));
+}
+
+function pickTargets({ micro }: BenchResults): TargetResult[] {
+  return PICK_SIZES.map((size) => {
+    const group = `pick(), ${sizeLabel(size)}`;
+    const floor = p50(micro, group, 'floor: bare array index');
+    const pick = p50(micro, group, 'rxlb Picker.pick()');
+    return {
+      target: `pick() within 3× of the bare loop, ${sizeLabel(size)}`,
+      measured: `${formatRatio(pick / floor)}× (${formatDuration(pick)} vs ${formatDuration(floor)})`,
+      met: pick / floor <= 3,
+    };
+  });
+}
+
+function diffTargets({ micro }: BenchResults): TargetResult[] {
+  const [small, , large] = DIFF_SIZES;
+  const growth = (name: string) =>
+    p50(micro, diffGroup(large), name) / p50(micro, diffGroup(small), name);
+  return CHANGES.map((change) => {
+    const name = `diff(), ${change}`;
+    const relative = growth(name) / growth(DIFF_FLOOR);
+    const perInstance = DIFF_SIZES.map((size) => p50(micro, diffGroup(size), name) / size);
+    return {
+      target: `diff() linear in set size, ${change}: cost growth from ${small} to ${large.toLocaleString('en')} instances ÷ the floor's`,
+      measured: `${formatRatio(relative)} (diff() ×${growth(name).toFixed(0)}, floor ×${growth(DIFF_FLOOR).toFixed(0)}; ≤ ${LINEAR_SPREAD} is linear); per instance ${perInstance.map((ns) => ns.toFixed(0)).join(' / ')} ns`,
+      met: relative <= LINEAR_SPREAD,
+    };
+  });
+}
+
+function convergenceTargets({ convergence: c }: BenchResults): TargetResult[] {
+  const clean = c.timeouts === 0 && c.violations === 0;
+  const extra = `${c.samples.length} changes, ${c.timeouts} timeouts, ${c.violations} calls to a removed instance`;
+  return [
+    {
+      target: 'convergence p99 < 20 ms: health change → new picker',
+      measured: `${c.toPicker.p99.toFixed(1)} ms (p50 ${c.toPicker.p50.toFixed(1)} ms; ${extra})`,
+      met: clean && c.toPicker.p99 < 20,
+    },
+    {
+      target: 'convergence p99 < 20 ms: health change → first call that honours it',
+      measured: `${c.toCall.p99.toFixed(1)} ms (p50 ${c.toCall.p50.toFixed(1)} ms)`,
+      met: clean && c.toCall.p99 < 20,
+    },
+  ];
+}
+
+function consulTargets({ consulLoad }: BenchResults): TargetResult[] {
+  return consulLoad.map((load) => ({
+    target: `idle watch: at most one request per wait period (${load.watches} watch${load.watches === 1 ? '' : 'es'})`,
+    measured: `${load.perWaitPerWatch.toFixed(2)} per wait per watch (wait ${load.waitMs} ms)`,
+    met: load.perWaitPerWatch <= 1,
+  }));
+}
+
+function memoryTargets({ memory }: BenchResults): TargetResult[] {
+  const [before, warm, churned, closed] = memory.snapshots;
+  if (!before || !warm || !churned || !closed) return [];
+  const grown = churned.objects.bytes - warm.objects.bytes;
+  const allowed = ALLOWED_NOISE_BYTES + memory.changes * BYTES_PER_CHANGE;
+  const handles = (s: MemorySnapshot) =>
+    `${s.handles} handles, ${s.backendConnections} connections`;
+  return [
+    {
+      target: `no heap growth after ${memory.changes.toLocaleString('en')} changes (JS objects)`,
+      measured: `${grown >= 0 ? '+' : ''}${(grown / 1024).toFixed(1)} KiB, ${churned.objects.count - warm.objects.count} objects (allowed +${(allowed / 1024).toFixed(0)} KiB); heapUsed ${((churned.heapUsed - warm.heapUsed) / 2 ** 20).toFixed(2)} MiB incl. compiled code`,
+      met: grown <= allowed,
+    },
+    {
+      target: 'no handle growth after the changes',
+      measured: `${handles(warm)} → ${handles(churned)}`,
+      met: churned.handles <= warm.handles && churned.backendConnections <= warm.backendConnections,
+    },
+    {
+      target: 'after close(): handles and connections as before the channel',
+      measured: `${handles(before)} → ${handles(closed)}; objects ${closed.objects.count - before.objects.count >= 0 ? '+' : ''}${closed.objects.count - before.objects.count} (${((closed.objects.bytes - before.objects.bytes) / 1024).toFixed(1)} KiB)`,
+      met: closed.handles <= before.handles && closed.backendConnections === 0,
+    },
+  ];
+}
+
+export function evaluateTargets(results: BenchResults): TargetResult[] {
+  return [
+    ...macroTargets(results),
+    ...pickTargets(results),
+    ...diffTargets(results),
+    ...convergenceTargets(results),
+    ...consulTargets(results),
+    ...memoryTargets(results),
+  ];
+}
