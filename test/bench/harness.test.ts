@@ -1,0 +1,48 @@
+/**
+ * Keeps `npm run bench` from rotting: runs every step of the harness in its tiniest
+ * configuration and renders the report. Figures from so short a run mean nothing, so nothing
+ * here asserts on time.
+ */
+import { describe, expect, it } from 'vitest';
+import { TINY } from '../../bench/config.js';
+import { countHeapObjects } from '../../bench/heap-objects.js';
+import { renderResults } from '../../bench/report.js';
+import { loadRxlb } from '../../bench/rxlb.js';
+import { runSuite } from '../../bench/suite.js';
+import { evaluateTargets } from '../../bench/targets.js';
+
+describe('the benchmark harness', () => {
+  // First, while the heap is small: a heap snapshot of a big one takes seconds.
+  it('counts the JavaScript objects alive on the heap', async () => {
+    const kept = Array.from({ length: 10_000 }, (_, i) => ({ i }));
+    const { count, bytes } = await countHeapObjects();
+    expect(count).toBeGreaterThan(kept.length);
+    expect(bytes).toBeGreaterThan(kept.length * 16);
+  });
+
+  it('runs every benchmark in a tiny configuration and renders RESULTS.md', async () => {
+    const results = await runSuite(TINY, await loadRxlb('src'));
+
+    expect(results.micro.length).toBeGreaterThan(20);
+    expect(results.macro.map((row) => [row.kind, row.concurrency])).toEqual([
+      ['rxlb', 1],
+      ['grpc-js', 1],
+      ['single', 1],
+      ['plain', 1],
+      ['rxlb', 4],
+      ['grpc-js', 4],
+      ['single', 4],
+      ['plain', 4],
+    ]);
+    expect(results.macro.every((row) => row.callsPerSecond > 0)).toBe(true);
+    expect(results.convergence.samples).toHaveLength(4 * TINY.convergence.cycles);
+    expect(results.consulLoad.map((load) => load.watches)).toEqual([1, TINY.consulLoad.watches]);
+    expect(results.memory.snapshots).toHaveLength(4);
+
+    const targets = evaluateTargets(results);
+    const markdown = renderResults(results, targets);
+    for (const target of targets) expect(markdown).toContain(target.target);
+    expect(markdown).toContain('## Unary calls over 3 backends on loopback');
+    expect(markdown).toContain('## Memory and handles');
+  }, 30_000);
+});
