@@ -51,6 +51,19 @@ function ask<T>(child: ChildProcess, request: string, read: (message: unknown) =
   return answer;
 }
 
+/**
+ * The backend that convergence and memory benchmarks add and remove (the last of the first
+ * four), and the ones that stay.
+ */
+export function spareAndBase(backends: Backends): {
+  readonly spare: string;
+  readonly base: readonly string[];
+} {
+  const [spare, ...base] = backends.addresses.slice(0, 4).reverse();
+  if (spare === undefined || base.length < 1) throw new Error('need 2 backends or more');
+  return { spare, base };
+}
+
 /** Starts `count` echo servers in a child process. */
 export async function startBackends(count: number): Promise<Backends> {
   const child = fork(ENTRY, [String(count)], {

@@ -12,7 +12,7 @@
  */
 import type { Picker } from '../src/picker.js';
 import { ConsulTestServer } from '../src/testing/index.js';
-import type { Backends } from './backends.js';
+import { type Backends, spareAndBase } from './backends.js';
 import { rxlbChannel } from './channels.js';
 import { checkId, registerAll, registerWithCheck } from './consul-fixture.js';
 import { unaryCaller } from './echo-client.js';
@@ -87,8 +87,7 @@ export async function runConvergence(
   backends: Backends,
   config: ConvergenceConfig,
 ): Promise<ConvergenceResult> {
-  const [spare, ...base] = backends.addresses.slice(0, 4).reverse();
-  if (spare === undefined || base.length < 1) throw new Error('convergence needs 2+ backends');
+  const { spare, base } = spareAndBase(backends);
   const service = 'converge';
   const consul = await new ConsulTestServer().start();
   registerAll(consul, service, base);

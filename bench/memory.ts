@@ -22,7 +22,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Picker } from '../src/picker.js';
 import { ConsulTestServer } from '../src/testing/index.js';
-import type { Backends } from './backends.js';
+import { type Backends, spareAndBase } from './backends.js';
 import { rxlbChannel } from './channels.js';
 import { checkId, registerAll, registerWithCheck } from './consul-fixture.js';
 import { unaryCaller } from './echo-client.js';
@@ -132,8 +132,7 @@ export async function runMemory(
   backends: Backends,
   config: MemoryConfig,
 ): Promise<MemoryResult> {
-  const [spare, ...base] = backends.addresses.slice(0, 4).reverse();
-  if (spare === undefined || base.length < 1) throw new Error('memory needs 2+ backends');
+  const { spare, base } = spareAndBase(backends);
   const gc = collector();
   const consul = await new ConsulTestServer().start();
   registerAll(consul, SERVICE, base);
