@@ -88,6 +88,7 @@ function router(size: number): Router {
       address,
       channel: stubChannel,
       state: connectivityState.READY,
+      ejected: false,
       inFlight: 0,
       acquire() {},
       release() {},

@@ -39,9 +39,12 @@ function bareLoop(size: number, instances: readonly Instance[]): Benchmark {
 }
 
 function channelChoice(size: number, picker: Picker): Benchmark {
-  const backends = new Map<Address, { readonly state: connectivityState }>();
+  const backends = new Map<
+    Address,
+    { readonly state: connectivityState; readonly ejected: boolean }
+  >();
   for (const { address } of picker.instances) {
-    backends.set(address, { state: connectivityState.READY });
+    backends.set(address, { state: connectivityState.READY, ejected: false });
   }
   const avoid: ReadonlySet<Address> = new Set();
   const lookup = (address: Address) => backends.get(address);
