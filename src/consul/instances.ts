@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable } from 'rxjs';
 import { type InstanceSet, sameInstance } from '../instance.js';
+import { notify } from '../notify.js';
 import { ConsulClient } from './client.js';
 import { ConsulError } from './errors.js';
 import { mapHealthEntries, type SkippedEntry } from './health.js';
 import { nobodyPolicy } from './nobody.js';
-import { notify } from './notify.js';
 import {
   type ConsulFailure,
   type ConsulInstancesOptions,

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { finalize, Observable, ReplaySubject, share } from 'rxjs';
 import type { InstanceSet } from '../instance.js';
+import { notify } from '../notify.js';
 import { consulInstances$ } from './instances.js';
 import { nobodyPolicy } from './nobody.js';
-import { notify } from './notify.js';
 import {
   type ConsulFailure,
   type ConsulInstancesOptions,

@@ -1,5 +1,5 @@
-import { config as rxjsConfig } from 'rxjs';
 import type { Address } from '../instance.js';
+import { notify } from '../notify.js';
 import type { CallOutcome } from './call-outcome.js';
 
 /**
@@ -185,7 +185,7 @@ export class OutlierDetector {
     health.ejection = { until: now + durationMs, cancel };
     this.ejected++;
     this.onChange(address, true);
-    this.notify({
+    notify(this.config.onEjection, {
       type: 'ejected',
       service: this.service,
       address,
@@ -208,7 +208,7 @@ export class OutlierDetector {
     health.returnedAt = this.config.clock.now();
     this.ejected--;
     this.onChange(address, false);
-    this.notify({
+    notify(this.config.onEjection, {
       type: 'unejected',
       service: this.service,
       address,
@@ -228,23 +228,5 @@ export class OutlierDetector {
     }
     if (!soonest) throw new Error('OutlierDetector: its count of ejections is out of step');
     return soonest;
-  }
-
-  /**
-   * The user's callback must not break a call. What it throws goes where RxJS sends
-   * unhandled errors: `config.onUnhandledError` when set, else an uncaught exception.
-   */
-  private notify(event: EjectionEvent): void {
-    const callback = this.config.onEjection;
-    if (!callback) return;
-    try {
-      callback(event);
-    } catch (error) {
-      queueMicrotask(() => {
-        const handler = rxjsConfig.onUnhandledError;
-        if (!handler) throw error;
-        handler(error);
-      });
-    }
   }
 }
