@@ -27,8 +27,9 @@ export interface ConsulConnectionOptions {
   /** ACL token, sent only in the `X-Consul-Token` header. Default: `CONSUL_HTTP_TOKEN`. */
   readonly token?: string;
   /**
-   * TLS settings; setting them (or an `https://` address, or `CONSUL_HTTP_SSL=true`) selects
-   * HTTPS. Default: read from `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`, `CONSUL_CLIENT_KEY`.
+   * TLS settings; setting them here (or an `https://` address, or `CONSUL_HTTP_SSL=true`)
+   * selects HTTPS. Default: read from `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`,
+   * `CONSUL_CLIENT_KEY`, which configure HTTPS but, as for Consul's CLI, do not select it.
    */
   readonly tls?: ConsulTlsOptions;
 }
@@ -143,8 +144,9 @@ export function resolveEndpoint(
   const tls =
     options.tls !== undefined ? validateTls(options.tls, caller) : tlsFromEnv(env, caller);
   const ssl = parseBool(env, 'CONSUL_HTTP_SSL', caller);
-  const secure =
-    scheme === 'https' || (scheme === undefined && (ssl === true || tls !== undefined));
+  // As Consul's CLI: the scheme, else CONSUL_HTTP_SSL, choose HTTPS; TLS settings from the
+  // environment only configure it. A `tls` option given in code asks for HTTPS too.
+  const secure = scheme === 'https' || (scheme === undefined && (ssl ?? options.tls !== undefined));
   const port = portText === undefined ? (secure ? 443 : 80) : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
     throw new TypeError(`${caller}: ${source} has an invalid port, got "${address}"`);

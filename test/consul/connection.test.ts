@@ -31,6 +31,17 @@ describe('Consul connection settings', () => {
     expect(endpoint).toMatchObject({ host: 'a', port: 1 });
   });
 
+  it("lets TLS variables configure HTTPS but not select it, as Consul's CLI does", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxlb-tls-'));
+    writeFileSync(join(dir, 'ca'), 'ca-pem');
+    const env = { CONSUL_HTTP_ADDR: '127.0.0.1:8500', CONSUL_CACERT: join(dir, 'ca') };
+    expect(resolve({}, env)).toMatchObject({ secure: false, origin: 'http://127.0.0.1:8500' });
+    expect(resolve({}, { ...env, CONSUL_HTTP_SSL_VERIFY: 'false' }).secure).toBe(false);
+    expect(resolve({}, { ...env, CONSUL_HTTP_SSL: 'true' }).secure).toBe(true);
+    expect(resolve({ tls: { ca: 'ca-pem' } }, { CONSUL_HTTP_SSL: 'false' }).secure).toBe(false);
+    expect(resolve({ tls: { ca: 'ca-pem' } }, {}).secure).toBe(true);
+  });
+
   it('selects https from CONSUL_HTTP_SSL', () => {
     expect(resolve({}, { CONSUL_HTTP_SSL: 'true' }).secure).toBe(true);
     expect(resolve({}, { CONSUL_HTTP_SSL: 'false' }).secure).toBe(false);
