@@ -11,6 +11,9 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 };
 const PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
 
+/** The longest delay a Node timer honours; a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Milliseconds in a Go duration string, or `undefined` when it is not one. A bare `"0"` is
  * zero, as in Go; a number is taken as milliseconds.

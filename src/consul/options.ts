@@ -1,4 +1,4 @@
-import { parseDuration } from '../duration.js';
+import { MAX_TIMER_MS, parseDuration } from '../duration.js';
 import type { HealthServiceQuery } from './client.js';
 import {
   type ConsulConnectionOptions,
@@ -147,8 +147,7 @@ function optionalString(value: unknown, option: string): string | undefined {
 
 function parseWait(value: unknown): number {
   if (value === undefined) return DEFAULTS.waitMs;
-  const ms =
-    typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
+  const ms = parseDuration(value);
   if (ms === undefined || ms < 1 || ms > DEFAULTS.maxWaitMs) {
     fail(
       'wait',
@@ -158,10 +157,11 @@ function parseWait(value: unknown): number {
   return Math.round(ms);
 }
 
-function nonNegative(value: unknown, option: string, fallback: number, min = 0): number {
+/** A delay in ms that a timer can honour: from `min` to {@link MAX_TIMER_MS}. */
+function delayMs(value: unknown, option: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    fail(option, `a finite number >= ${min}`);
+  if (typeof value !== 'number' || !(value >= min && value <= MAX_TIMER_MS)) {
+    fail(option, `a number of ms from ${min} to ${MAX_TIMER_MS}`);
   }
   return value;
 }
@@ -172,8 +172,8 @@ function parseBackoff(value: unknown): Required<BackoffOptions> {
   const { initialMs, maxMs, ...rest } = value as Record<string, unknown>;
   const unknown = Object.keys(rest)[0];
   if (unknown !== undefined) throw new OptionError(`unknown option "backoff.${unknown}"`);
-  const initial = nonNegative(initialMs, 'backoff.initialMs', DEFAULTS.backoff.initialMs, 1);
-  const max = nonNegative(maxMs, 'backoff.maxMs', Math.max(DEFAULTS.backoff.maxMs, initial), 1);
+  const initial = delayMs(initialMs, 'backoff.initialMs', DEFAULTS.backoff.initialMs, 1);
+  const max = delayMs(maxMs, 'backoff.maxMs', Math.max(DEFAULTS.backoff.maxMs, initial), 1);
   if (max < initial) fail('backoff.maxMs', `>= backoff.initialMs (${initial})`);
   return { initialMs: initial, maxMs: max };
 }
@@ -253,7 +253,7 @@ function resolve(service: unknown, options: unknown, caller: string): WatchConfi
     },
     timeoutMs: waitMs + Math.ceil(waitMs / 16) + DEFAULTS.timeoutMarginMs,
     backoff: parseBackoff(o.backoff),
-    minIntervalMs: nonNegative(o.minIntervalMs, 'minIntervalMs', DEFAULTS.minIntervalMs),
+    minIntervalMs: delayMs(o.minIntervalMs, 'minIntervalMs', DEFAULTS.minIntervalMs),
     onError: callback<ConsulFailure>(o.onError, 'onError'),
     onStatus: callback<ConsulStatus>(o.onStatus, 'onStatus'),
   };

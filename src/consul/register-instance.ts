@@ -1,4 +1,4 @@
-import { parseDuration } from '../duration.js';
+import { MAX_TIMER_MS, parseDuration } from '../duration.js';
 import { formatAddress } from '../instance.js';
 import { type AgentServiceRegistration, ConsulClient } from './client.js';
 import { type ConsulConnectionOptions, resolveEndpoint } from './connection.js';
@@ -95,9 +95,10 @@ function fail(option: string, expected: string, value: unknown): never {
 
 function milliseconds(value: unknown, option: string, fallback: string): number {
   if (value === undefined) return parseDuration(fallback) ?? 0;
-  const ms =
-    typeof value === 'number' || typeof value === 'string' ? parseDuration(value) : undefined;
-  if (ms === undefined || ms <= 0) fail(option, 'a positive duration (ms or "10s")', value);
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0 || ms > MAX_TIMER_MS) {
+    fail(option, 'a positive duration (ms or "10s") of at most 24 days', value);
+  }
   return Math.round(ms);
 }
 

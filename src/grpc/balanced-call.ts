@@ -9,10 +9,10 @@ import {
   type StatusObject,
   status,
 } from '@grpc/grpc-js';
+import { MAX_TIMER_MS } from '../duration.js';
 import type { Address } from '../instance.js';
 import { AVOID_KEY, BACKEND_KEY, decodeAvoid } from './attempt-metadata.js';
 import { callOutcome, isGrpcResponse } from './call-outcome.js';
-import { MAX_TIMEOUT_MS } from './connectivity.js';
 import type { Backend } from './pool.js';
 
 type CallStream = experimental.CallStream;
@@ -122,7 +122,7 @@ export class BalancedCall implements CallStream {
       ms = Math.min(ms, deadlineMs(parentCall.getDeadline()));
     }
     const timeout = ms - Date.now();
-    if (timeout > MAX_TIMEOUT_MS) return;
+    if (timeout > MAX_TIMER_MS) return;
     this.timer = setTimeout(
       () => {
         this.end(

@@ -6,10 +6,11 @@ import {
   Channel as GrpcChannel,
 } from '@grpc/grpc-js';
 import type { Observable, Subscription } from 'rxjs';
+import { MAX_TIMER_MS } from '../duration.js';
 import type { Address } from '../instance.js';
 import type { Picker } from '../picker.js';
 import { BalancedCall, type CallArgs, type Route, type Router } from './balanced-call.js';
-import { aggregateState, ConnectivityWatchers, MAX_TIMEOUT_MS } from './connectivity.js';
+import { aggregateState, ConnectivityWatchers } from './connectivity.js';
 import {
   type BalancedChannelOptions,
   type ChannelConfig,
@@ -127,7 +128,7 @@ class BalancedChannel implements ChannelInterface, Router {
 
   enqueue(call: BalancedCall): void {
     this.queue.add(call);
-    this.queueRef ??= setInterval(() => {}, MAX_TIMEOUT_MS);
+    this.queueRef ??= setInterval(() => {}, MAX_TIMER_MS);
   }
 
   dequeue(call: BalancedCall): void {

@@ -1,7 +1,6 @@
 import { connectivityState } from '@grpc/grpc-js';
 
-/** The longest delay setTimeout accepts. */
-export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from '../duration.js';
 
 const { IDLE, CONNECTING, READY, TRANSIENT_FAILURE } = connectivityState;
 
@@ -50,7 +49,7 @@ export class ConnectivityWatchers {
       return;
     }
     // Beyond setTimeout's range (~24.8 days) the deadline is as good as none.
-    if (ms <= MAX_TIMEOUT_MS) {
+    if (ms <= MAX_TIMER_MS) {
       // Not unref'd, as in grpc-js: a caller waiting for a state change keeps the process up.
       watcher.timer = setTimeout(() => {
         this.watchers.delete(watcher);

@@ -1,5 +1,5 @@
 import { ChannelCredentials, type ChannelOptions, credentials } from '@grpc/grpc-js';
-import { MAX_TIMEOUT_MS } from './connectivity.js';
+import { MAX_TIMER_MS } from '../duration.js';
 import {
   type EjectionClock,
   type EjectionEvent,
@@ -176,14 +176,14 @@ function resolveOutlierDetection(value: unknown): OutlierDetectionConfig | undef
     'baseEjectionMs',
     defaults.baseEjectionMs,
     1,
-    MAX_TIMEOUT_MS,
+    MAX_TIMER_MS,
   );
   const max = number(
     value.maxEjectionMs,
     'maxEjectionMs',
     Math.max(defaults.maxEjectionMs, base),
     base,
-    MAX_TIMEOUT_MS,
+    MAX_TIMER_MS,
   );
   const percent = number(
     value.maxEjectionPercent,

@@ -1,4 +1,5 @@
 import { asyncScheduler, isObservable, type Observable, type SchedulerLike } from 'rxjs';
+import { MAX_TIMER_MS } from '../duration.js';
 import type { InstanceSet } from '../instance.js';
 
 /** What {@link whenNobody} does when the healthy set is empty (or too thin, for `panic`). */
@@ -130,8 +131,12 @@ export function resolveNobodyConfig(options: unknown): NobodyConfig {
     }
   }
   const { graceMs = NOBODY_DEFAULTS.graceMs, scheduler = NOBODY_DEFAULTS.scheduler } = o;
-  if (typeof graceMs !== 'number' || Number.isNaN(graceMs) || graceMs < 0) {
-    fail('graceMs', 'a number of ms >= 0 (Infinity: for ever)');
+  // a finite delay beyond what a timer honours would fire at once: say Infinity for ever
+  if (
+    typeof graceMs !== 'number' ||
+    !((graceMs >= 0 && graceMs <= MAX_TIMER_MS) || graceMs === Number.POSITIVE_INFINITY)
+  ) {
+    fail('graceMs', `a number of ms from 0 to ${MAX_TIMER_MS}, or Infinity for ever`);
   }
   if (!isScheduler(scheduler)) fail('scheduler', 'an RxJS SchedulerLike');
   const needsRegistered = p === 'fallback' || p === 'panic';

@@ -48,6 +48,9 @@ describe('consulInstances$() options', () => {
     [{ consistency: 'eventual' }, /"consistency"/],
     [{ backoff: { initialMs: 0 } }, /"backoff.initialMs"/],
     [{ backoff: { initialMs: 500, maxMs: 100 } }, /"backoff.maxMs"/],
+    // beyond 2^31 - 1 ms a Node timer fires after 1 ms: the backoff would loop hot
+    [{ backoff: { maxMs: 3e9 } }, /"backoff.maxMs"/],
+    [{ minIntervalMs: 3e9 }, /"minIntervalMs"/],
     [{ backoff: { max: 1 } }, /"backoff.max"/],
     [{ minIntervalMs: -1 }, /"minIntervalMs"/],
     [{ onError: 'log' }, /"onError"/],

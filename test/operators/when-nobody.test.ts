@@ -44,6 +44,8 @@ describe('whenNobody() options', () => {
     ['an unknown policy', { policy: 'retry' }, /option "policy"/],
     ['a negative grace period', { graceMs: -1 }, /option "graceMs"/],
     ['a grace period as text', { graceMs: '30s' }, /option "graceMs"/],
+    // a longer finite delay would make the timer fire after 1 ms: Infinity says for ever
+    ['a grace period longer than a timer can wait', { graceMs: 3e9 }, /option "graceMs"/],
     ['a scheduler that is not one', { scheduler: {} }, /option "scheduler"/],
     ['an onReport that is not a function', { onReport: 'log' }, /option "onReport"/],
     ['fallback without registered$', { policy: 'fallback' }, /option "registered\$"/],
