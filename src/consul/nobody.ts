@@ -5,13 +5,14 @@
  */
 import { identity, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
 import type { InstanceSet } from '../instance.js';
-import { whenNobody } from '../operators/when-nobody.js';
-import type {
-  FailFastOptions,
-  FallbackOptions,
-  KeepLastOptions,
-  PanicOptions,
-  WhenNobodyOptions,
+import { notify } from '../notify.js';
+import { nobodyOperator } from '../operators/when-nobody.js';
+import {
+  type FailFastOptions,
+  type FallbackOptions,
+  type KeepLastOptions,
+  type PanicOptions,
+  resolveNobodyConfig,
 } from '../operators/when-nobody-options.js';
 import type { ConsulInstancesOptions } from './options.js';
 
@@ -27,7 +28,9 @@ export type ConsulNobodyOptions =
 
 /**
  * The operator the `whenNobody` option asks for: keep-last (30 s) when it is absent, none
- * when it is `false`. Validated at once: a bad option is a `TypeError` naming it.
+ * when it is `false`. Validated at once: a bad option is a `TypeError` naming it. As with
+ * `onError` and `onStatus`, what `onReport` throws goes to RxJS's `onUnhandledError`: a
+ * callback never ends the watch.
  */
 export function nobodyPolicy(
   caller: string,
@@ -49,14 +52,9 @@ export function nobodyPolicy(
     policy === 'fallback' || policy === 'panic'
       ? { ...chosen, registered$: registered(registeredQuery(options)) }
       : chosen;
-  try {
-    return whenNobody(full as WhenNobodyOptions);
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    throw new TypeError(
-      `${caller}: option "whenNobody": ${error.message.replace(/^whenNobody\(\): /, '')}`,
-    );
-  }
+  const config = resolveNobodyConfig(full, caller, 'whenNobody.');
+  const { onReport } = config;
+  return nobodyOperator(onReport ? { ...config, onReport: (r) => notify(onReport, r) } : config);
 }
 
 /** The same query for every registered instance; its failures show on the healthy watch. */

@@ -90,17 +90,12 @@ export interface NobodyConfig {
   readonly onReport: ((report: NobodyReport) => void) | undefined;
 }
 
-const CALLER = 'whenNobody()';
 const KEYS: Readonly<Record<NobodyPolicy, readonly string[]>> = {
   'keep-last': ['policy', 'graceMs', 'scheduler', 'onReport'],
   'fail-fast': ['policy', 'onReport'],
   fallback: ['policy', 'registered$', 'onReport'],
   panic: ['policy', 'registered$', 'thresholdPercent', 'onReport'],
 };
-
-function fail(option: string, expected: string): never {
-  throw new TypeError(`${CALLER}: option "${option}" must be ${expected}`);
-}
 
 function isScheduler(value: unknown): value is SchedulerLike {
   return (
@@ -111,10 +106,22 @@ function isScheduler(value: unknown): value is SchedulerLike {
   );
 }
 
-/** Validates {@link whenNobody}'s options once, with a `TypeError` naming the bad one. */
-export function resolveNobodyConfig(options: unknown): NobodyConfig {
+/**
+ * Validates {@link whenNobody}'s options once, with a `TypeError` naming the bad one. Another
+ * caller taking them as one of its options (`consulInstances$`'s `whenNobody`) names itself
+ * and the path: `consulInstances$(): option "whenNobody.graceMs" must be ...`.
+ */
+export function resolveNobodyConfig(
+  options: unknown,
+  caller = 'whenNobody()',
+  path = '',
+): NobodyConfig {
+  // typed in full, so that TypeScript narrows after a call
+  const fail: (option: string, expected: string) => never = (option, expected) => {
+    throw new TypeError(`${caller}: option "${path}${option}" must be ${expected}`);
+  };
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${CALLER}: options must be an object`);
+    throw new TypeError(`${caller}: options must be an object`);
   }
   const o = options as Record<string, unknown>;
   const policy = o.policy ?? NOBODY_DEFAULTS.policy;
@@ -127,7 +134,7 @@ export function resolveNobodyConfig(options: unknown): NobodyConfig {
   const p = policy as NobodyPolicy;
   for (const key of Object.keys(o)) {
     if (!KEYS[p].includes(key)) {
-      throw new TypeError(`${CALLER}: unknown option "${key}" for policy "${p}"`);
+      throw new TypeError(`${caller}: unknown option "${path}${key}" for policy "${p}"`);
     }
   }
   const { graceMs = NOBODY_DEFAULTS.graceMs, scheduler = NOBODY_DEFAULTS.scheduler } = o;

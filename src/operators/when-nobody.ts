@@ -1,6 +1,7 @@
 import { type MonoTypeOperatorFunction, Observable, Subscription } from 'rxjs';
 import type { InstanceSet } from '../instance.js';
 import {
+  type NobodyConfig,
   type NobodyMode,
   type NobodyReport,
   resolveNobodyConfig,
@@ -70,7 +71,11 @@ import {
  * @return A function that returns an Observable of the instance sets to serve.
  */
 export function whenNobody(options: WhenNobodyOptions = {}): MonoTypeOperatorFunction<InstanceSet> {
-  const config = resolveNobodyConfig(options);
+  return nobodyOperator(resolveNobodyConfig(options));
+}
+
+/** {@link whenNobody} for options validated already. */
+export function nobodyOperator(config: NobodyConfig): MonoTypeOperatorFunction<InstanceSet> {
   const { policy, graceMs, registered$ } = config;
   return (source) =>
     new Observable<InstanceSet>((subscriber) => {

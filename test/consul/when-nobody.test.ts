@@ -1,5 +1,5 @@
 /** consulInstances$'s whenNobody option: the empty-set policy, on by default. */
-import type { Observable } from 'rxjs';
+import { type Observable, config as rxjsConfig } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { consulInstances$ } from '../../src/consul/instances.js';
 import type { ConsulInstancesOptions } from '../../src/consul/options.js';
@@ -121,10 +121,38 @@ describe('consulInstances$ when Consul says nobody is healthy', () => {
     expect(first).toHaveLength(1);
   });
 
+  it("keeps watching when onReport throws: the error goes to RxJS, as onError's would", async () => {
+    const thrown: unknown[] = [];
+    rxjsConfig.onUnhandledError = (error) => thrown.push(error);
+    try {
+      const seen = record(
+        consulInstances$(SERVICE, {
+          address: server.address,
+          wait: '2s',
+          whenNobody: {
+            onReport: () => {
+              throw new Error('report bug');
+            },
+          },
+        }),
+      );
+      await vi.waitFor(() => expect(seen.values).toHaveLength(1));
+      fail(1, 2, 3);
+      await vi.waitFor(() => expect(thrown).toHaveLength(1));
+      server.setCheckStatus('c1', 'passing', 'back');
+      await vi.waitFor(() => expect(ports(seen.values.at(-1))).toEqual([1]));
+      seen.subscription.unsubscribe();
+      expect(seen.error).toBeUndefined();
+      expect((thrown[0] as Error).message).toBe('report bug');
+    } finally {
+      rxjsConfig.onUnhandledError = null;
+    }
+  });
+
   it.each([
     [{ whenNobody: 'keep' }, /option "whenNobody" must be an object or false/],
-    [{ whenNobody: { policy: 'hope' } }, /option "whenNobody": option "policy"/],
-    [{ whenNobody: { graceMs: -1 } }, /option "whenNobody": option "graceMs"/],
+    [{ whenNobody: { policy: 'hope' } }, /consulInstances\$\(\): option "whenNobody.policy"/],
+    [{ whenNobody: { graceMs: -1 } }, /consulInstances\$\(\): option "whenNobody.graceMs"/],
     [
       { whenNobody: { policy: 'panic', registered$: consulInstances$('x', { address: 'h:1' }) } },
       /whenNobody.registered\$/,
