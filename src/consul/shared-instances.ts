@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { finalize, Observable, ReplaySubject, share } from 'rxjs';
 import type { InstanceSet } from '../instance.js';
 import { notify } from '../notify.js';
-import { consulInstances$ } from './instances.js';
+import { watchSets } from './instances.js';
 import { nobodyPolicy } from './nobody.js';
 import {
   type ConsulFailure,
@@ -76,10 +76,9 @@ export function sharedConsulInstances$(
   const policy = nobodyPolicy(CALLER, options, (registered) =>
     sharedConsulInstances$(service, registered),
   );
-  const { onError, onStatus, whenNobody, ...watchOptions } = options;
   const key = watchKey(config);
   const shared = new Observable<InstanceSet>((subscriber) => {
-    const watch = watches.get(key) ?? openWatch(key, service, watchOptions);
+    const watch = watches.get(key) ?? openWatch(key, config);
     const listener: Listener = { onError: config.onError, onStatus: config.onStatus };
     watch.listeners.add(listener);
     if (watch.lastStatus) notify(listener.onStatus, watch.lastStatus);
@@ -92,14 +91,14 @@ export function sharedConsulInstances$(
   return shared.pipe(policy);
 }
 
-function openWatch(key: string, service: string, options: ConsulInstancesOptions): SharedWatch {
+/** Starts the one loop for `key`, with the config it was keyed by (no second validation). */
+function openWatch(key: string, config: WatchConfig): SharedWatch {
   const listeners = new Set<Listener>();
   const watch: SharedWatch = {
     listeners,
     lastStatus: undefined,
-    sets: consulInstances$(service, {
-      ...options,
-      whenNobody: false,
+    sets: watchSets({
+      ...config,
       onError: (failure) => {
         for (const listener of [...listeners]) notify(listener.onError, failure);
       },
