@@ -144,11 +144,9 @@ async function watch(
     if (gap > 0) await sleep(gap, undefined, { signal });
     lastStart = performance.now();
     try {
-      const answer = await client.healthService(
-        { ...config.query, index },
-        config.timeoutMs,
-        signal,
-      );
+      // a query without an index does not block: a short timeout finds a stuck Consul fast
+      const timeoutMs = index > 0 ? config.timeoutMs : config.readTimeoutMs;
+      const answer = await client.healthService({ ...config.query, index }, timeoutMs, signal);
       const unchanged = index > 0 && answer.meta.index === index;
       let changed: InstanceSet | undefined;
       if (!unchanged) {

@@ -101,13 +101,21 @@ export const DEFAULTS = Object.freeze({
   minIntervalMs: 50,
   /** Added to wait + wait/16 for the HTTP timeout: network and server time. */
   timeoutMarginMs: 1_000,
+  /**
+   * The HTTP timeout of a query that does not block (the first, or the one after an index
+   * reset), when that is shorter than the blocking one: Consul answers those at once.
+   */
+  readTimeoutMs: 10_000,
 } as const);
 
 /** Everything the watch loop needs, validated. */
 export interface WatchConfig {
   readonly endpoint: ConsulEndpoint;
   readonly query: Omit<HealthServiceQuery, 'index'>;
+  /** The HTTP timeout of a blocking query: wait + wait/16 + a margin. */
   readonly timeoutMs: number;
+  /** The HTTP timeout of a query without an index, which Consul answers at once. */
+  readonly readTimeoutMs: number;
   readonly backoff: Required<BackoffOptions>;
   readonly minIntervalMs: number;
   readonly onError: ((failure: ConsulFailure) => void) | undefined;
@@ -238,6 +246,7 @@ function resolve(service: unknown, options: unknown, caller: string): WatchConfi
     fail('consistency', `"default", "stale" or "consistent", got ${JSON.stringify(consistency)}`);
   }
   const waitMs = parseWait(o.wait);
+  const timeoutMs = waitMs + Math.ceil(waitMs / 16) + DEFAULTS.timeoutMarginMs;
   return {
     endpoint: resolveEndpoint(o as ConsulConnectionOptions, caller),
     query: {
@@ -251,7 +260,8 @@ function resolve(service: unknown, options: unknown, caller: string): WatchConfi
       consistency,
       waitMs,
     },
-    timeoutMs: waitMs + Math.ceil(waitMs / 16) + DEFAULTS.timeoutMarginMs,
+    timeoutMs,
+    readTimeoutMs: Math.min(timeoutMs, DEFAULTS.readTimeoutMs),
     backoff: parseBackoff(o.backoff),
     minIntervalMs: delayMs(o.minIntervalMs, 'minIntervalMs', DEFAULTS.minIntervalMs),
     onError: callback<ConsulFailure>(o.onError, 'onError'),

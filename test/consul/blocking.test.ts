@@ -1,7 +1,9 @@
 /** Consul's blocking-query rules, pinned against ConsulTestServer's recorded requests. */
 import { firstValueFrom } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConsulClient } from '../../src/consul/client.js';
 import { consulInstances$ } from '../../src/consul/instances.js';
+
 import type { ConsulStatus } from '../../src/consul/options.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
 import { record } from '../support/observe.js';
@@ -155,5 +157,24 @@ describe('consulInstances$ blocking queries', () => {
     const sent = server.requests.at(-1);
     expect(sent?.path).toBe(`/v1/health/service/${encodeURIComponent(name)}`);
     expect(params(sent).get('passing')).toBe('true');
+  });
+
+  it('gives a query without an index the short read timeout, a blocking one wait + wait/16', async () => {
+    const spy = vi.spyOn(ConsulClient.prototype, 'healthService'); // calls through
+    try {
+      const seen = record(consulInstances$(SERVICE, { address: server.address, wait: '1m' }));
+      await vi.waitFor(() => expect(spy.mock.calls.length).toBeGreaterThanOrEqual(2));
+      seen.subscription.unsubscribe();
+      const [first, second] = spy.mock.calls.map(([query, timeoutMs]) => ({
+        index: query.index,
+        timeoutMs,
+      }));
+      // a Consul that takes the first query and never answers is found out in 10 s, not 5 min
+      expect(first).toEqual({ index: 0, timeoutMs: 10_000 });
+      expect(second?.index).toBeGreaterThan(0);
+      expect(second?.timeoutMs).toBe(60_000 + 3_750 + 1_000);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
