@@ -15,7 +15,10 @@ import type { Address } from '../instance.js';
  * 3. The middleware reads and removes {@link BACKEND_KEY} in its `onTrailer`, before the
  *    caller's `onTrailer` sees the trailers.
  *
- * Both keys stay inside the client process: neither reaches a server nor a caller.
+ * On a balanced channel both keys stay inside the client process: neither reaches a server
+ * nor a caller. On any other channel nothing answers step 1, so the middleware never retries
+ * (no {@link BACKEND_KEY} comes back), and the (empty) {@link AVOID_KEY} header of the first
+ * attempt goes to the server like any other metadata.
  */
 export const AVOID_KEY = 'rxlb-avoid';
 
