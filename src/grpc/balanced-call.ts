@@ -49,6 +49,9 @@ export interface CallArgs {
   readonly propagateFlags: number | null | undefined;
 }
 
+/** What a call that avoids no address avoids: shared, since most calls are such. */
+const NO_ADDRESSES: ReadonlySet<Address> = new Set();
+
 function deadlineMs(deadline: Deadline): number {
   return deadline instanceof Date ? deadline.getTime() : deadline;
 }
@@ -62,8 +65,9 @@ function deadlineMs(deadline: Deadline): number {
 export class BalancedCall implements CallStream {
   private child: CallStream | undefined;
   private listener: InterceptingListener | undefined;
-  private metadata = new Metadata();
-  private avoid: ReadonlySet<Address> = new Set();
+  /** The request metadata to send; set by `start()`, which comes before anything else. */
+  private metadata: Metadata | undefined;
+  private avoid = NO_ADDRESSES;
   private reportBackend = false;
   private ended = false;
   private queued = false;
@@ -89,27 +93,32 @@ export class BalancedCall implements CallStream {
 
   start(metadata: Metadata, listener: InterceptingListener): void {
     this.listener = listener;
-    this.metadata = metadata.clone();
-    // retryOnAnotherInstance's request: see attempt-metadata.ts. Never sent to a backend.
-    if (this.metadata.get(AVOID_KEY).length > 0) {
-      this.avoid = decodeAvoid(this.metadata.get(AVOID_KEY));
+    // retryOnAnotherInstance's request: see attempt-metadata.ts. Never sent to a backend,
+    // and removed from a copy: the caller's metadata stays as it was.
+    const avoid = metadata.get(AVOID_KEY);
+    if (avoid.length > 0) {
+      this.avoid = decodeAvoid(avoid);
       this.reportBackend = true;
+      this.metadata = metadata.clone();
       this.metadata.remove(AVOID_KEY);
+    } else {
+      this.metadata = metadata;
     }
     this.resume();
   }
 
   /** Asks the router again; called at start and, while queued, on every picker change. */
   resume(): void {
-    if (this.ended || this.child) return;
-    const route = this.router.route(this.avoid, this.metadata.getOptions().waitForReady ?? false);
+    const { metadata } = this;
+    if (this.ended || this.child || !metadata) return;
+    const route = this.router.route(this.avoid, metadata.getOptions().waitForReady ?? false);
     if (route.type === 'queue') {
       if (!this.queued) this.wait();
       return;
     }
     this.stopWaiting();
     if (route.type === 'fail') this.end(status.UNAVAILABLE, route.details);
-    else this.attach(route.backend);
+    else this.attach(route.backend, metadata);
   }
 
   private wait(): void {
@@ -141,7 +150,7 @@ export class BalancedCall implements CallStream {
     this.router.dequeue(this);
   }
 
-  private attach(backend: Backend): void {
+  private attach(backend: Backend, metadata: Metadata): void {
     const { method, deadline, host, parentCall, propagateFlags } = this.args;
     const child = backend.channel.createCall(method, deadline, host, parentCall, propagateFlags);
     this.child = child;
@@ -149,7 +158,7 @@ export class BalancedCall implements CallStream {
     if (this.credentials) child.setCredentials(this.credentials);
     // Whether a gRPC server answered: outlier detection counts only failures before that.
     let answered = false;
-    child.start(this.metadata, {
+    child.start(metadata, {
       onReceiveMetadata: (metadata) => {
         answered ||= isGrpcResponse(metadata);
         this.listener?.onReceiveMetadata(metadata);

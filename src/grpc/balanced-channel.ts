@@ -46,6 +46,8 @@ class BalancedChannel implements ChannelInterface, Router {
   private source: Source = { kind: 'waiting' };
   private state: connectivityState = connectivityState.IDLE;
   private readonly pool: Pool;
+  /** The pool's lookup, made once rather than per call. */
+  private readonly lookup = (address: Address) => this.pool.get(address);
   private readonly detector: OutlierDetector | undefined;
   private readonly queue = new Set<BalancedCall>();
   private readonly watchers = new ConnectivityWatchers();
@@ -111,7 +113,7 @@ class BalancedChannel implements ChannelInterface, Router {
       case 'closed':
         return unavailable(`the channel of "${name}" is closed`);
       case 'picker': {
-        const outcome = pickBackend(source.picker, (address) => this.pool.get(address), avoid);
+        const outcome = pickBackend(source.picker, this.lookup, avoid);
         if (outcome.type === 'backend') return outcome;
         if (outcome.type === 'exhausted') {
           return unavailable(
