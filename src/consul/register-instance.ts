@@ -1,5 +1,5 @@
 import { MAX_TIMER_MS, parseDuration } from '../duration.js';
-import { formatAddress } from '../instance.js';
+import { formatAddress, parseAddress } from '../instance.js';
 import { type AgentServiceRegistration, ConsulClient } from './client.js';
 import { type ConsulConnectionOptions, resolveEndpoint } from './connection.js';
 
@@ -130,14 +130,15 @@ function registration(o: RegisterInstanceOptions): AgentServiceRegistration {
   }
   if (typeof o.name !== 'string' || o.name.trim() === '')
     fail('name', 'a non-empty string', o.name);
-  const host = o.address;
-  if (host !== undefined && (typeof host !== 'string' || !formatAddress(host, 1))) {
-    fail('address', 'a host name or IP address', host);
+  if (o.address !== undefined && (typeof o.address !== 'string' || !formatAddress(o.address, 1))) {
+    fail('address', 'a host name or IP address', o.address);
   }
-  // formatAddress checks the port too
-  if (typeof o.port !== 'number' || !formatAddress(host ?? '127.0.0.1', o.port)) {
-    fail('port', 'an integer from 1 to 65535', o.port);
-  }
+  // what the health check dials; formatAddress checks the port too
+  const target =
+    typeof o.port === 'number' ? formatAddress(o.address ?? '127.0.0.1', o.port) : undefined;
+  if (target === undefined) fail('port', 'an integer from 1 to 65535', o.port);
+  // Consul wants a bare host: "::1", not "[::1]"
+  const host = o.address === undefined ? undefined : parseAddress(target)?.host;
   const id = o.id ?? `${o.name}-${host ?? 'node'}-${o.port}`;
   if (typeof id !== 'string' || id === '') fail('id', 'a non-empty string', id);
   const tags = o.tags ?? [];
@@ -163,7 +164,6 @@ function registration(o: RegisterInstanceOptions): AgentServiceRegistration {
       fail('check.tls', 'a boolean', check.tls);
     }
   }
-  const target = formatAddress(host ?? '127.0.0.1', o.port);
   return {
     Name: o.name,
     ID: id,

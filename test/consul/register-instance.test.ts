@@ -82,6 +82,16 @@ describe('registerInstance', () => {
     await registration.deregister();
   });
 
+  it('sends an IPv6 address to Consul bare, and has the check dial it in brackets', async () => {
+    const registration = await registerInstance(options({ address: '[::1]', id: 'v6' }));
+    expect(await agentService('v6')).toMatchObject({ Address: '::1', Port: port });
+    const checks = (await (
+      await fetch(`http://${consul.address}/v1/agent/checks`)
+    ).json()) as Record<string, { Name: string }>;
+    expect(checks['service:v6']?.Name).toContain(`[::1]:${port}`);
+    await registration.deregister();
+  });
+
   it('deregisters once, on deregister() or when an `await using` scope ends', async () => {
     {
       await using registration = await registerInstance(options({ id: 'scoped' }));
