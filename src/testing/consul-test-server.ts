@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from './agent.js';
 import { dispatch } from './dispatch.js';
 import { type Fault, FaultQueue, STATUS_TEXT } from './faults.js';
 import {
   type ConsulTestServerTls,
   createListener,
-  delay,
   type Listener,
   validateTls,
 } from './listener.js';
@@ -264,7 +264,8 @@ export class ConsulTestServer {
       case 'hang':
         return; // until the client or stop() ends it
       case 'delay':
-        await delay(fault.ms, open.abort.signal);
+        // node's own sleep: rejects at once when the request goes away, leaving nothing behind
+        await sleep(fault.ms, undefined, { signal: open.abort.signal }).catch(() => {});
         if (open.abort.signal.aborted) return;
         break;
       case 'status':
