@@ -4,6 +4,7 @@
  * skipped and reported, and nothing here throws.
  */
 import { type Address, formatAddress, type Instance, type InstanceSet } from '../instance.js';
+import { isRecord } from '../is-record.js';
 
 /** An entry of a health answer that could not become an instance, and why. */
 export interface SkippedEntry {
@@ -19,12 +20,6 @@ export interface HealthMapping {
   readonly skipped: readonly SkippedEntry[];
 }
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
@@ -38,7 +33,7 @@ function stringList(value: unknown): readonly string[] {
 
 function stringRecord(value: unknown): Readonly<Record<string, string>> {
   const result: Record<string, string> = {};
-  if (isObject(value)) {
+  if (isRecord(value)) {
     for (const [key, item] of Object.entries(value))
       if (typeof item === 'string') result[key] = item;
   }
@@ -46,7 +41,7 @@ function stringRecord(value: unknown): Readonly<Record<string, string>> {
 }
 
 function passingWeight(weights: unknown): number {
-  const passing = isObject(weights) ? weights.Passing : undefined;
+  const passing = isRecord(weights) ? weights.Passing : undefined;
   // beyond 2^53 a weight cannot be added up exactly: treat it as absent
   return typeof passing === 'number' && Number.isSafeInteger(passing) && passing > 0 ? passing : 1;
 }
@@ -54,12 +49,12 @@ function passingWeight(weights: unknown): number {
 type EntryResult = { instance: Instance } | { id: string | undefined; reason: string };
 
 function toInstance(entry: unknown): EntryResult {
-  if (!isObject(entry)) return { id: undefined, reason: 'entry is not an object' };
+  if (!isRecord(entry)) return { id: undefined, reason: 'entry is not an object' };
   const { Service: service, Node: node } = entry;
-  if (!isObject(service)) return { id: undefined, reason: 'Service is missing' };
+  if (!isRecord(service)) return { id: undefined, reason: 'Service is missing' };
   const id = nonEmptyString(service.ID);
   if (id === undefined) return { id, reason: 'Service.ID is missing' };
-  const nodeObject = isObject(node) ? node : {};
+  const nodeObject = isRecord(node) ? node : {};
   // Consul's rule: an empty Service.Address means "the node's address".
   const host = nonEmptyString(service.Address) ?? nonEmptyString(nodeObject.Address);
   if (host === undefined) return { id, reason: 'neither Service.Address nor Node.Address is set' };

@@ -1,5 +1,6 @@
 import { MAX_TIMER_MS, parseDuration } from '../duration.js';
 import { formatAddress, parseAddress } from '../instance.js';
+import { isRecord } from '../is-record.js';
 import { type AgentServiceRegistration, ConsulClient } from './client.js';
 import { type ConsulConnectionOptions, resolveEndpoint } from './connection.js';
 
@@ -118,10 +119,6 @@ function weight(value: unknown, option: string): number {
     fail(option, 'an integer >= 1', value);
   }
   return value;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function registration(o: RegisterInstanceOptions): AgentServiceRegistration {

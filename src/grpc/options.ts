@@ -1,5 +1,6 @@
 import { ChannelCredentials, type ChannelOptions, credentials } from '@grpc/grpc-js';
 import { MAX_TIMER_MS } from '../duration.js';
+import { isRecord } from '../is-record.js';
 import {
   type EjectionClock,
   type EjectionEvent,
@@ -122,13 +123,9 @@ function fail(option: string, expected: string): never {
   throw new TypeError(`${CALLER}: option "${option}" must be ${expected}`);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Validates the options of {@link createBalancedChannel} once, with a `TypeError` naming the option. */
 export function resolveChannelConfig(options: unknown = {}): ChannelConfig {
-  if (!isPlainObject(options)) throw new TypeError(`${CALLER}: options must be an object`);
+  if (!isRecord(options)) throw new TypeError(`${CALLER}: options must be an object`);
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw new TypeError(`${CALLER}: unknown option "${key}"`);
   }
@@ -136,7 +133,7 @@ export function resolveChannelConfig(options: unknown = {}): ChannelConfig {
   if (creds !== undefined && !(creds instanceof ChannelCredentials)) {
     fail('credentials', 'a ChannelCredentials of @grpc/grpc-js, e.g. credentials.createSsl()');
   }
-  if (channelOptions !== undefined && !isPlainObject(channelOptions)) {
+  if (channelOptions !== undefined && !isRecord(channelOptions)) {
     fail('channelOptions', 'an object of grpc-js channel options');
   }
   if (name !== undefined && (typeof name !== 'string' || name.trim() === '')) {
@@ -161,7 +158,7 @@ function number(value: unknown, option: string, fallback: number, min: number, m
 function resolveOutlierDetection(value: unknown): OutlierDetectionConfig | undefined {
   if (value === false) return undefined;
   if (value === undefined) return { ...DEFAULTS.outlierDetection, onEjection: undefined };
-  if (!isPlainObject(value)) fail('outlierDetection', 'an object of options, or false');
+  if (!isRecord(value)) fail('outlierDetection', 'an object of options, or false');
   for (const key of Object.keys(value)) {
     if (!KNOWN_OUTLIER.has(key))
       throw new TypeError(`${CALLER}: unknown option "outlierDetection.${key}"`);
@@ -210,7 +207,5 @@ function resolveOutlierDetection(value: unknown): OutlierDetectionConfig | undef
 }
 
 function isClock(value: unknown): value is EjectionClock {
-  return (
-    isPlainObject(value) && typeof value.now === 'function' && typeof value.setTimer === 'function'
-  );
+  return isRecord(value) && typeof value.now === 'function' && typeof value.setTimer === 'function';
 }

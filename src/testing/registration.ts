@@ -5,6 +5,7 @@
  * {@link RegistrationError} that the server answers with 400.
  */
 import { parseDuration } from '../duration.js';
+import { isRecord } from '../is-record.js';
 
 export type CheckStatus = 'passing' | 'warning' | 'critical';
 export const CHECK_STATUSES: readonly CheckStatus[] = ['passing', 'warning', 'critical'];
@@ -94,10 +95,6 @@ const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
 
 type Json = Readonly<Record<string, unknown>>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Go's JSON decoder matches field names case-insensitively; so do we. */
 function field(object: Json, name: string): unknown {
   if (Object.hasOwn(object, name)) return object[name];
@@ -125,14 +122,14 @@ function duration(object: Json, name: string): number | undefined {
 
 function stringRecord(value: unknown, name: string): Record<string, string> {
   if (value === undefined || value === null) return {};
-  if (!isObject(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+  if (!isRecord(value) || !Object.values(value).every((v) => typeof v === 'string')) {
     throw new RegistrationError(`${name} must be an object of strings`);
   }
   return { ...(value as Record<string, string>) };
 }
 
 function parseCheck(raw: unknown, serviceId: string, position: number | undefined): ParsedCheck {
-  if (!isObject(raw)) throw new RegistrationError('Check must be an object');
+  if (!isRecord(raw)) throw new RegistrationError('Check must be an object');
   const id =
     text(raw, 'CheckID') ||
     text(raw, 'ID') ||
@@ -165,7 +162,7 @@ function parseCheck(raw: unknown, serviceId: string, position: number | undefine
   }
   const header = field(raw, 'Header') ?? {};
   if (
-    !isObject(header) ||
+    !isRecord(header) ||
     !Object.values(header).every((v) => Array.isArray(v) && v.every((s) => typeof s === 'string'))
   ) {
     throw new RegistrationError(`Check "${id}": Header must map names to lists of strings`);
@@ -191,7 +188,7 @@ function parseCheck(raw: unknown, serviceId: string, position: number | undefine
 }
 
 function weight(weights: unknown, name: 'Passing' | 'Warning'): number {
-  const value = isObject(weights) ? field(weights, name) : undefined;
+  const value = isRecord(weights) ? field(weights, name) : undefined;
   if (value === undefined) return 1;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new RegistrationError(`Weights.${name} must be an integer >= 1`);
@@ -201,7 +198,7 @@ function weight(weights: unknown, name: 'Passing' | 'Warning'): number {
 
 /** Parses a service definition as the agent endpoint receives it. */
 export function parseServiceDefinition(raw: unknown): ParsedService {
-  if (!isObject(raw)) throw new RegistrationError('Request decode failed: body is not an object');
+  if (!isRecord(raw)) throw new RegistrationError('Request decode failed: body is not an object');
   const name = text(raw, 'Name');
   if (name === '') throw new RegistrationError('Missing service name');
   const id = text(raw, 'ID') || name;

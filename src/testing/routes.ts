@@ -4,6 +4,7 @@
  */
 
 import { parseDuration } from '../duration.js';
+import { isRecord } from '../is-record.js';
 import type { Agent } from './agent.js';
 import { compileFilter, FilterError, type Predicate } from './filter.js';
 import { CHECK_STATUSES, type CheckStatus } from './registration.js';
@@ -176,10 +177,6 @@ function checkUpdate(status: CheckStatus): Handler {
     ctx.agent.updateTtlCheck(ctx.params.id ?? '', status, ctx.query.get('note') ?? '');
     return {};
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export const ROUTES: readonly Route[] = [
