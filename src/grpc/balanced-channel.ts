@@ -82,21 +82,22 @@ class BalancedChannel implements ChannelInterface, Router {
     );
     pools.set(this, this.pool);
     this.subscription = picker$.subscribe({
-      next: (picker) => this.sync(picker),
+      next: (picker) =>
+        this.serve(
+          { kind: 'picker', picker },
+          picker.instances.map((instance) => instance.address),
+        ),
       error: (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        this.source = { kind: 'failed', message };
-        this.detector?.retain([]);
-        this.pool.sync([]);
-        this.resumeQueued();
+        this.serve({ kind: 'failed', message }, []);
       },
       // On completion the last picker stays in use: discovery ended, the backends did not.
     });
   }
 
-  private sync(picker: Picker): void {
-    this.source = { kind: 'picker', picker };
-    const addresses = picker.instances.map((instance) => instance.address);
+  /** Switches to a new source and its backends, then lets waiting calls try again. */
+  private serve(source: Source, addresses: readonly Address[]): void {
+    this.source = source;
     // Before the pool retires the backends that left, while they can still be un-ejected.
     this.detector?.retain(addresses);
     this.pool.sync(addresses);
