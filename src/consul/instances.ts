@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable } from 'rxjs';
+import { type DiscoveryStatus, withDiscovery } from '../discovery.js';
 import { type InstanceSet, sameInstance } from '../instance.js';
 import { notify } from '../notify.js';
 import { ConsulClient } from './client.js';
@@ -30,7 +31,12 @@ const CALLER = 'consulInstances$()';
  * none is treated as 1; two queries never start less than `minIntervalMs` apart. Refused
  * connections, timeouts, 5xx, 429, 403 and malformed bodies are retried with exponential
  * backoff and jitter while the stream stays alive and keeps its last set: it never errors.
- * Each failure reaches `onError`; `onStatus` tells how fresh the served set is.
+ * Each failure reaches `onError`; `onStatus` tells how fresh the served set is. If the first
+ * attempt fails, an empty set is emitted at once, marked as unresolved with the error, so
+ * that a balanced channel fails calls with the cause (`UNAVAILABLE: health query for
+ * "greeter" at http://127.0.0.1:8500 failed: ECONNREFUSED`) rather than holding them, as
+ * grpc-js does on a resolver error; `waitForReady` calls wait, and the first answer replaces
+ * it.
  *
  * When Consul says that nobody is healthy, the `whenNobody` option decides what is served
  * (see {@link whenNobody}): by default the last non-empty set stays served for 30 s and
@@ -109,13 +115,18 @@ function nextIndex(sent: number, received: number | undefined): number {
   return received < sent ? 0 : received;
 }
 
+/** A subscription's word to the channel: see `discovery.ts`. */
+type Discovery = { -readonly [K in keyof DiscoveryStatus]: DiscoveryStatus[K] };
+
 async function watch(
   config: WatchConfig,
   client: ConsulClient,
   signal: AbortSignal,
-  emit: (set: InstanceSet) => void,
+  emitSet: (set: InstanceSet) => void,
 ): Promise<void> {
   const { service } = config.query;
+  const discovery: Discovery = { service, unresolved: undefined };
+  const emit = (set: InstanceSet) => emitSet(withDiscovery(set, discovery));
   let index = 0;
   let served: InstanceSet | undefined;
   let lastStart = Number.NEGATIVE_INFINITY;
@@ -162,6 +173,7 @@ async function watch(
         if (!served || !sameSet(served, mapping.instances)) changed = mapping.instances;
       }
       served = changed ?? served;
+      discovery.unresolved = undefined;
       failures = 0;
       lastSuccessAt = Date.now();
       knownLeader = answer.meta.knownLeader;
@@ -178,6 +190,12 @@ async function watch(
       const failure: ConsulFailure = { service, error, attempt: failures, nextDelayMs };
       notify(config.onError, failure);
       notify(config.onStatus, status());
+      if (!served) {
+        // As a grpc-js resolver error does: calls without waitForReady fail with the cause.
+        const first = discovery.unresolved === undefined;
+        discovery.unresolved = error.message;
+        if (first) emit(new Map());
+      }
       await sleep(nextDelayMs, undefined, { signal });
     }
   }

@@ -1,4 +1,5 @@
 import { defer, filter, map, type OperatorFunction } from 'rxjs';
+import { type DiscoveryStatus, discoveryOf, withDiscovery } from '../discovery.js';
 import {
   type Address,
   type Instance,
@@ -79,7 +80,7 @@ export function diff(): OperatorFunction<
       return source.pipe(
         map((emission) => {
           const next = readInstanceSet(emission, previous);
-          const batch = changes(previous, next);
+          const batch = changes(previous, next, discoveryOf(emission));
           previous = next;
           return batch;
         }),
@@ -91,8 +92,9 @@ export function diff(): OperatorFunction<
 function changes(
   previous: ReadonlyMap<Address, Instance>,
   next: ReadonlyMap<Address, Instance>,
+  discovery: DiscoveryStatus | undefined,
 ): readonly Update[] {
-  const batch: Update[] = [];
+  const batch: Update[] = withDiscovery([], discovery);
   for (const address of previous.keys()) {
     if (!next.has(address)) batch.push(Object.freeze({ op: 'delete', address }));
   }

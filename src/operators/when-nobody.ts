@@ -1,4 +1,5 @@
 import { type MonoTypeOperatorFunction, Observable, Subscription } from 'rxjs';
+import { discoveryOf } from '../discovery.js';
 import type { InstanceSet } from '../instance.js';
 import {
   type NobodyConfig,
@@ -40,6 +41,8 @@ import {
  * and follows its changes while it substitutes it; an empty healthy set that arrives before
  * `registered$`'s first answer waits for it (or for its completion). The healthy set is
  * emitted as it comes whenever it is served; a substitute is emitted when it changes.
+ * Before the first answer, an empty set that `consulInstances$` marks as unresolved (it
+ * could not ask Consul) passes through untouched: it says nothing about who is healthy.
  *
  * `onReport` is told each time the kind of set served changes (`healthy`, `kept-last`,
  * `empty`, `fallback`, `panic`), with why, the counts, and the set served, before it is
@@ -208,6 +211,11 @@ export function nobodyOperator(config: NobodyConfig): MonoTypeOperatorFunction<I
         subscription.add(
           source.subscribe({
             next: (set) => {
+              // No answer yet, only a failure to get one: not "nobody", nothing to decide.
+              if (healthy === undefined && discoveryOf(set)?.unresolved !== undefined) {
+                subscriber.next(set);
+                return;
+              }
               healthy = set;
               decide(true);
             },

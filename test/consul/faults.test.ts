@@ -2,7 +2,7 @@
  * Every fault kind: the stream never errors, keeps serving its last set, reports each failed
  * attempt with its number and next delay, and recovers once Consul answers again.
  */
-import { config as rxjsConfig } from 'rxjs';
+import { config as rxjsConfig, tap } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConsulError } from '../../src/consul/errors.js';
 import { consulInstances$ } from '../../src/consul/instances.js';
@@ -11,7 +11,9 @@ import type {
   ConsulInstancesOptions,
   ConsulStatus,
 } from '../../src/consul/options.js';
+import { discoveryOf } from '../../src/discovery.js';
 import { ConsulTestServer, type Fault } from '../../src/testing/index.js';
+import { answersOnly, isUnresolved } from '../support/answers.js';
 import { freePort } from '../support/net.js';
 import { record } from '../support/observe.js';
 
@@ -27,10 +29,14 @@ afterEach(() => server.stop());
 
 const BACKOFF_MAX_MS = 80;
 
-/** Subscribes with fast timings and records values, failures and statuses. */
+/**
+ * Subscribes with fast timings and records Consul's answers (`values`), failures, statuses,
+ * and the errors of the sets emitted as unresolved before the first answer.
+ */
 function watch(options: ConsulInstancesOptions = {}) {
   const failures: ConsulFailure[] = [];
   const statuses: ConsulStatus[] = [];
+  const unresolved: (string | undefined)[] = [];
   const seen = record(
     consulInstances$(SERVICE, {
       address: server.address,
@@ -40,9 +46,21 @@ function watch(options: ConsulInstancesOptions = {}) {
       onError: (f) => failures.push(f),
       onStatus: (s) => statuses.push(s),
       ...options,
-    }),
+    }).pipe(
+      tap((set) => {
+        if (isUnresolved(set)) unresolved.push(discoveryOf(set)?.unresolved);
+      }),
+      answersOnly(),
+    ),
   );
-  return { ...seen, failures, statuses, values: seen.values, subscription: seen.subscription };
+  return {
+    ...seen,
+    failures,
+    statuses,
+    unresolved,
+    values: seen.values,
+    subscription: seen.subscription,
+  };
 }
 
 /**
@@ -154,12 +172,15 @@ describe('consulInstances$ under faults', () => {
     });
   });
 
-  it('serves nothing before the first good answer, and errors never', async () => {
+  it('emits one empty set marked unresolved when the first attempt fails, and errors never', async () => {
     server.inject({ kind: 'status', status: 500, count: 2, path: PATH });
     const w = watch();
     await vi.waitFor(() => expect(w.values).toHaveLength(1));
     w.subscription.unsubscribe();
     expect(w.failures).toHaveLength(2);
+    expect(w.unresolved).toEqual([w.failures[0]?.error.message]);
+    expect(w.unresolved[0]).toMatch(/health query for "greeter" at .* failed: HTTP 500/);
+    expect(w.error).toBeUndefined();
     expect(w.statuses[0]).toMatchObject({
       state: 'retrying',
       instances: 0,

@@ -8,6 +8,7 @@ import type {
 } from '../../src/consul/options.js';
 import { sharedConsulInstances$ } from '../../src/consul/shared-instances.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
+import { answersOnly } from '../support/answers.js';
 import { type Recorder, record } from '../support/observe.js';
 import { healthQueries, params } from '../support/server.js';
 
@@ -34,7 +35,9 @@ const fast = (): ConsulInstancesOptions => ({
 
 /** Subscribes to the shared watch with fast timings; unsubscribed after the test. */
 function join(options: ConsulInstancesOptions = {}) {
-  const recorder = record(sharedConsulInstances$(SERVICE, { ...fast(), ...options }));
+  const recorder = record(
+    sharedConsulInstances$(SERVICE, { ...fast(), ...options }).pipe(answersOnly()),
+  );
   open.push(recorder);
   return recorder;
 }
