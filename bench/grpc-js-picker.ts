@@ -60,7 +60,7 @@ function readRoundRobin(
 }
 
 /** `size` elements taken from `items` in turn. */
-function cycle<T>(items: readonly T[], size: number): T[] {
+export function cycle<T>(items: readonly T[], size: number): T[] {
   const result: T[] = [];
   for (let i = 0; result.length < size && items.length > 0; i++) {
     const item = items[i % items.length];

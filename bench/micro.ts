@@ -1,11 +1,10 @@
 /**
- * Micro benchmarks (mitata): per-call picking and call forwarding, per-change operator work,
- * and reading a Consul answer. grpc-js's picker comes from a live channel to `addresses` (see
- * grpc-js-picker.ts), closed again before anything is timed.
+ * Micro benchmarks (mitata): per-call picking, per-change operator work, and reading a Consul
+ * answer. grpc-js's picker and rxlb's channel picker come from live channels to `addresses`
+ * (see grpc-js-picker.ts and micro-pick.ts), closed once everything is timed.
  */
 import { type Benchmark, type BenchmarkResult, type Budget, measureAll } from './benchmark.js';
 import { grpcJsPickers } from './grpc-js-picker.js';
-import { callBenchmarks } from './micro-call.js';
 import { operatorBenchmarks } from './micro-diff.js';
 import { healthBenchmarks } from './micro-health.js';
 import { pickBenchmarks } from './micro-pick.js';
@@ -35,17 +34,17 @@ export async function runMicro(
   config: MicroConfig,
 ): Promise<BenchmarkResult[]> {
   const grpcJs = await grpcJsPickers(addresses);
-  let picks: Awaited<ReturnType<typeof pickBenchmarks>>;
+  let picks: Awaited<ReturnType<typeof pickBenchmarks>> | undefined;
   try {
-    picks = await pickBenchmarks(grpcJs.picker);
+    picks = await pickBenchmarks(addresses, grpcJs.picker);
+    const benchmarks = [
+      ...picks.benchmarks,
+      ...(await operatorBenchmarks()),
+      ...(await healthBenchmarks()),
+    ];
+    return config.smoke ? smokeAll(benchmarks) : await measureAll(benchmarks, config);
   } finally {
     grpcJs.close();
+    picks?.close();
   }
-  const benchmarks = [
-    ...picks,
-    ...callBenchmarks(),
-    ...(await operatorBenchmarks()),
-    ...(await healthBenchmarks()),
-  ];
-  return config.smoke ? smokeAll(benchmarks) : measureAll(benchmarks, config);
 }

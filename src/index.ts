@@ -22,7 +22,11 @@ export {
   registerInstance,
 } from './consul/register-instance.js';
 export { sharedConsulInstances$ } from './consul/shared-instances.js';
-export { createBalancedChannel } from './grpc/balanced-channel.js';
+export {
+  type BackendStatus,
+  type BalancedChannel,
+  createBalancedChannel,
+} from './grpc/balanced-channel.js';
 export type { BalancedChannelOptions, OutlierDetectionOptions } from './grpc/options.js';
 export type { EjectionClock, EjectionEvent } from './grpc/outlier-detection.js';
 export {
@@ -45,4 +49,4 @@ export type {
   PanicOptions,
   WhenNobodyOptions,
 } from './operators/when-nobody-options.js';
-export type { Picker } from './picker.js';
+export type { Backend, Backends, CallReport, Picker } from './picker.js';

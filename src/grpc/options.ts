@@ -68,14 +68,24 @@ export interface OutlierDetectionOptions {
 export interface BalancedChannelOptions {
   /**
    * Credentials of every backend connection. Default: insecure
-   * (`credentials.createInsecure()` of `@grpc/grpc-js`).
+   * (`credentials.createInsecure()` of `@grpc/grpc-js`). With TLS, the name checked against
+   * each backend's certificate is the channel's authority, `name` (as for a grpc-js channel
+   * to `dns:///<name>`), unless `channelOptions` sets `'grpc.ssl_target_name_override'`.
    */
   readonly credentials?: ChannelCredentials;
-  /** grpc-js channel options applied to every backend's channel. Default: none. */
+  /**
+   * grpc-js channel options (keepalive, message sizes, `'grpc.default_authority'`, a
+   * `'grpc.service_config'` with method configs such as retry policies and timeouts, ...).
+   * The channel owns two of them: the service config's load-balancing policy (rxlb's picker
+   * is the policy, so setting one is an error) and `'grpc.enable_http_proxy'` (backends are
+   * reached directly: setting it to 1 is an error). Default: none.
+   */
   readonly channelOptions?: ChannelOptions;
   /**
-   * The service's name, as errors and `getTarget()` (`rxlb:///<name>`) show it, e.g.
-   * `no healthy instance of "greeter"`. Default `"unnamed"`.
+   * The service's name, as messages and `getTarget()` (`rxlb:///<name>`) show it, e.g.
+   * `no healthy instance of "greeter"`, and the channel's default authority (the `:authority`
+   * of its calls). Default: for messages, the service `consulInstances$` watches when
+   * `picker$` comes from it, else `"unnamed"`; for the target and authority, `"unnamed"`.
    */
   readonly name?: string;
   /**
@@ -89,7 +99,6 @@ export interface BalancedChannelOptions {
 export const DEFAULTS = Object.freeze({
   credentials: () => credentials.createInsecure(),
   channelOptions: Object.freeze({}) as ChannelOptions,
-  name: 'unnamed',
   outlierDetection: Object.freeze({
     consecutiveFailures: 5,
     baseEjectionMs: 30_000,
@@ -103,7 +112,8 @@ export const DEFAULTS = Object.freeze({
 export interface ChannelConfig {
   readonly credentials: ChannelCredentials;
   readonly channelOptions: ChannelOptions;
-  readonly name: string;
+  /** Undefined when not given. */
+  readonly name: string | undefined;
   /** Undefined when turned off. */
   readonly outlierDetection: OutlierDetectionConfig | undefined;
 }
@@ -136,15 +146,39 @@ export function resolveChannelConfig(options: unknown = {}): ChannelConfig {
   if (channelOptions !== undefined && !isRecord(channelOptions)) {
     fail('channelOptions', 'an object of grpc-js channel options');
   }
+  if (channelOptions !== undefined) checkOwnedOptions(channelOptions);
   if (name !== undefined && (typeof name !== 'string' || name.trim() === '')) {
     fail('name', 'a non-empty string');
   }
   return {
     credentials: creds ?? DEFAULTS.credentials(),
     channelOptions: (channelOptions as ChannelOptions | undefined) ?? DEFAULTS.channelOptions,
-    name: name ?? DEFAULTS.name,
+    name: name as string | undefined,
     outlierDetection: resolveOutlierDetection(outlierDetection),
   };
+}
+
+/** Refuses the channel options that the balanced channel sets itself. */
+function checkOwnedOptions(channelOptions: Record<string, unknown>): void {
+  const proxy = channelOptions['grpc.enable_http_proxy'];
+  if (proxy !== undefined && proxy !== 0) {
+    fail('channelOptions["grpc.enable_http_proxy"]', '0 or absent: backends are reached directly');
+  }
+  const json = channelOptions['grpc.service_config'];
+  if (json === undefined) return;
+  let config: unknown;
+  try {
+    config = typeof json === 'string' ? JSON.parse(json) : undefined;
+  } catch {
+    // reported below
+  }
+  if (!isRecord(config)) fail('channelOptions["grpc.service_config"]', 'a JSON object');
+  if ('loadBalancingConfig' in config || 'loadBalancingPolicy' in config) {
+    fail(
+      'channelOptions["grpc.service_config"]',
+      'free of loadBalancingConfig and loadBalancingPolicy: the picker is the policy',
+    );
+  }
 }
 
 function number(value: unknown, option: string, fallback: number, min: number, max: number) {

@@ -41,13 +41,17 @@ export type EjectionEvent =
       readonly service: string;
       readonly address: Address;
       /**
-       * `expired`: its ejection time ended, it is picked again. `removed`: discovery no longer
-       * lists it. `maxEjectionPercent`: discovery removed other backends, and keeping it out
-       * would exceed the share of backends that may be ejected at once.
+       * `expired`: its ejection time ended, it is picked again. `reconnected`: its connection
+       * was lost and made again (a restarted server starts afresh). `removed`: discovery no
+       * longer lists it. `maxEjectionPercent`: discovery removed other backends, and keeping
+       * it out would exceed the share of backends that may be ejected at once.
        */
-      readonly reason: 'expired' | 'removed' | 'maxEjectionPercent';
+      readonly reason: UnejectReason;
       readonly ejections: number;
     };
+
+/** Why an ejection ended: see {@link EjectionEvent}. */
+type UnejectReason = 'expired' | 'reconnected' | 'removed' | 'maxEjectionPercent';
 
 /**
  * The time source of outlier detection: the system clock by default, a manual one in tests.
@@ -119,7 +123,10 @@ interface Health {
  * At most `floor(size × maxEjectionPercent / 100)` of the current picker's backends are
  * ejected at once: one more reaching the threshold stays in, and is ejected by its next
  * failure if room was made. Outcomes of calls on an ejected backend (still in flight when
- * it was ejected) are ignored. It knows only the addresses given to `retain()`.
+ * it was ejected) are ignored. A backend whose connection goes down starts its count afresh,
+ * and one ejected returns as soon as its connection is made again: a restarted server is
+ * not kept out for what its previous process did. It knows only the addresses given to
+ * `retain()`.
  */
 export class OutlierDetector {
   private readonly health = new Map<Address, Health>();
@@ -146,6 +153,21 @@ export class OutlierDetector {
     if (health.failures < this.config.consecutiveFailures) return;
     if ((this.ejected + 1) * 100 > this.size * this.config.maxEjectionPercent) return;
     this.eject(address, health, details);
+  }
+
+  /**
+   * The connection to `address` went down: the failures counted so far are explained by that,
+   * and start over.
+   */
+  disconnected(address: Address): void {
+    const health = this.health.get(address);
+    if (health) health.failures = 0;
+  }
+
+  /** The connection to `address` is up again, after it went down: it returns to picking. */
+  reconnected(address: Address): void {
+    const health = this.health.get(address);
+    if (health?.ejection) this.restore(address, health, 'reconnected');
   }
 
   /** Makes the addresses of the latest picker the ones it knows; forgets the others. */
@@ -197,11 +219,7 @@ export class OutlierDetector {
     });
   }
 
-  private restore(
-    address: Address,
-    health: Health,
-    reason: 'expired' | 'removed' | 'maxEjectionPercent',
-  ): void {
+  private restore(address: Address, health: Health, reason: UnejectReason): void {
     health.ejection?.cancel();
     health.ejection = undefined;
     health.failures = 0;

@@ -6,8 +6,7 @@ import {
   Metadata,
   Status,
 } from 'nice-grpc-common';
-import type { Address } from '../instance.js';
-import { AVOID_KEY, BACKEND_KEY, encodeAvoid } from './attempt-metadata.js';
+import { ATTEMPT_KEY, closeAttemptLog, openAttemptLog } from './attempts.js';
 
 /**
  * Options of {@link retryOnAnotherInstance}. Defaults are in {@link DEFAULTS}.
@@ -81,6 +80,8 @@ async function* attempt<Request, Response>(
  *   caller's `signal` aborted; nice-grpc's own deadline middleware works through `signal`.
  * - The caller's `onHeader` and `onTrailer` see every attempt, as with nice-grpc's
  *   `retryMiddleware`.
+ * - A retry waits in the channel while the instances it has not tried are still connecting,
+ *   as any call does.
  * - When the channel has no other instance to offer, the error of the last attempt made on
  *   an instance is thrown.
  *
@@ -120,33 +121,30 @@ export function retryOnAnotherInstance(
       return yield* attempt(call, rest, { delivered: false });
     }
 
-    const tried: Address[] = [];
+    const log = openAttemptLog();
+    const metadata = Metadata(rest.metadata);
+    metadata.set(ATTEMPT_KEY, log.token);
     let lastError: unknown;
-    for (let n = 1; ; n++) {
-      let backend: Address | undefined;
-      const progress = { delivered: false };
-      const metadata = Metadata(rest.metadata);
-      metadata.set(AVOID_KEY, encodeAvoid(tried));
-      // grpc-js emits the trailers in the same tick as it reports the failure, so this has
-      // run by the time the error reaches the catch below.
-      const onTrailer = (trailer: Metadata): void => {
-        const value = trailer.get(BACKEND_KEY);
-        backend = typeof value === 'string' ? value : undefined;
-        trailer.delete(BACKEND_KEY);
-        rest.onTrailer?.(trailer);
-      };
-      try {
-        return yield* attempt(call, { ...rest, metadata, onTrailer }, progress);
-      } catch (error: unknown) {
-        const retryable =
-          !progress.delivered && error instanceof ClientError && error.code === Status.UNAVAILABLE;
-        if (!retryable) throw error;
-        // No backend: the channel had no other instance to offer (or is not rxlb's).
-        if (backend === undefined) throw lastError ?? error;
-        if (n >= maxAttempts || rest.signal?.aborted) throw error;
-        tried.push(backend);
-        lastError = error;
+    try {
+      for (let n = 1; ; n++) {
+        const progress = { delivered: false };
+        const tried = log.tried.size;
+        try {
+          return yield* attempt(call, { ...rest, metadata }, progress);
+        } catch (error: unknown) {
+          const retryable =
+            !progress.delivered &&
+            error instanceof ClientError &&
+            error.code === Status.UNAVAILABLE;
+          if (!retryable) throw error;
+          // It went out on no backend: the channel had no other to offer (or is not rxlb's).
+          if (log.tried.size === tried) throw lastError ?? error;
+          if (n >= maxAttempts || rest.signal?.aborted) throw error;
+          lastError = error;
+        }
       }
+    } finally {
+      closeAttemptLog(log);
     }
   };
 }

@@ -1,4 +1,5 @@
 import { defer, map, type OperatorFunction } from 'rxjs';
+import { discoveryOf, withDiscovery } from '../discovery.js';
 import type { Address, Instance, Update } from '../instance.js';
 import type { Picker } from '../picker.js';
 import { RoundRobinPicker } from './round-robin-picker.js';
@@ -37,10 +38,12 @@ const DEFAULTS = { random: Math.random } as const satisfies Required<RoundRobinO
  *
  * Each picker starts at a random offset, `Math.floor(random() * size)`, so that many clients
  * do not all hit the same first instance, then cycles through `instances` in order: over
- * `k * size` picks every instance is chosen exactly `k` times, and any `size` consecutive
- * picks are distinct, so a channel that retries `pick()` up to `size` times tries every
- * instance. `pick()` is O(1) and allocates nothing; an empty picker's `pick()` returns
- * `undefined`. A picker never changes once emitted (its `instances` array is frozen).
+ * `k * size` picks every instance is chosen exactly `k` times. In a balanced channel it
+ * cycles through the backends that are usable (connected, not ejected) in the same order,
+ * and keeps its place when they change: after a change, the next pick is the first usable
+ * member after the last one picked. `pick()` is O(1) amortised and allocates nothing; an
+ * empty picker's `pick()` returns `undefined`. A picker never changes once emitted (its
+ * `instances` array is frozen).
  *
  * Completion and errors of the source pass through. Members live in the subscription: a
  * resubscribed pipeline starts with none. A `random` that returns a value outside `[0, 1)`
@@ -78,10 +81,8 @@ export function roundRobin(
         map((batch) => {
           apply(members, batch);
           const instances = [...members.values()];
-          return new RoundRobinPicker(
-            instances,
-            instances.length > 0 ? offset(random, instances.length) : 0,
-          );
+          const start = instances.length > 0 ? offset(random, instances.length) : 0;
+          return withDiscovery(new RoundRobinPicker(instances, start), discoveryOf(batch));
         }),
       );
     });

@@ -28,11 +28,9 @@ describe('the benchmark harness', () => {
       ['rxlb', 1],
       ['grpc-js', 1],
       ['single', 1],
-      ['plain', 1],
       ['rxlb', 4],
       ['grpc-js', 4],
       ['single', 4],
-      ['plain', 4],
     ]);
     expect(results.macro.every((row) => row.callsPerSecond > 0)).toBe(true);
     expect(results.convergence.samples).toHaveLength(4 * TINY.convergence.cycles);

@@ -8,7 +8,6 @@ import {
 } from 'nice-grpc';
 import { BehaviorSubject } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { inspectPool } from '../../src/grpc/balanced-channel.js';
 import { type EchoRequest, EchoService } from '../support/echo-service.js';
 import { tally, useEchoServers } from '../support/fixture.js';
 import { grpcJsUnary } from '../support/grpc-js-client.js';
@@ -85,7 +84,7 @@ describe('createBalancedChannel: call options', () => {
     const reply = grpcJsUnary(channel, { text: '', hold: true }, { deadline: Date.now() + 100 });
     await expect(reply).rejects.toMatchObject({ code: Status.DEADLINE_EXCEEDED });
     await vi.waitFor(() =>
-      expect(inspectPool(channel).live.map((backend) => backend.inFlight)).toEqual([0, 0]),
+      expect(channel.backends().map((backend) => backend.inFlight)).toEqual([0, 0]),
     );
   });
 
@@ -97,7 +96,7 @@ describe('createBalancedChannel: call options', () => {
     abort.abort();
     await expect(reply).rejects.toMatchObject({ name: 'AbortError' });
     await vi.waitFor(() =>
-      expect(inspectPool(channel).live.map((backend) => backend.inFlight)).toEqual([0, 0]),
+      expect(channel.backends().map((backend) => backend.inFlight)).toEqual([0, 0]),
     );
   });
 

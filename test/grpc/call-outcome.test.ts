@@ -1,4 +1,4 @@
-import { Metadata, type StatusObject, status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { callOutcome, isGrpcResponse } from '../../src/grpc/call-outcome.js';
 
@@ -8,47 +8,37 @@ function metadata(headers: Record<string, string> = {}): Metadata {
   return result;
 }
 
-/** A status as grpc-js makes one up: empty metadata. */
-const local = (code: status, details = ''): StatusObject => ({
-  code,
-  details,
-  metadata: metadata(),
-});
+/** A status as grpc-js makes one up (or normal trailers): empty metadata. */
+const local = (code: status) => callOutcome(code, metadata());
 /** A Trailers-Only status from a gRPC server. */
-const trailersOnly = (code: status): StatusObject => ({
-  code,
-  details: '',
-  metadata: metadata({ 'content-type': 'application/grpc+proto' }),
-});
+const trailersOnly = (code: status) =>
+  callOutcome(code, metadata({ 'content-type': 'application/grpc+proto' }));
 
 describe('callOutcome', () => {
   it('is a failure: UNAVAILABLE made up before any gRPC answer (refused, reset, dropped)', () => {
-    expect(callOutcome(local(status.UNAVAILABLE, 'read ECONNRESET'), false)).toBe('failure');
+    expect(local(status.UNAVAILABLE)).toBe('failure');
   });
 
   it("is a failure: a proxy's HTTP 503, whatever its content type", () => {
-    const proxy = {
-      ...local(status.UNAVAILABLE),
-      metadata: metadata({ 'content-type': 'text/html' }),
-    };
-    expect(callOutcome(proxy, false)).toBe('failure');
+    const proxy = metadata({ 'content-type': 'text/html' });
+    expect(callOutcome(status.UNAVAILABLE, proxy)).toBe('failure');
   });
 
-  it('is neutral: UNAVAILABLE a server sent, or after the server answered', () => {
-    expect(callOutcome(trailersOnly(status.UNAVAILABLE), false)).toBe('neutral');
-    expect(callOutcome(local(status.UNAVAILABLE, 'Connection dropped'), true)).toBe('neutral');
+  it('is neutral: UNAVAILABLE a server sent as its whole response', () => {
+    expect(trailersOnly(status.UNAVAILABLE)).toBe('neutral');
   });
 
   it('is a success: any other status a server sent, application errors included', () => {
-    expect(callOutcome(local(status.OK), true)).toBe('success');
-    expect(callOutcome(trailersOnly(status.NOT_FOUND), false)).toBe('success');
-    expect(callOutcome(trailersOnly(status.INTERNAL), false)).toBe('success');
+    expect(local(status.OK)).toBe('success');
+    expect(trailersOnly(status.NOT_FOUND)).toBe('success');
+    expect(trailersOnly(status.INTERNAL)).toBe('success');
   });
 
-  it('is neutral: cancellations and deadlines before any answer (a slow backend)', () => {
-    expect(callOutcome(local(status.CANCELLED), false)).toBe('neutral');
-    expect(callOutcome(local(status.DEADLINE_EXCEEDED), false)).toBe('neutral');
-    expect(callOutcome(local(status.RESOURCE_EXHAUSTED), false)).toBe('neutral');
+  it('is neutral: cancellations, deadlines (a slow backend), statuses after response headers', () => {
+    expect(local(status.CANCELLED)).toBe('neutral');
+    expect(local(status.DEADLINE_EXCEEDED)).toBe('neutral');
+    expect(local(status.RESOURCE_EXHAUSTED)).toBe('neutral');
+    expect(local(status.NOT_FOUND)).toBe('neutral');
   });
 });
 

@@ -1,7 +1,6 @@
 import { createClientFactory, Status } from 'nice-grpc';
 import { BehaviorSubject } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { inspectPool } from '../../src/grpc/balanced-channel.js';
 import type { BalancedChannelOptions } from '../../src/grpc/options.js';
 import type { EjectionEvent } from '../../src/grpc/outlier-detection.js';
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
@@ -44,9 +43,10 @@ async function setup(outlierDetection: BalancedChannelOptions['outlierDetection'
     return replies;
   };
   const ejected = () =>
-    inspectPool(channel)
-      .live.filter((backend) => backend.ejected)
-      .map((backend) => backend.address);
+    channel
+      .backends()
+      .filter((backend) => backend.ejected)
+      .map((backend) => backend.instance.address);
   return { client, clock, events, calls, ejected };
 }
 

@@ -6,11 +6,11 @@ import { DEFAULTS, resolveChannelConfig } from '../../src/grpc/options.js';
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
 
 describe('createBalancedChannel options', () => {
-  it('defaults to insecure credentials, no channel options and the name "unnamed"', () => {
+  it('defaults to insecure credentials, no channel options and no name', () => {
     const config = resolveChannelConfig();
     expect(config.credentials._isSecure()).toBe(false);
     expect(config.channelOptions).toEqual({});
-    expect(config.name).toBe('unnamed');
+    expect(config.name).toBeUndefined();
   });
 
   it('keeps what it is given', () => {
@@ -79,6 +79,17 @@ describe('createBalancedChannel options', () => {
     expect(() => resolveChannelConfig({ name: ' ' })).toThrow(/"name"/);
     expect(() => resolveChannelConfig({ nmae: 'x' })).toThrow(/unknown option "nmae"/);
     expect(() => resolveChannelConfig(null)).toThrow(TypeError);
+  });
+
+  it('refuses the channel options the channel sets itself, naming them', () => {
+    const bad = (channelOptions: Record<string, unknown>) => () =>
+      resolveChannelConfig({ channelOptions });
+    expect(bad({ 'grpc.enable_http_proxy': 1 })).toThrow(/"grpc.enable_http_proxy"\]" must be 0/);
+    expect(bad({ 'grpc.service_config': '{' })).toThrow(/must be a JSON object/);
+    const policy = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
+    expect(bad({ 'grpc.service_config': policy })).toThrow(/the picker is the policy/);
+    const retries = JSON.stringify({ methodConfig: [{ name: [{}], timeout: '1s' }] });
+    expect(bad({ 'grpc.service_config': retries, 'grpc.enable_http_proxy': 0 })).not.toThrow();
   });
 
   it('rejects a picker$ that is not an Observable', () => {

@@ -18,14 +18,14 @@ const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const checks = [
   ['no failed call', result.failures === 0],
   ['heap within 10 % after warm-up', result.heapGrowth <= 0.1],
-  ['pool = picker at the end', result.poolMatchesPicker],
+  ['backends = picker at the end', result.backendsMatchPicker],
   ['exits by itself after close()', result.exitedBySelf],
 ] as const;
 console.log(`soak: ${durationMs / 1000} s of churn, seed ${result.seed}
   calls ${result.calls}, failures ${result.failures} ${result.failureSamples.join(' | ')}
   churn ${result.churnOps} registrations and deregistrations, ${result.backendsSeen} backends answered
   heap ${mb(result.heapAfterWarmup)} after warm-up, ${mb(result.heapAtEnd)} at the end (${(100 * result.heapGrowth).toFixed(1)} %)
-  picker ${result.pickerSize}, pool ${result.poolLive} live + ${result.poolDraining} draining
+  picker ${result.pickerSize}, backends ${result.backendCount}
   after close(): ${result.resourcesAfterClose.join(', ') || 'no active resources'}, exited in ${result.exitMs} ms
 ${checks.map(([name, ok]) => `  ${ok ? 'ok  ' : 'FAIL'} ${name}`).join('\n')}`);
 process.exitCode = checks.every(([, ok]) => ok) ? 0 : 1;

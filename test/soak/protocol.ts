@@ -33,12 +33,11 @@ export interface ClientResult {
   /** Heap in use after `global.gc()`, in bytes: after warm-up, and when churn ended. */
   readonly heapAfterWarmup: number;
   readonly heapAtEnd: number;
-  /** The last picker's size, and the pool's backends once they settled. */
+  /** The last picker's size, and the channel's backends once they settled. */
   readonly pickerSize: number;
-  readonly poolLive: number;
-  readonly poolDraining: number;
-  /** Whether the pool holds exactly the picker's addresses. */
-  readonly poolMatchesPicker: boolean;
+  readonly backendCount: number;
+  /** Whether the channel holds a backend for exactly the picker's addresses. */
+  readonly backendsMatchPicker: boolean;
   /** `process.getActiveResourcesInfo()` after `close()`, stdio and the IPC channel aside. */
   readonly resourcesAfterClose: readonly string[];
 }

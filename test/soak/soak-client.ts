@@ -1,14 +1,14 @@
 /**
  * The soak's client process, run with --expose-gc by soak.ts: the real pipeline from Consul
  * to a balanced channel, with retryOnAnotherInstance, called by concurrent callers until the
- * driver says churn is over. Then it checks the pool, closes the channel and reports; after
+ * driver says churn is over. Then it checks the backends, closes the channel and reports; after
  * that it has nothing left to do, and must exit by itself.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientError, createClientFactory } from 'nice-grpc';
 import { tap } from 'rxjs';
 import { consulInstances$ } from '../../src/consul/instances.js';
-import { createBalancedChannel, inspectPool } from '../../src/grpc/balanced-channel.js';
+import { createBalancedChannel } from '../../src/grpc/balanced-channel.js';
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
 import { diff } from '../../src/operators/diff.js';
 import { roundRobin } from '../../src/operators/round-robin.js';
@@ -79,21 +79,19 @@ const finish = await new Promise<FinishMessage>((resolve) => {
 });
 const heapAtEnd = await heap();
 
-// The pool settles once the watch has seen the last registrations and drained calls ended.
-const pool = () => inspectPool(channel);
+// The channel settles once the watch has seen the last registrations.
 const settled = () => {
-  const { live, draining } = pool();
   const wanted = new Set(latest?.instances.map((instance) => instance.address));
+  const held = channel.backends().map((backend) => backend.instance.address);
   return (
     latest?.size === finish.size &&
-    live.length === wanted.size &&
-    live.every((backend) => wanted.has(backend.address)) &&
-    draining.length === 0
+    held.length === wanted.size &&
+    held.every((address) => wanted.has(address))
   );
 };
 for (let waited = 0; !settled() && waited < 10_000; waited += 20) await sleep(20);
-const poolMatchesPicker = settled();
-const { live, draining } = pool();
+const backendsMatchPicker = settled();
+const backendCount = channel.backends().length;
 running = false;
 await Promise.all(callers);
 channel.close();
@@ -107,9 +105,8 @@ const result: ClientResult = {
   heapAfterWarmup,
   heapAtEnd,
   pickerSize: latest?.size ?? 0,
-  poolLive: live.length,
-  poolDraining: draining.length,
-  poolMatchesPicker,
+  backendCount,
+  backendsMatchPicker,
   // Stdio and the IPC channel aside.
   resourcesAfterClose: process
     .getActiveResourcesInfo()

@@ -18,6 +18,8 @@ export interface EchoServer {
   readonly received: number;
   /** Client connections open right now. */
   readonly connections: number;
+  /** Client connections accepted so far. */
+  readonly accepted: number;
   /** Calls held right now (see `EchoRequest.hold`). */
   readonly held: number;
   /** Lets every call held by `hold: true` finish, and the next ones pass at once. */
@@ -45,6 +47,7 @@ export async function startEchoServer(): Promise<EchoServer> {
   const server = new Server();
   const sockets = new Set<Socket>();
   let received = 0;
+  let accepted = 0;
   let held = 0;
   let released = false;
   let opened: (() => void) | undefined;
@@ -52,6 +55,7 @@ export async function startEchoServer(): Promise<EchoServer> {
     opened = resolve;
   });
   const tcp: NetServer = createServer((socket) => {
+    accepted++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     injector.injectConnection(socket);
@@ -141,6 +145,9 @@ export async function startEchoServer(): Promise<EchoServer> {
     },
     get connections() {
       return sockets.size;
+    },
+    get accepted() {
+      return accepted;
     },
     get held() {
       return held;

@@ -1,7 +1,6 @@
-import type { Channel } from '@grpc/grpc-js';
 import type { Observable } from 'rxjs';
 import { afterEach, beforeEach } from 'vitest';
-import { createBalancedChannel } from '../../src/grpc/balanced-channel.js';
+import { type BalancedChannel, createBalancedChannel } from '../../src/grpc/balanced-channel.js';
 import type { BalancedChannelOptions } from '../../src/grpc/options.js';
 import type { Picker } from '../../src/picker.js';
 import { type EchoServer, startEchoServers } from './echo-server.js';
@@ -12,12 +11,12 @@ export interface EchoFixture {
   server(i: number): EchoServer;
   addresses(): string[];
   /** A balanced channel that is closed after the test. */
-  channel(picker$: Observable<Picker>, options?: BalancedChannelOptions): Channel;
+  channel(picker$: Observable<Picker>, options?: BalancedChannelOptions): BalancedChannel;
 }
 
 export function useEchoServers(count: number): EchoFixture {
   let servers: EchoServer[] = [];
-  const channels: Channel[] = [];
+  const channels: BalancedChannel[] = [];
   beforeEach(async () => {
     servers = await startEchoServers(count);
   });

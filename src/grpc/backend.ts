@@ -1,0 +1,136 @@
+import {
+  type ChannelOptions,
+  connectivityState,
+  experimental,
+  type Metadata,
+  type status,
+} from '@grpc/grpc-js';
+import type { Instance } from '../instance.js';
+import type { Backend, Backends, Picker } from '../picker.js';
+import type { AttemptLog } from './attempts.js';
+
+type PickArgs = experimental.PickArgs;
+type PickResult = experimental.PickResult;
+
+/** Where a backend's news goes: the balancer that owns it. */
+export interface BackendOwner {
+  /** Its connection changed state (`previous` → `backend.state`). */
+  stateChanged(backend: BackendEntry, previous: connectivityState): void;
+  /** A call that `picker` sent to it ended, `durationMs` after it went out. */
+  callEnded(
+    backend: BackendEntry,
+    picker: Picker,
+    code: status,
+    details: string,
+    metadata: Metadata,
+    durationMs: number,
+  ): void;
+}
+
+/**
+ * One member's connection, as grpc-js's round_robin keeps its endpoints: a pick_first leaf over
+ * the member's address, whose connectivity state the balancer follows. It is also the
+ * {@link Backend} a policy reads, and counts its calls in flight.
+ */
+export class BackendEntry implements Backend {
+  instance: Instance;
+  inFlight = 0;
+  state: connectivityState = connectivityState.IDLE;
+  /** Taken out of picking by outlier detection. */
+  ejected = false;
+  /** The view of usable backends that lists it, while one does. */
+  view: Backends | undefined;
+  /** The last connection error grpc-js reported, e.g. `connect ECONNREFUSED 127.0.0.1:1`. */
+  lastError: string | undefined;
+  /** Whether its connection was READY once: READY again means it reconnected. */
+  connectedBefore = false;
+  private readonly leaf: experimental.LeafLoadBalancer;
+  private picker: experimental.Picker;
+  private destroyed = false;
+
+  constructor(
+    instance: Instance,
+    endpoint: experimental.Endpoint,
+    helper: experimental.ChannelControlHelper,
+    options: ChannelOptions,
+    private readonly owner: BackendOwner,
+  ) {
+    this.instance = instance;
+    const own = experimental.createChildChannelControlHelper(helper, {
+      updateState: (state, picker, errorMessage) => this.update(state, picker, errorMessage),
+      // Discovery pushes every change: asking it again cannot tell more.
+      requestReresolution: () => {},
+    });
+    this.leaf = new experimental.LeafLoadBalancer(endpoint, own, options, '');
+    this.picker = this.leaf.getPicker();
+  }
+
+  get address(): string {
+    return this.instance.address;
+  }
+
+  /** Starts connecting (and reconnecting whenever the connection is lost). */
+  connect(): void {
+    this.leaf.startConnecting();
+  }
+
+  exitIdle(): void {
+    if (!this.destroyed) this.leaf.exitIdle();
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.view = undefined;
+    this.leaf.destroy();
+  }
+
+  /**
+   * The pick result of a call sent to this backend: its connection's own result, with the
+   * call counted in flight from the moment it goes out to its end. When the connection is no
+   * longer READY (the view is a moment behind), grpc-js's own result queues or fails the call.
+   */
+  complete(args: PickArgs, policy: Picker, log: AttemptLog | undefined): PickResult {
+    const result = this.picker.pick(args);
+    if (result.pickResultType !== experimental.PickResultType.COMPLETE) return result;
+    let startedAt = 0;
+    return {
+      pickResultType: result.pickResultType,
+      subchannel: result.subchannel,
+      status: null,
+      onCallStarted: () => {
+        result.onCallStarted?.();
+        startedAt = performance.now();
+        this.inFlight++;
+        log?.tried.add(this.instance.address);
+      },
+      onCallEnded: (code, details, metadata) => {
+        result.onCallEnded?.(code, details, metadata);
+        this.inFlight--;
+        const durationMs = performance.now() - startedAt;
+        this.owner.callEnded(this, policy, code, details, metadata, durationMs);
+      },
+    };
+  }
+
+  private update(
+    state: connectivityState,
+    picker: experimental.Picker,
+    errorMessage: string | null,
+  ): void {
+    if (this.destroyed) return;
+    this.picker = picker;
+    if (errorMessage) this.lastError = connectionError(errorMessage);
+    const previous = this.state;
+    this.state = state;
+    this.owner.stateChanged(this, previous);
+  }
+}
+
+/**
+ * The cause in pick_first's message, `No connection established. Last error: <cause>.
+ * Resolution note: <note>`; the whole message when it has another shape.
+ */
+function connectionError(message: string): string {
+  const match = /Last error: (.*?)(?:\. Resolution note: .*)?$/s.exec(message);
+  return match?.[1] ?? message;
+}

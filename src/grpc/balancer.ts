@@ -1,0 +1,270 @@
+import {
+  type ChannelOptions,
+  connectivityState,
+  experimental,
+  type Metadata,
+  type status,
+} from '@grpc/grpc-js';
+import { discoveryOf } from '../discovery.js';
+import type { Address } from '../instance.js';
+import { notify } from '../notify.js';
+import type { Picker } from '../picker.js';
+import { BackendEntry, type BackendOwner } from './backend.js';
+import { callOutcome } from './call-outcome.js';
+import { OutlierDetector } from './outlier-detection.js';
+import { RESOLUTION_ATTRIBUTE, SOURCE_OPTION } from './picker-resolver.js';
+import { type Member, PickerSource, type Resolution } from './picker-source.js';
+import { BalancedPicker, FailingPicker, type View } from './pickers.js';
+
+/** The load-balancing policy's name in grpc-js's service config. */
+export const POLICY = 'rxlb';
+
+const { IDLE, CONNECTING, READY, TRANSIENT_FAILURE } = connectivityState;
+
+/** The (empty) config of the policy, as grpc-js wants one. */
+export class BalancerConfig implements experimental.TypedLoadBalancingConfig {
+  getLoadBalancerName(): string {
+    return POLICY;
+  }
+
+  toJsonObject(): object {
+    return { [POLICY]: {} };
+  }
+
+  static createFromJson(): BalancerConfig {
+    return new BalancerConfig();
+  }
+}
+
+/**
+ * The balanced channel's grpc-js load-balancing policy. Like grpc-js's round_robin it keeps a
+ * pick_first connection per member (kept connected: an IDLE one reconnects at once) and
+ * publishes a picker on every change; unlike it, the choice among the READY ones belongs to
+ * rxlb's picker, which sees them through a {@link View}, and outlier detection can take a
+ * backend out of that view.
+ *
+ * The state it reports, as round_robin's: READY while some backend is usable; else
+ * CONNECTING while some is connecting (calls wait in the channel); else TRANSIENT_FAILURE
+ * (calls fail with UNAVAILABLE unless they are `waitForReady`): every backend failed to
+ * connect, or there is none. If `picker$` failed, every call fails.
+ */
+export class Balancer implements experimental.LoadBalancer, BackendOwner {
+  private readonly backends = new Map<Address, BackendEntry>();
+  /** The backends of the current picker's members, in its order. */
+  private members: BackendEntry[] = [];
+  private resolution: Resolution | undefined;
+  private source: PickerSource | undefined;
+  /** Why the resolver failed, when it did without a resolution (a target made by hand). */
+  private resolverError: string | undefined;
+  private view: View | undefined;
+  private detector: OutlierDetector | undefined;
+  private readonly counts = new Map<connectivityState, number>();
+  private lastError: string | undefined;
+  private syncing = false;
+  private destroyed = false;
+
+  constructor(private readonly helper: experimental.ChannelControlHelper) {}
+
+  updateAddressList(
+    endpoints: experimental.StatusOr<experimental.Endpoint[]>,
+    _config: experimental.TypedLoadBalancingConfig,
+    options: ChannelOptions,
+  ): boolean {
+    const source: unknown = options[SOURCE_OPTION];
+    const resolution = options[RESOLUTION_ATTRIBUTE] as Resolution | undefined;
+    if (!(source instanceof PickerSource) || resolution === undefined) {
+      this.resolverError = endpoints.ok ? 'no picker$ behind this target' : endpoints.error.details;
+      this.sync([], options);
+      this.publish();
+      return true;
+    }
+    this.source = source;
+    source.balancer = this;
+    this.resolution = resolution;
+    const config = source.config.outlierDetection;
+    if (config && !this.detector) {
+      this.detector = new OutlierDetector(config, source.name, (address, ejected) =>
+        this.setEjected(address, ejected),
+      );
+    }
+    this.sync(resolution.kind === 'picker' ? resolution.members : [], options);
+    this.publish();
+    return true;
+  }
+
+  exitIdle(): void {
+    for (const backend of this.backends.values()) {
+      if (backend.state === IDLE) backend.exitIdle();
+    }
+  }
+
+  resetBackoff(): void {
+    // Each backend's pick_first keeps its own backoff, as in grpc-js's round_robin.
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    if (this.source?.balancer === this) this.source.balancer = undefined;
+    for (const backend of this.backends.values()) backend.destroy();
+    this.backends.clear();
+    this.members = [];
+    this.detector?.close();
+  }
+
+  getTypeName(): string {
+    return POLICY;
+  }
+
+  /** The backends of the current members, in the picker's order. */
+  backendsNow(): readonly BackendEntry[] {
+    return this.members;
+  }
+
+  stateChanged(backend: BackendEntry, previous: connectivityState): void {
+    if (this.destroyed || this.backends.get(backend.address) !== backend) return;
+    const { state, address } = backend;
+    if (backend.lastError !== undefined) this.lastError = backend.lastError;
+    if (state !== previous) {
+      this.count(previous, -1);
+      this.count(state, +1);
+      if (previous === READY) this.detector?.disconnected(address);
+      if (state === READY) {
+        if (backend.connectedBefore) this.detector?.reconnected(address);
+        backend.connectedBefore = true;
+      }
+      if ((state === READY) !== (previous === READY)) this.view = undefined;
+      // Keep every backend connected, as round_robin does: a lost connection is made again.
+      if (state === IDLE) process.nextTick(() => backend.exitIdle());
+    }
+    this.publish();
+  }
+
+  callEnded(
+    backend: BackendEntry,
+    picker: Picker,
+    code: status,
+    details: string,
+    metadata: Metadata,
+    durationMs: number,
+  ): void {
+    const outcome = callOutcome(code, metadata);
+    // A failure while the connection is down is explained by that; the state says it already.
+    if (backend.state === READY && this.backends.get(backend.address) === backend) {
+      this.detector?.record(backend.address, outcome, details);
+    }
+    if (picker.callEnded) {
+      const report = {
+        instance: backend.instance,
+        durationMs,
+        code,
+        connectionFailure: outcome === 'failure',
+      };
+      notify((value: typeof report) => picker.callEnded?.(value), report);
+    }
+  }
+
+  /** Makes the backends those of `members`: new ones connect, departed ones close. */
+  private sync(members: readonly Member[], options: ChannelOptions): void {
+    this.syncing = true;
+    try {
+      const next: BackendEntry[] = [];
+      const created: BackendEntry[] = [];
+      for (const { instance, endpoint } of members) {
+        let backend = this.backends.get(instance.address);
+        if (backend) {
+          backend.instance = instance;
+        } else {
+          backend = new BackendEntry(instance, endpoint, this.helper, options, this);
+          this.backends.set(instance.address, backend);
+          this.count(backend.state, +1);
+          created.push(backend);
+        }
+        next.push(backend);
+      }
+      if (next.length !== this.backends.size) {
+        const kept = new Set(next);
+        for (const [address, backend] of this.backends) {
+          if (kept.has(backend)) continue;
+          this.backends.delete(address);
+          this.count(backend.state, -1);
+          backend.destroy();
+        }
+      }
+      this.members = next;
+      this.view = undefined;
+      this.detector?.retain(next.map((backend) => backend.address));
+      for (const backend of created) backend.connect();
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private setEjected(address: Address, ejected: boolean): void {
+    const backend = this.backends.get(address);
+    if (!backend || backend.ejected === ejected) return;
+    backend.ejected = ejected;
+    if (backend.state === READY) this.view = undefined;
+    this.publish();
+  }
+
+  /** Tells grpc-js the state and picker that follow from the resolution and the backends. */
+  private publish(): void {
+    if (this.destroyed || this.syncing) return;
+    const { resolution } = this;
+    if (resolution === undefined || resolution.kind === 'failed') {
+      const details = resolution?.kind === 'failed' ? resolution.message : this.resolverError;
+      this.update(TRANSIENT_FAILURE, () => details ?? 'no picker', true);
+      return;
+    }
+    if (resolution.kind === 'waiting') return;
+    this.view ??= this.usableView();
+    const { view } = this;
+    if (view.usable.length > 0) {
+      const picker = new BalancedPicker(resolution.picker, view, this.backends, this.name);
+      this.helper.updateState(READY, picker, null);
+    } else if (this.members.length === 0) {
+      this.update(TRANSIENT_FAILURE, () => this.nobody(resolution.picker));
+    } else if ((this.counts.get(CONNECTING) ?? 0) + (this.counts.get(IDLE) ?? 0) > 0) {
+      this.helper.updateState(CONNECTING, new experimental.QueuePicker(this), null);
+    } else {
+      this.update(TRANSIENT_FAILURE, () => this.unreachable());
+    }
+  }
+
+  private update(state: connectivityState, details: () => string, drop = false): void {
+    this.helper.updateState(state, new FailingPicker(details, drop), details());
+  }
+
+  /**
+   * The READY backends that are not ejected; if every READY one is ejected, those, rather
+   * than failing calls that a connected backend may serve.
+   */
+  private usableView(): View {
+    for (const backend of this.members) backend.view = undefined;
+    const ready = this.members.filter((backend) => backend.state === READY);
+    const usable = ready.filter((backend) => !backend.ejected);
+    const view: View = { usable: usable.length > 0 ? usable : ready };
+    for (const backend of view.usable) backend.view = view;
+    return view;
+  }
+
+  private get name(): string {
+    return this.source?.name ?? 'unnamed';
+  }
+
+  private nobody(picker: Picker): string {
+    const unresolved = discoveryOf(picker)?.unresolved;
+    if (unresolved !== undefined) return `no instance of "${this.name}" known yet: ${unresolved}`;
+    return `no healthy instance of "${this.name}"`;
+  }
+
+  private unreachable(): string {
+    const n = this.members.length;
+    const which = n === 1 ? 'the 1 instance' : `any of the ${n} instances`;
+    return `no connection to ${which} of "${this.name}"; last error: ${this.lastError ?? 'none'}`;
+  }
+
+  private count(state: connectivityState, delta: number): void {
+    this.counts.set(state, (this.counts.get(state) ?? 0) + delta);
+  }
+}

@@ -1,0 +1,71 @@
+import { type ChannelOptions, experimental, Metadata, status } from '@grpc/grpc-js';
+import { PickerSource, type Resolution } from './picker-source.js';
+
+/** The target scheme of balanced channels: `rxlb:///<name>`. */
+export const SCHEME = 'rxlb';
+
+/**
+ * Keys of the channel option that carries a channel's {@link PickerSource}, and of the
+ * resolver attribute that carries its {@link Resolution} to the load balancer. Both start
+ * with grpc-js's prefix for options that must not reach subchannels: subchannels are shared
+ * between channels whose options are equal, and these differ.
+ */
+export const SOURCE_OPTION = `${experimental.SUBCHANNEL_ARGS_EXCLUDE_KEY_PREFIX}.rxlb.source`;
+export const RESOLUTION_ATTRIBUTE = `${experimental.SUBCHANNEL_ARGS_EXCLUDE_KEY_PREFIX}.rxlb.resolution`;
+
+/**
+ * grpc-js's resolver for `rxlb:` targets: it passes on what the channel's `picker$` says, as
+ * a DNS resolver passes on addresses. Membership is pushed by `picker$`, so re-resolution
+ * just says the latest again.
+ */
+export class PickerResolver implements experimental.Resolver {
+  private readonly source: PickerSource | undefined;
+  private readonly report = (resolution: Resolution) => this.tell(resolution);
+
+  constructor(
+    private readonly target: experimental.GrpcUri,
+    private readonly listener: experimental.ResolverListener,
+    options: ChannelOptions,
+  ) {
+    const source: unknown = options[SOURCE_OPTION];
+    this.source = source instanceof PickerSource ? source : undefined;
+  }
+
+  updateResolution(): void {
+    if (!this.source) {
+      const target = experimental.uriToString(this.target);
+      this.fail(`${target}: rxlb targets are made by createBalancedChannel(), not by hand`);
+      return;
+    }
+    this.source.watch(this.report);
+    this.tell(this.source.resolution);
+  }
+
+  destroy(): void {
+    this.source?.unwatch(this.report);
+  }
+
+  static getDefaultAuthority(target: experimental.GrpcUri): string {
+    return target.path;
+  }
+
+  private tell(resolution: Resolution): void {
+    const attributes = { [RESOLUTION_ATTRIBUTE]: resolution, [SOURCE_OPTION]: this.source };
+    switch (resolution.kind) {
+      case 'waiting':
+        return;
+      case 'picker': {
+        const endpoints = resolution.members.map((member) => member.endpoint);
+        this.listener(experimental.statusOrFromValue(endpoints), attributes, null, '');
+        return;
+      }
+      case 'failed':
+        this.fail(resolution.message, attributes);
+    }
+  }
+
+  private fail(details: string, attributes: Record<string, unknown> = {}): void {
+    const error = { code: status.UNAVAILABLE, details, metadata: new Metadata() };
+    this.listener(experimental.statusOrFromError(error), attributes, null, '');
+  }
+}

@@ -1,0 +1,117 @@
+import type { experimental } from '@grpc/grpc-js';
+import type { Observable, Subscription } from 'rxjs';
+import { discoveryOf } from '../discovery.js';
+import { type Instance, parseAddress } from '../instance.js';
+import type { Picker } from '../picker.js';
+import type { BackendEntry } from './backend.js';
+import type { ChannelConfig } from './options.js';
+
+/** A member the channel can connect to: its instance and grpc-js's endpoint for it. */
+export interface Member {
+  readonly instance: Instance;
+  readonly endpoint: experimental.Endpoint;
+}
+
+/** What `picker$` has said so far, as the channel's resolver passes it on. */
+export type Resolution =
+  | { readonly kind: 'waiting' }
+  | { readonly kind: 'picker'; readonly picker: Picker; readonly members: readonly Member[] }
+  /** `picker$` errored, or emitted something that is not a Picker: calls fail with this. */
+  | { readonly kind: 'failed'; readonly message: string };
+
+const WAITING: Resolution = Object.freeze({ kind: 'waiting' });
+
+/**
+ * A balanced channel's subscription to `picker$`, from its creation to its `close()`. It
+ * outlives grpc-js's resolver and load balancer, which come and go as the channel leaves and
+ * enters IDLE, and hands them the latest {@link Resolution}.
+ */
+export class PickerSource {
+  resolution: Resolution = WAITING;
+  /** The channel's load balancer, while it has one (not while IDLE). */
+  balancer: { backendsNow(): readonly BackendEntry[] } | undefined;
+  private listener: ((resolution: Resolution) => void) | undefined;
+  private readonly subscription: Subscription;
+
+  constructor(
+    picker$: Observable<Picker>,
+    readonly config: ChannelConfig,
+  ) {
+    this.subscription = picker$.subscribe({
+      next: (picker) => this.resolve(picker),
+      error: (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.set({ kind: 'failed', message: `picker$ of "${this.name}" failed: ${message}` });
+      },
+      // On completion the last picker stays in use: discovery ended, the backends did not.
+    });
+  }
+
+  /**
+   * The service's name in messages: the channel's `name` option, else the name discovery
+   * gives (`consulInstances$`'s service), else `"unnamed"`.
+   */
+  get name(): string {
+    if (this.config.name !== undefined) return this.config.name;
+    const { resolution } = this;
+    const discovered = resolution.kind === 'picker' ? discoveryOf(resolution.picker) : undefined;
+    return discovered?.service || 'unnamed';
+  }
+
+  /** Tells `listener`, and no other, of every resolution from now on. */
+  watch(listener: (resolution: Resolution) => void): void {
+    this.listener = listener;
+  }
+
+  unwatch(listener: (resolution: Resolution) => void): void {
+    if (this.listener === listener) this.listener = undefined;
+  }
+
+  close(): void {
+    this.listener = undefined;
+    this.balancer = undefined;
+    this.subscription.unsubscribe();
+  }
+
+  /** grpc-js prints channel options when tracing: say what this is, not its insides. */
+  toJSON(): string {
+    return `[picker$ of "${this.name}"]`;
+  }
+
+  private resolve(picker: unknown): void {
+    if (!isPicker(picker)) {
+      const what = picker === null ? 'null' : typeof picker;
+      this.set({
+        kind: 'failed',
+        message: `picker$ of "${this.name}" emitted ${what}, not a Picker`,
+      });
+      return;
+    }
+    this.set({ kind: 'picker', picker, members: members(picker) });
+  }
+
+  private set(resolution: Resolution): void {
+    this.resolution = resolution;
+    this.listener?.(resolution);
+  }
+}
+
+function isPicker(value: unknown): value is Picker {
+  if (typeof value !== 'object' || value === null) return false;
+  const { pick, instances } = value as Partial<Picker>;
+  return typeof pick === 'function' && Array.isArray(instances);
+}
+
+/** The picker's instances that have an address grpc-js can connect to, each address once. */
+function members(picker: Picker): Member[] {
+  const seen = new Set<string>();
+  const result: Member[] = [];
+  for (const instance of picker.instances) {
+    const text: unknown = (instance as Partial<Instance> | undefined)?.address;
+    const address = typeof text === 'string' ? parseAddress(text) : undefined;
+    if (address === undefined || seen.has(instance.address)) continue;
+    seen.add(instance.address);
+    result.push({ instance, endpoint: { addresses: [address] } });
+  }
+  return result;
+}

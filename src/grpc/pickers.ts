@@ -1,0 +1,105 @@
+import { connectivityState, experimental, Metadata, status } from '@grpc/grpc-js';
+import type { Address } from '../instance.js';
+import type { Backends, Picker } from '../picker.js';
+import { type AttemptLog, takeAttemptLog } from './attempts.js';
+import type { BackendEntry } from './backend.js';
+
+type PickArgs = experimental.PickArgs;
+type PickResult = experimental.PickResult;
+
+/** The channel's view of usable backends, with its own entries. */
+export interface View extends Backends {
+  readonly usable: readonly BackendEntry[];
+}
+
+const QUEUE: PickResult = Object.freeze({
+  pickResultType: experimental.PickResultType.QUEUE,
+  subchannel: null,
+  status: null,
+  onCallStarted: null,
+  onCallEnded: null,
+});
+
+/**
+ * The channel's picker while some backend is usable: the policy's picker chooses among the
+ * view, and the chosen backend's connection completes the pick, as grpc-js's round_robin
+ * delegates to its endpoints' pickers. A call of {@link retryOnAnotherInstance} avoids the
+ * backends it went out on before.
+ */
+export class BalancedPicker implements experimental.Picker {
+  private fallback = 0;
+
+  constructor(
+    private readonly policy: Picker,
+    private readonly view: View,
+    /** Every member's backend, by address, usable or not. */
+    private readonly members: ReadonlyMap<Address, BackendEntry>,
+    private readonly name: string,
+  ) {}
+
+  pick(args: PickArgs): PickResult {
+    const log = takeAttemptLog(args.metadata);
+    if (log !== undefined && log.tried.size > 0) return this.pickAvoiding(args, log);
+    return this.choose(this.view, log).complete(args, this.policy, log);
+  }
+
+  /** The policy's choice among `view`, or, if it chose something else, the next in turn. */
+  private choose(view: View, log: AttemptLog | undefined): BackendEntry {
+    let chosen: BackendEntry | undefined;
+    try {
+      const instance = this.policy.pick(view);
+      chosen = instance === undefined ? undefined : this.members.get(instance.address);
+    } catch {
+      // A policy that throws has lost its say, as one that returns something else.
+    }
+    if (chosen?.view === this.view && !log?.tried.has(chosen.address)) return chosen;
+    this.fallback = this.fallback + 1 < view.usable.length ? this.fallback + 1 : 0;
+    return view.usable[this.fallback] ?? (view.usable[0] as BackendEntry);
+  }
+
+  private pickAvoiding(args: PickArgs, log: AttemptLog): PickResult {
+    const untried = this.view.usable.filter((backend) => !log.tried.has(backend.address));
+    if (untried.length > 0)
+      return this.choose({ usable: untried }, log).complete(args, this.policy, log);
+    let pending = false;
+    for (const backend of this.members.values()) {
+      if (log.tried.has(backend.address)) continue;
+      const { state } = backend;
+      pending ||= state === connectivityState.IDLE || state === connectivityState.CONNECTING;
+    }
+    if (pending) return QUEUE;
+    const tried = [...log.tried].join(', ');
+    const details = [...this.members.keys()].every((address) => log.tried.has(address))
+      ? `every instance of "${this.name}" was already tried (${tried})`
+      : `no instance of "${this.name}" that this call has not tried (${tried}) is connected`;
+    return failure(details, true);
+  }
+}
+
+/**
+ * Fails every pick with UNAVAILABLE and `details()`: a TRANSIENT_FAILURE result (grpc-js
+ * queues `waitForReady` calls and fails the others), or with `drop` a DROP result (every call
+ * fails, `waitForReady` or not).
+ */
+export class FailingPicker implements experimental.Picker {
+  constructor(
+    private readonly details: () => string,
+    private readonly drop = false,
+  ) {}
+
+  pick(): PickResult {
+    return failure(this.details(), this.drop);
+  }
+}
+
+function failure(details: string, drop: boolean): PickResult {
+  return {
+    pickResultType: drop
+      ? experimental.PickResultType.DROP
+      : experimental.PickResultType.TRANSIENT_FAILURE,
+    subchannel: null,
+    status: { code: status.UNAVAILABLE, details, metadata: new Metadata() },
+    onCallStarted: null,
+    onCallEnded: null,
+  };
+}
