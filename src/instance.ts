@@ -103,9 +103,12 @@ export function normalizeAddress(address: string): Address | undefined {
   return parts && formatAddress(parts.host, parts.port);
 }
 
+const NO_TAGS: readonly string[] = Object.freeze([]);
+const NO_META: Readonly<Record<string, string>> = Object.freeze({});
+
 /** An instance known only by its address, as a static list provides it. */
 export function instanceFromAddress(address: Address): Instance {
-  return { address, id: address, service: '', node: '', tags: [], meta: {}, weight: 1 };
+  return { address, id: address, service: '', node: '', tags: NO_TAGS, meta: NO_META, weight: 1 };
 }
 
 /** True when two instances have the same address and the same attributes. */

@@ -40,10 +40,12 @@ export class BackendEntry implements Backend {
   ejected = false;
   /** The view of usable backends that lists it, while one does. */
   view: Backends | undefined;
-  /** The last connection error grpc-js reported, e.g. `connect ECONNREFUSED 127.0.0.1:1`. */
-  lastError: string | undefined;
+  /** grpc-js's last message about its connection, while it has one: see `lastError`. */
+  private lastMessage: string | undefined;
   /** Whether its connection was READY once: READY again means it reconnected. */
   connectedBefore = false;
+  /** The balancer's mark of the last update that listed it. */
+  mark = 0;
   private readonly leaf: experimental.LeafLoadBalancer;
   private picker: experimental.Picker;
   private destroyed = false;
@@ -56,17 +58,17 @@ export class BackendEntry implements Backend {
     private readonly owner: BackendOwner,
   ) {
     this.instance = instance;
-    const own = experimental.createChildChannelControlHelper(helper, {
-      updateState: (state, picker, errorMessage) => this.update(state, picker, errorMessage),
-      // Discovery pushes every change: asking it again cannot tell more.
-      requestReresolution: () => {},
-    });
-    this.leaf = new experimental.LeafLoadBalancer(endpoint, own, options, '');
+    this.leaf = new experimental.LeafLoadBalancer(endpoint, new Helper(helper, this), options, '');
     this.picker = this.leaf.getPicker();
   }
 
   get address(): string {
     return this.instance.address;
+  }
+
+  /** The last connection error grpc-js reported, e.g. `connect ECONNREFUSED 127.0.0.1:1`. */
+  get lastError(): string | undefined {
+    return this.lastMessage === undefined ? undefined : connectionError(this.lastMessage);
   }
 
   /** Starts connecting (and reconnecting whenever the connection is lost). */
@@ -112,17 +114,55 @@ export class BackendEntry implements Backend {
     };
   }
 
-  private update(
+  /** What grpc-js's leaf says of the connection. */
+  update(state: connectivityState, picker: experimental.Picker, errorMessage: string | null): void {
+    if (this.destroyed) return;
+    this.picker = picker;
+    if (errorMessage) this.lastMessage = errorMessage;
+    const previous = this.state;
+    this.state = state;
+    this.owner.stateChanged(this, previous);
+  }
+}
+
+/**
+ * A backend's channel helper: the owner's, but for the state, which is the backend's own.
+ * Methods on a prototype rather than closures: grpc-js's leaf binds each of them again, per
+ * backend, and that is all it costs.
+ */
+class Helper implements experimental.ChannelControlHelper {
+  constructor(
+    private readonly parent: experimental.ChannelControlHelper,
+    private readonly backend: BackendEntry,
+  ) {}
+
+  createSubchannel(
+    address: experimental.SubchannelAddress,
+    options: ChannelOptions,
+  ): experimental.SubchannelInterface {
+    return this.parent.createSubchannel(address, options);
+  }
+
+  updateState(
     state: connectivityState,
     picker: experimental.Picker,
     errorMessage: string | null,
   ): void {
-    if (this.destroyed) return;
-    this.picker = picker;
-    if (errorMessage) this.lastError = connectionError(errorMessage);
-    const previous = this.state;
-    this.state = state;
-    this.owner.stateChanged(this, previous);
+    this.backend.update(state, picker, errorMessage);
+  }
+
+  requestReresolution(): void {
+    this.parent.requestReresolution();
+  }
+
+  addChannelzChild(child: Parameters<experimental.ChannelControlHelper['addChannelzChild']>[0]) {
+    this.parent.addChannelzChild(child);
+  }
+
+  removeChannelzChild(
+    child: Parameters<experimental.ChannelControlHelper['removeChannelzChild']>[0],
+  ) {
+    this.parent.removeChannelzChild(child);
   }
 }
 

@@ -6,20 +6,29 @@ import {
   type status,
 } from '@grpc/grpc-js';
 import { discoveryOf } from '../discovery.js';
-import type { Address } from '../instance.js';
+import { type Address, type Instance, parseAddress } from '../instance.js';
 import { notify } from '../notify.js';
 import type { Picker } from '../picker.js';
 import { BackendEntry, type BackendOwner } from './backend.js';
 import { callOutcome } from './call-outcome.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { RESOLUTION_ATTRIBUTE, SOURCE_OPTION } from './picker-resolver.js';
-import { type Member, PickerSource, type Resolution } from './picker-source.js';
+import { PickerSource, type Resolution } from './picker-source.js';
 import { BalancedPicker, FailingPicker, type View } from './pickers.js';
 
 /** The load-balancing policy's name in grpc-js's service config. */
 export const POLICY = 'rxlb';
 
 const { IDLE, CONNECTING, READY, TRANSIENT_FAILURE } = connectivityState;
+
+/**
+ * The options a backend's connection gets: the channel's, without what rxlb passes to itself
+ * through them (grpc-js copies them for every backend).
+ */
+function leafOptions(options: ChannelOptions): ChannelOptions {
+  const { [SOURCE_OPTION]: _source, [RESOLUTION_ATTRIBUTE]: _resolution, ...rest } = options;
+  return rest;
+}
 
 /** The (empty) config of the policy, as grpc-js wants one. */
 export class BalancerConfig implements experimental.TypedLoadBalancingConfig {
@@ -61,9 +70,19 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   private readonly counts = new Map<connectivityState, number>();
   private lastError: string | undefined;
   private syncing = false;
+  /** Marks the backends listed by the update in progress. */
+  private generation = 1;
   private destroyed = false;
 
-  constructor(private readonly helper: experimental.ChannelControlHelper) {}
+  /** What the backends get of grpc-js's helper: everything but `requestReresolution()`. */
+  private readonly helper: experimental.ChannelControlHelper;
+
+  constructor(private readonly parent: experimental.ChannelControlHelper) {
+    this.helper = experimental.createChildChannelControlHelper(parent, {
+      // Discovery pushes every change: asking it again cannot tell more.
+      requestReresolution: () => {},
+    });
+  }
 
   updateAddressList(
     endpoints: experimental.StatusOr<experimental.Endpoint[]>,
@@ -74,7 +93,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     const resolution = options[RESOLUTION_ATTRIBUTE] as Resolution | undefined;
     if (!(source instanceof PickerSource) || resolution === undefined) {
       this.resolverError = endpoints.ok ? 'no picker$ behind this target' : endpoints.error.details;
-      this.sync([], options);
+      this.sync([], leafOptions(options));
       this.publish();
       return true;
     }
@@ -87,7 +106,10 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
         this.setEjected(address, ejected),
       );
     }
-    this.sync(resolution.kind === 'picker' ? resolution.members : [], options);
+    this.sync(
+      resolution.kind === 'picker' ? resolution.picker.instances : [],
+      leafOptions(options),
+    );
     this.publish();
     return true;
   }
@@ -163,33 +185,41 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     }
   }
 
-  /** Makes the backends those of `members`: new ones connect, departed ones close. */
-  private sync(members: readonly Member[], options: ChannelOptions): void {
+  /**
+   * Makes the backends those of `instances` (each address once; one grpc-js cannot connect to
+   * is left out): new ones connect, departed ones close.
+   */
+  private sync(instances: readonly Instance[], options: ChannelOptions): void {
     this.syncing = true;
     try {
       const next: BackendEntry[] = [];
       const created: BackendEntry[] = [];
-      for (const { instance, endpoint } of members) {
+      for (const instance of instances) {
         let backend = this.backends.get(instance.address);
+        if (backend?.mark === this.generation) continue; // listed twice
         if (backend) {
           backend.instance = instance;
         } else {
+          const address = parseAddress(instance.address);
+          if (address === undefined) continue;
+          const endpoint = { addresses: [address] };
           backend = new BackendEntry(instance, endpoint, this.helper, options, this);
           this.backends.set(instance.address, backend);
           this.count(backend.state, +1);
           created.push(backend);
         }
+        backend.mark = this.generation;
         next.push(backend);
       }
       if (next.length !== this.backends.size) {
-        const kept = new Set(next);
         for (const [address, backend] of this.backends) {
-          if (kept.has(backend)) continue;
+          if (backend.mark === this.generation) continue;
           this.backends.delete(address);
           this.count(backend.state, -1);
           backend.destroy();
         }
       }
+      this.generation++;
       this.members = next;
       this.view = undefined;
       this.detector?.retain(next.map((backend) => backend.address));
@@ -221,18 +251,18 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     const { view } = this;
     if (view.usable.length > 0) {
       const picker = new BalancedPicker(resolution.picker, view, this.backends, this.name);
-      this.helper.updateState(READY, picker, null);
+      this.parent.updateState(READY, picker, null);
     } else if (this.members.length === 0) {
       this.update(TRANSIENT_FAILURE, () => this.nobody(resolution.picker));
     } else if ((this.counts.get(CONNECTING) ?? 0) + (this.counts.get(IDLE) ?? 0) > 0) {
-      this.helper.updateState(CONNECTING, new experimental.QueuePicker(this), null);
+      this.parent.updateState(CONNECTING, new experimental.QueuePicker(this), null);
     } else {
       this.update(TRANSIENT_FAILURE, () => this.unreachable());
     }
   }
 
   private update(state: connectivityState, details: () => string, drop = false): void {
-    this.helper.updateState(state, new FailingPicker(details, drop), details());
+    this.parent.updateState(state, new FailingPicker(details, drop), details());
   }
 
   /**

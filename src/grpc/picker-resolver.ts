@@ -54,11 +54,10 @@ export class PickerResolver implements experimental.Resolver {
     switch (resolution.kind) {
       case 'waiting':
         return;
-      case 'picker': {
-        const endpoints = resolution.members.map((member) => member.endpoint);
-        this.listener(experimental.statusOrFromValue(endpoints), attributes, null, '');
+      case 'picker':
+        // The policy takes the members from the picker itself, and connects to new ones only.
+        this.listener(experimental.statusOrFromValue([]), attributes, null, '');
         return;
-      }
       case 'failed':
         this.fail(resolution.message, attributes);
     }

@@ -1,21 +1,13 @@
-import type { experimental } from '@grpc/grpc-js';
 import type { Observable, Subscription } from 'rxjs';
 import { discoveryOf } from '../discovery.js';
-import { type Instance, parseAddress } from '../instance.js';
 import type { Picker } from '../picker.js';
 import type { BackendEntry } from './backend.js';
 import type { ChannelConfig } from './options.js';
 
-/** A member the channel can connect to: its instance and grpc-js's endpoint for it. */
-export interface Member {
-  readonly instance: Instance;
-  readonly endpoint: experimental.Endpoint;
-}
-
 /** What `picker$` has said so far, as the channel's resolver passes it on. */
 export type Resolution =
   | { readonly kind: 'waiting' }
-  | { readonly kind: 'picker'; readonly picker: Picker; readonly members: readonly Member[] }
+  | { readonly kind: 'picker'; readonly picker: Picker }
   /** `picker$` errored, or emitted something that is not a Picker: calls fail with this. */
   | { readonly kind: 'failed'; readonly message: string };
 
@@ -87,7 +79,7 @@ export class PickerSource {
       });
       return;
     }
-    this.set({ kind: 'picker', picker, members: members(picker) });
+    this.set({ kind: 'picker', picker });
   }
 
   private set(resolution: Resolution): void {
@@ -100,18 +92,4 @@ function isPicker(value: unknown): value is Picker {
   if (typeof value !== 'object' || value === null) return false;
   const { pick, instances } = value as Partial<Picker>;
   return typeof pick === 'function' && Array.isArray(instances);
-}
-
-/** The picker's instances that have an address grpc-js can connect to, each address once. */
-function members(picker: Picker): Member[] {
-  const seen = new Set<string>();
-  const result: Member[] = [];
-  for (const instance of picker.instances) {
-    const text: unknown = (instance as Partial<Instance> | undefined)?.address;
-    const address = typeof text === 'string' ? parseAddress(text) : undefined;
-    if (address === undefined || seen.has(instance.address)) continue;
-    seen.add(instance.address);
-    result.push({ instance, endpoint: { addresses: [address] } });
-  }
-  return result;
 }

@@ -1,9 +1,10 @@
 import { createClientFactory, Status } from 'nice-grpc';
 import { BehaviorSubject } from 'rxjs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BalancedChannelOptions } from '../../src/grpc/options.js';
 import type { EjectionEvent } from '../../src/grpc/outlier-detection.js';
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
+import { startEchoServer } from '../support/echo-server.js';
 import { EchoService } from '../support/echo-service.js';
 import { tally, useEchoServers } from '../support/fixture.js';
 import { type HttpErrorServer, startHttpErrorServer } from '../support/http-error-server.js';
@@ -97,6 +98,27 @@ describe('createBalancedChannel: outlier detection', () => {
     expect(ejected()).toEqual([broken.address]);
     // It is picked first for every call (the one after it is skipped while ejected).
     expect(fixture.server(0).received).toBe(12);
+  });
+
+  it('returns an ejected backend to picking as soon as its connection is made again (a restart)', async () => {
+    const { calls, events, ejected } = await setup();
+    await calls(30);
+    expect(ejected()).toEqual([broken.address]);
+    // The broken process dies; a healthy one starts on its port, long before BASE is over.
+    broken.stop();
+    const restarted = await startEchoServer(Number(broken.address.split(':')[1]));
+    try {
+      await vi.waitFor(() => expect(ejected()).toEqual([]), { timeout: 5_000 });
+      expect(events.at(-1)).toMatchObject({
+        type: 'unejected',
+        address: broken.address,
+        reason: 'reconnected',
+      });
+      const replies = await calls(30);
+      expect(tally(replies).get(broken.address)).toBe(10);
+    } finally {
+      restarted.stop();
+    }
   });
 
   it('keeps sending calls to a failing backend when turned off', async () => {

@@ -40,10 +40,11 @@ export interface EchoServer {
 }
 
 /**
- * Starts an {@link EchoServer}. The TCP listener is ours and hands its sockets to grpc-js
- * through a connection injector, so that `kill()` can reset them like a crash would.
+ * Starts an {@link EchoServer}, on `port` (default: one the OS chooses). The TCP listener is
+ * ours and hands its sockets to grpc-js through a connection injector, so that `kill()` can
+ * reset them like a crash would.
  */
-export async function startEchoServer(): Promise<EchoServer> {
+export async function startEchoServer(port = 0): Promise<EchoServer> {
   const server = new Server();
   const sockets = new Set<Socket>();
   let received = 0;
@@ -62,10 +63,9 @@ export async function startEchoServer(): Promise<EchoServer> {
   });
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
-    tcp.listen(0, '127.0.0.1', resolve);
+    tcp.listen(port, '127.0.0.1', resolve);
   });
-  const port = (tcp.address() as { port: number }).port;
-  const address = `127.0.0.1:${port}`;
+  const address = `127.0.0.1:${(tcp.address() as { port: number }).port}`;
 
   const reply = (text: string, metadata: Metadata): EchoReply => ({
     text,
