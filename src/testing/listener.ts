@@ -61,8 +61,8 @@ export function createListener(
   );
 }
 
-/** The request body as text, at most 1 MiB (413 beyond). */
-export async function readBody(req: IncomingMessage): Promise<string> {
+/** The request body, at most 1 MiB (413 beyond). */
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
@@ -70,5 +70,5 @@ export async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY) throw new HttpError(413, 'Request body too large');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
