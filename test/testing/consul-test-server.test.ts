@@ -137,7 +137,10 @@ describe('ConsulTestServer health and catalog queries', () => {
     server.registerService({ Name: 'web', ID: 'web-1', Port: 1, Tags: ['b', 'a'] });
     server.registerService({ Name: 'web', ID: 'web-2', Port: 2, Tags: ['c'] });
     // every Consul server registers itself as the `consul` service
-    expect((await get('/v1/catalog/services')).json()).toEqual({ consul: [], web: ['a', 'b', 'c'] });
+    expect((await get('/v1/catalog/services')).json()).toEqual({
+      consul: [],
+      web: ['a', 'b', 'c'],
+    });
     const catalog = (await get('/v1/catalog/service/web?tag=c')).json();
     expect(catalog).toMatchObject([
       { ServiceID: 'web-2', ServiceName: 'web', ServicePort: 2, Node: 'rxlb-test-node' },
