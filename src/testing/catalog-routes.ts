@@ -61,6 +61,14 @@ async function serviceNodes(ctx: RouteContext): Promise<Reply> {
   return { body: entries, index: catalog.index(`service:${name}`), consistency };
 }
 
+/** `/v1/catalog/connect/:service`: nothing is Connect-capable here, as on an agent without Connect. */
+async function connectNodes(ctx: RouteContext): Promise<Reply> {
+  const { consistency } = readOptions(ctx);
+  const catalog = ctx.dc.catalog;
+  await block(ctx, () => catalog.index(`service:${ctx.params.service ?? ''}`));
+  return { body: [], index: catalog.index(`service:${ctx.params.service ?? ''}`), consistency };
+}
+
 const nodeIndex = (catalog: Catalog) => Math.max(catalog.index('nodes'), catalog.index('services'));
 
 /** `/v1/catalog/node/:node` (services by id) and `/node-services/:node` (a list). */
@@ -135,6 +143,7 @@ export const CATALOG_ROUTES = [
   route('GET', '/v1/catalog/nodes', { kind: 'list', resource: 'node' }, listNodes),
   route('GET', '/v1/catalog/services', { kind: 'list', resource: 'service' }, listServices),
   route('GET', '/v1/catalog/service/:service', { kind: 'list', resource: 'service' }, serviceNodes),
+  route('GET', '/v1/catalog/connect/:service', { kind: 'list', resource: 'service' }, connectNodes),
   route('GET', '/v1/catalog/node/:node', { kind: 'list', resource: 'node' }, nodeServices('map')),
   route(
     'GET',
