@@ -4,7 +4,13 @@
  * registered through it, runs their checks (see {@link CheckLifecycle}), and puts services
  * and the node in and out of maintenance.
  */
-import { Catalog, type CheckFields, type ServiceRecord, updateCheckStatus } from './catalog.js';
+import {
+  Catalog,
+  type CheckFields,
+  type CheckRecord,
+  type ServiceRecord,
+  updateCheckStatus,
+} from './catalog.js';
 import { CheckLifecycle } from './check-lifecycle.js';
 import { KvStore } from './kv.js';
 import { Raft } from './raft.js';
@@ -91,7 +97,7 @@ export class Agent {
   }
 
   /** The checks registered through this agent (maintenance included), by id. */
-  checks() {
+  checks(): CheckRecord[] {
     return this.catalog
       .checks({ node: this.node.name })
       .filter((c) => this.#checks.has(c.id) || c.type === 'maintenance');

@@ -13,6 +13,7 @@ import {
 import {
   block,
   HttpError,
+  hasTags,
   nodeMetaMatches,
   type Reply,
   type RouteContext,
@@ -20,10 +21,6 @@ import {
   route,
 } from './routes.js';
 import { catalogEntry, catalogServices, nodeJson, serviceJson } from './shapes.js';
-
-function hasTags(tags: readonly string[], wanted: readonly string[]): boolean {
-  return wanted.every((tag) => tags.includes(tag));
-}
 
 async function listNodes(ctx: RouteContext): Promise<Reply> {
   const { filter, consistency } = readOptions(ctx);

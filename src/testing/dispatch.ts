@@ -76,6 +76,15 @@ async function route(
   const asked = found.forwards ? url.searchParams.get('dc') || undefined : undefined;
   const target = asked === undefined ? server.wan : server.wan.find(asked);
   if (!target) throw new HttpError(500, 'No path to datacenter');
+  // a query for another datacenter also ends when that datacenter's server stops
+  const forwarded = new AbortController();
+  const abort = () => forwarded.abort();
+  const sources = target === server.wan ? [signal] : [signal, target.left];
+  for (const source of sources) source.addEventListener('abort', abort, { once: true });
+  if (sources.some((source) => source.aborted)) abort();
+  const unlink = () => {
+    for (const source of sources) source.removeEventListener('abort', abort);
+  };
   const values = found.pattern.exec(url.pathname)?.slice(1) ?? [];
   const params: Record<string, string> = {};
   found.names.forEach((name, i) => {
@@ -92,9 +101,14 @@ async function route(
     body: () => parseJson(body),
     raw: body,
     access,
-    signal: target === server.wan ? signal : AbortSignal.any([signal, target.left]),
+    signal: forwarded.signal,
   };
-  const reply = await found.handler(ctx);
+  let reply: Reply;
+  try {
+    reply = await found.handler(ctx);
+  } finally {
+    unlink();
+  }
   // the datacenter asked left the WAN (its server stopped) while a query waited on it
   if (target.left.aborted) throw new HttpError(500, 'No path to datacenter');
   if (kind === 'list' && access === 'anonymous') {

@@ -4,7 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { MutableRecord } from './request-log.js';
 import type { Reply } from './routes.js';
 
-/** Which requests a fault applies to, and how many of them. */
+/**
+ * Which requests a fault applies to, and how many of them.
+ *
+ * @example
+ * ```ts
+ * // the next two health queries for dc2 that this server receives are refused
+ * consul.inject({ kind: 'status', status: 503, path: '/v1/health/service/greeter', datacenter: 'dc2', count: 2 });
+ * ```
+ */
 export interface FaultScope {
   /** Exact request path, e.g. `/v1/health/service/greeter`. Default: every path. */
   readonly path?: string;
@@ -30,6 +38,12 @@ export interface FaultScope {
  * - `delay`: answer normally after `ms`;
  * - `index`: answer normally but with this `X-Consul-Index` (`null`: no header at all), to
  *   play an index that goes backwards, 0, or is missing.
+ *
+ * @example
+ * ```ts
+ * consul.inject({ kind: 'drop', method: 'GET' }); // the next GET gets no answer at all
+ * consul.inject({ kind: 'index', index: 1, path: '/v1/health/service/greeter' }); // index goes back
+ * ```
  */
 export type Fault = FaultScope &
   (

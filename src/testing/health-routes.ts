@@ -8,6 +8,7 @@ import { CHECK_STATUSES, type CheckStatus } from './registration.js';
 import {
   block,
   HttpError,
+  hasTags,
   nodeMetaMatches,
   parseBool,
   type Reply,
@@ -19,10 +20,6 @@ import {
 import { checkJson, healthEntries } from './shapes.js';
 
 const LIST: RouteAcl = { kind: 'list', resource: 'service' };
-
-function hasTags(tags: unknown, wanted: readonly string[]): boolean {
-  return Array.isArray(tags) && wanted.every((tag) => tags.includes(tag));
-}
 
 async function serviceInstances(ctx: RouteContext): Promise<Reply> {
   const { filter, consistency } = readOptions(ctx);

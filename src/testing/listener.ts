@@ -3,7 +3,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import { HttpError } from './routes.js';
 
-/** The TLS side of `ConsulTestServerOptions`. */
+/**
+ * The TLS side of `ConsulTestServerOptions`.
+ *
+ * @example
+ * ```ts
+ * const tls: ConsulTestServerTls = { key: serverKeyPem, cert: serverCertPem, ca: caPem, requestCert: true };
+ * const consul = await new ConsulTestServer({ tls }).start(); // consul.address starts with https://
+ * ```
+ */
 export interface ConsulTestServerTls {
   /** The server's private key (PEM). */
   readonly key: string | Buffer;

@@ -17,10 +17,27 @@ import {
 
 export { RegistrationError } from './json-fields.js';
 
+/**
+ * A check's status, as Consul names them.
+ *
+ * @example
+ * ```ts
+ * consul.setCheckStatus('service:greeter-1', 'critical', 'connection refused');
+ * ```
+ */
 export type CheckStatus = 'passing' | 'warning' | 'critical';
 export const CHECK_STATUSES: readonly CheckStatus[] = ['passing', 'warning', 'critical'];
 
-/** A check in a service definition (`Check` or an element of `Checks`). */
+/**
+ * A check in a service definition (`Check` or an element of `Checks`): exactly one of `TTL`,
+ * `TCP`, `HTTP`, `GRPC` or `Args`.
+ *
+ * @example
+ * ```ts
+ * const check: CheckDefinition = { GRPC: '127.0.0.1:50051', Interval: '1s', Timeout: '500ms' };
+ * consul.registerService({ Name: 'greeter', Port: 50051, Check: check });
+ * ```
+ */
 export interface CheckDefinition {
   readonly CheckID?: string;
   readonly Name?: string;
@@ -52,7 +69,22 @@ export interface CheckDefinition {
   readonly Notes?: string;
 }
 
-/** A service definition, the body of `PUT /v1/agent/service/register`. */
+/**
+ * A service definition, the body of `PUT /v1/agent/service/register`.
+ *
+ * @example
+ * ```ts
+ * const greeter: ServiceDefinition = {
+ *   Name: 'greeter',
+ *   ID: 'greeter-1',
+ *   Address: '127.0.0.1',
+ *   Port: 50051,
+ *   Tags: ['v2'],
+ *   Check: { TTL: '10s', Status: 'passing' },
+ * };
+ * consul.registerService(greeter);
+ * ```
+ */
 export interface ServiceDefinition {
   readonly Name: string;
   /** Default: the name. */

@@ -1,6 +1,15 @@
 /** The test server's record of the requests it received: the most recent ones, bounded. */
 
-/** A request the server received, for assertions. Never holds more than the request did. */
+/**
+ * A request the server received, for assertions. Never holds more than the request did.
+ *
+ * @example
+ * ```ts
+ * const last = consul.requests.at(-1);
+ * expect(last).toMatchObject({ method: 'GET', path: '/v1/health/service/greeter', outcome: 'answered' });
+ * expect(new URLSearchParams(last?.query).get('index')).toBe(String(consul.index));
+ * ```
+ */
 export interface RecordedRequest {
   readonly method: string;
   readonly path: string;

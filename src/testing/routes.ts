@@ -182,6 +182,11 @@ export async function block(ctx: RouteContext, currentIndex: () => number): Prom
   await ctx.dc.raft.waitForChange(currentIndex, minIndex, wait + jitter, ctx.signal);
 }
 
+/** Whether `tags` (a list) has every tag of `wanted`, as repeated `?tag=` filters ask. */
+export function hasTags(tags: unknown, wanted: readonly string[]): boolean {
+  return Array.isArray(tags) && wanted.every((tag) => tags.includes(tag));
+}
+
 /** Whether `node` has every `node-meta=key:value` of the query. */
 export function nodeMetaMatches(ctx: RouteContext, node: NodeRecord | undefined): boolean {
   const meta = node?.meta ?? {};

@@ -3,7 +3,18 @@ import { isRecord } from '../is-record.js';
 import type { ConsulTestServer } from './consul-test-server.js';
 import { type ConsulTestServerTls, validateTls } from './listener.js';
 
-/** Options of {@link ConsulTestServer}. */
+/**
+ * Options of {@link ConsulTestServer}; all optional.
+ *
+ * @example
+ * ```ts
+ * const consul = await new ConsulTestServer({
+ *   datacenter: 'dc1',
+ *   acl: { tokens: { 'reader-token': 'read', 'writer-token': 'write' } },
+ *   requestLogSize: 1_000,
+ * }).start();
+ * ```
+ */
 export interface ConsulTestServerOptions {
   /** Interface to listen on. Default `127.0.0.1`. */
   readonly host?: string;
