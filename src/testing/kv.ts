@@ -16,6 +16,12 @@ export interface KvEntry {
   readonly modifyIndex: number;
 }
 
+function entriesUnder(entries: ReadonlyMap<string, KvEntry>, prefix: string): KvEntry[] {
+  return [...entries.values()]
+    .filter((e) => e.key.startsWith(prefix))
+    .sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
 export class KvStore {
   readonly #raft: Raft;
   #entries = new Map<string, KvEntry>();
@@ -33,9 +39,7 @@ export class KvStore {
 
   /** Every entry under `prefix`, by key. */
   list(prefix: string): KvEntry[] {
-    return [...this.#entries.values()]
-      .filter((e) => e.key.startsWith(prefix))
-      .sort((a, b) => (a.key < b.key ? -1 : 1));
+    return entriesUnder(this.#entries, prefix);
   }
 
   /**
@@ -108,9 +112,7 @@ export class KvWrite {
   }
 
   list(prefix: string): KvEntry[] {
-    return [...this.#entries.values()]
-      .filter((e) => e.key.startsWith(prefix))
-      .sort((a, b) => (a.key < b.key ? -1 : 1));
+    return entriesUnder(this.#entries, prefix);
   }
 
   set(key: string, value: Buffer | null, flags: number): KvEntry {

@@ -88,6 +88,23 @@ describe('ConsulTestServer /v1/catalog/nodes, /node and /node-services', () => {
   });
 });
 
+describe('ConsulTestServer catalog blocking queries', () => {
+  it.each([
+    ['/v1/catalog/services', () => server.registerService({ Name: 'db', Port: 2 })],
+    ['/v1/catalog/service/web', () => server.registerService({ Name: 'web', ID: 'w2', Port: 3 })],
+    ['/v1/catalog/node/server-1', () => server.registerService({ Name: 'db', Port: 2 })],
+    ['/v1/catalog/node-services/server-1', () => server.deregisterService('w1')],
+    ['/v1/catalog/connect/web', () => server.deregisterService('w1')],
+  ])('blocks %s until what it reads changes, then answers a higher index', async (path, change) => {
+    server.registerService({ Name: 'web', ID: 'w1', Port: 1 });
+    const { index } = await http.get(path);
+    const blocked = http.get(`${path}?index=${index}&wait=1m`);
+    await vi.waitFor(() => expect(server.activeRequests).toBe(1));
+    change();
+    expect((await blocked).index).toBeGreaterThan(index);
+  });
+});
+
 describe('ConsulTestServer /v1/catalog/register and /deregister', () => {
   it('registers a node with a service and a check, answering true', async () => {
     const answer = await http.put(

@@ -55,6 +55,14 @@ describe('ConsulTestServer /v1/health/node/:node', () => {
     });
   });
 
+  it('blocks until a check of the node changes', async () => {
+    const { index } = await http.get('/v1/health/node/n1');
+    const blocked = http.get(`/v1/health/node/n1?index=${index}&wait=1m`);
+    await vi.waitFor(() => expect(server.activeRequests).toBe(1));
+    await http.put('/v1/agent/maintenance?enable=true');
+    expect(ids((await blocked).json())).toContain('_node_maintenance');
+  });
+
   it('answers an unknown node with an empty list', async () => {
     expect((await http.get('/v1/health/node/nope')).json()).toEqual([]);
   });
