@@ -62,12 +62,20 @@ export function checkJson(catalog: Catalog, c: CheckRecord): Json {
  * with its node, and the node's checks before the service's own.
  */
 export function healthEntries(catalog: Catalog, name: string): { entry: Json; passing: boolean }[] {
+  // group the checks once, by node and service ('' for node checks), in their order
+  const owned = new Map<string, CheckRecord[]>();
+  for (const check of catalog.checks()) {
+    const owner = `${check.node}\0${check.serviceId}`;
+    const list = owned.get(owner);
+    if (list) list.push(check);
+    else owned.set(owner, [check]);
+  }
   return catalog.services({ name }).flatMap((service) => {
     const node = catalog.node(service.node);
     if (!node) return [];
     const checks = [
-      ...catalog.checks({ node: service.node, serviceId: '' }),
-      ...catalog.checks({ node: service.node, serviceId: service.id }),
+      ...(owned.get(`${service.node}\0`) ?? []),
+      ...(owned.get(`${service.node}\0${service.id}`) ?? []),
     ];
     return {
       entry: {
