@@ -77,14 +77,7 @@ async function route(
   const target = asked === undefined ? server.wan : server.wan.find(asked);
   if (!target) throw new HttpError(500, 'No path to datacenter');
   // a query for another datacenter also ends when that datacenter's server stops
-  const forwarded = new AbortController();
-  const abort = () => forwarded.abort();
-  const sources = target === server.wan ? [signal] : [signal, target.left];
-  for (const source of sources) source.addEventListener('abort', abort, { once: true });
-  if (sources.some((source) => source.aborted)) abort();
-  const unlink = () => {
-    for (const source of sources) source.removeEventListener('abort', abort);
-  };
+  const linked = anyOf(target === server.wan ? [signal] : [signal, target.left]);
   const values = found.pattern.exec(url.pathname)?.slice(1) ?? [];
   const params: Record<string, string> = {};
   found.names.forEach((name, i) => {
@@ -101,13 +94,13 @@ async function route(
     body: () => parseJson(body),
     raw: body,
     access,
-    signal: forwarded.signal,
+    signal: linked.signal,
   };
   let reply: Reply;
   try {
     reply = await found.handler(ctx);
   } finally {
-    unlink();
+    linked.unlink();
   }
   // the datacenter asked left the WAN (its server stopped) while a query waited on it
   if (target.left.aborted) throw new HttpError(500, 'No path to datacenter');
@@ -115,6 +108,21 @@ async function route(
     return { ...reply, body: emptyLike(reply.body), filteredByAcl: true };
   }
   return reply;
+}
+
+/**
+ * A signal that aborts with any of `sources`; `unlink` removes its listeners, so a
+ * long-lived source (a server's WAN membership) keeps nothing of a request that ended.
+ */
+function anyOf(sources: readonly AbortSignal[]): { signal: AbortSignal; unlink: () => void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  for (const source of sources) source.addEventListener('abort', abort, { once: true });
+  if (sources.some((source) => source.aborted)) abort();
+  const unlink = () => {
+    for (const source of sources) source.removeEventListener('abort', abort);
+  };
+  return { signal: controller.signal, unlink };
 }
 
 /** What the request's token allows; throws 403 `ACL not found` for an unknown token. */
