@@ -1,12 +1,37 @@
 /**
- * What a Consul agent does with registrations: it keeps services and checks in the catalog,
- * runs TCP, HTTP and gRPC checks on their intervals, expires TTL checks that are not
- * updated, reaps services critical for longer than `DeregisterCriticalServiceAfter`, and
- * puts services in and out of maintenance.
+ * What a Consul server agent does with its own node: it registers the node, its `serfHealth`
+ * check and the built-in `consul` service in the catalog; keeps the services and checks
+ * registered through it, runs their checks (see {@link CheckLifecycle}), and puts services
+ * and the node in and out of maintenance.
  */
-import { Catalog, type NodeInfo } from './catalog.js';
-import { CheckRunner } from './checks.js';
-import { type CheckStatus, type ParsedCheck, parseServiceDefinition } from './registration.js';
+import {
+  Catalog,
+  type CheckFields,
+  type CheckRecord,
+  type ServiceRecord,
+  updateCheckStatus,
+} from './catalog.js';
+import { CheckLifecycle } from './check-lifecycle.js';
+import { KvStore } from './kv.js';
+import { Raft } from './raft.js';
+import {
+  type CheckStatus,
+  type ParsedCheck,
+  parseCheckDefinition,
+  parseServiceDefinition,
+} from './registration.js';
+
+/** The server's own node. */
+export interface NodeInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly address: string;
+  readonly datacenter: string;
+  readonly meta: Readonly<Record<string, string>>;
+}
+
+/** The Consul version the test server answers as (`/v1/agent/self`, the `consul` service). */
+export const CONSUL_VERSION = '1.20.2';
 
 /** An agent operation on an id that does not exist; the server answers 404. */
 export class UnknownIdError extends Error {
@@ -18,56 +43,119 @@ export class CheckUpdateError extends Error {
   override readonly name = 'CheckUpdateError';
 }
 
-const MAINTENANCE_PREFIX = '_service_maintenance:';
-const DEFAULT_MAINTENANCE_NOTE =
-  'Maintenance mode is enabled for this service, but no reason was provided. This is a default message.';
+/** A script check on a server without `enableScriptChecks`; the server answers 500. */
+export class ScriptChecksDisabledError extends Error {
+  override readonly name = 'ScriptChecksDisabledError';
+  constructor() {
+    super(
+      "Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true",
+    );
+  }
+}
+
+const SERVICE_MAINTENANCE = '_service_maintenance:';
+const NODE_MAINTENANCE = '_node_maintenance';
+const DEFAULT_NOTE = (what: string) =>
+  `Maintenance mode is enabled for this ${what}, but no reason was provided. This is a default message.`;
+
+const unknownCheck = (id: string) =>
+  new UnknownIdError(
+    `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`,
+  );
 
 export class Agent {
+  readonly raft = new Raft();
+  readonly node: NodeInfo;
   readonly catalog: Catalog;
-  /** Per check: what keeps it moving (a probe runner or a TTL timer) and its reaper. */
-  readonly #checks = new Map<
-    string,
-    {
-      readonly definition: ParsedCheck;
-      runner?: CheckRunner | undefined;
-      ttl?: NodeJS.Timeout | undefined;
-      reaper?: NodeJS.Timeout | undefined;
-    }
-  >();
+  readonly kv: KvStore;
+  /** Whether script checks (`Args`) are accepted, as Consul's `enable_script_checks`. */
+  readonly enableScriptChecks: boolean;
+  /** Ids of the services registered through this agent. */
+  readonly #services = new Set<string>();
+  /** The checks this agent runs or expires, by id. */
+  readonly #checks = new Map<string, CheckLifecycle>();
   #closed = false;
 
-  constructor(node: NodeInfo) {
-    this.catalog = new Catalog(node);
+  constructor(node: NodeInfo, options: { readonly enableScriptChecks: boolean }) {
+    this.node = node;
+    this.enableScriptChecks = options.enableScriptChecks;
+    this.catalog = new Catalog(this.raft, node.datacenter);
+    this.kv = new KvStore(this.raft);
+    this.catalog.write((tx) => {
+      const { name, id, address } = node;
+      const meta = { 'consul-network-segment': '', 'consul-version': CONSUL_VERSION, ...node.meta };
+      const tagged = { lan: address, lan_ipv4: address, wan: address, wan_ipv4: address };
+      tx.putNode({ id, name, address, taggedAddresses: tagged, meta });
+      tx.putService(name, CONSUL_SERVICE);
+      tx.putCheck(name, SERF_HEALTH);
+    });
+  }
+
+  /** The services registered through this agent, by id. */
+  services(): ServiceRecord[] {
+    return this.catalog.services({ node: this.node.name }).filter((s) => this.#services.has(s.id));
+  }
+
+  /** The checks registered through this agent (maintenance included), by id. */
+  checks(): CheckRecord[] {
+    return this.catalog
+      .checks({ node: this.node.name })
+      .filter((c) => this.#checks.has(c.id) || c.type === 'maintenance');
   }
 
   /** Registers (or re-registers) a service from its JSON definition; returns its id. */
   register(definition: unknown, replaceExistingChecks = false): string {
     const service = parseServiceDefinition(definition);
-    for (const check of service.checks) this.#stopCheck(check.id);
-    if (replaceExistingChecks) {
-      for (const check of this.catalog.checksOf(service.id)) this.#stopCheck(check.id);
-    }
-    this.catalog.putService(service, replaceExistingChecks);
-    for (const check of service.checks) {
-      const state: { definition: ParsedCheck; runner?: CheckRunner } = { definition: check };
-      this.#checks.set(check.id, state);
-      if (check.type === 'ttl') this.#armTtl(check.id);
-      else if (!this.#closed) {
-        state.runner = new CheckRunner(check, ({ status, output }) =>
-          this.#setStatus(check.id, status, output),
-        );
-      }
-      this.#watchCritical(check.id);
-    }
-    for (const check of service.checks) this.#checks.get(check.id)?.runner?.start();
+    this.#refuseScripts(service.checks);
+    const node = this.node.name;
+    const kept = new Set(service.checks.map((check) => check.id));
+    const others = replaceExistingChecks
+      ? this.catalog
+          .checks({ node, serviceId: service.id })
+          .filter((c) => c.type !== 'maintenance' && !kept.has(c.id))
+      : [];
+    for (const check of [...service.checks, ...others]) this.#stopCheck(check.id);
+    const { checks, ...fields } = service;
+    this.catalog.write((tx) => {
+      tx.putService(node, fields);
+      for (const check of others) tx.deleteCheck(node, check.id);
+      for (const check of checks) tx.putCheck(node, checkFields(check, service.id), true);
+    });
+    this.#services.add(service.id);
+    for (const check of checks) this.#startCheck(check);
     return service.id;
   }
 
   /** Removes a service and its checks. */
   deregister(id: string): void {
-    if (!this.catalog.service(id)) throw new UnknownIdError(`Unknown service ID "${id}"`);
-    for (const check of this.catalog.checksOf(id)) this.#stopCheck(check.id);
-    this.catalog.deleteService(id);
+    if (!this.#services.has(id)) throw new UnknownIdError(`Unknown service ID "${id}"`);
+    for (const check of this.catalog.checks({ node: this.node.name, serviceId: id })) {
+      this.#stopCheck(check.id);
+    }
+    this.catalog.write((tx) => tx.deleteService(this.node.name, id));
+    this.#services.delete(id);
+  }
+
+  /** `PUT /v1/agent/check/register`: a check of a service of this agent, or of the node. */
+  registerCheck(definition: unknown): string {
+    const check = parseCheckDefinition(definition);
+    this.#refuseScripts([check]);
+    if (check.serviceId !== '' && !this.#services.has(check.serviceId)) {
+      throw new UnknownIdError(`ServiceID "${check.serviceId}" does not exist`);
+    }
+    this.#stopCheck(check.id);
+    this.catalog.write((tx) =>
+      tx.putCheck(this.node.name, checkFields(check, check.serviceId), true),
+    );
+    this.#startCheck(check);
+    return check.id;
+  }
+
+  /** `PUT /v1/agent/check/deregister/:id`. */
+  deregisterCheck(id: string): void {
+    if (!this.checks().some((c) => c.id === id)) throw unknownCheck(id);
+    this.#stopCheck(id);
+    this.catalog.write((tx) => tx.deleteCheck(this.node.name, id));
   }
 
   /**
@@ -75,44 +163,34 @@ export class Agent {
    * each update restarts the TTL.
    */
   updateTtlCheck(id: string, status: CheckStatus, output: string): void {
-    const state = this.#checks.get(id);
-    if (!this.catalog.check(id)) throw new UnknownIdError(`Unknown check ID "${id}"`);
-    if (state?.definition.type !== 'ttl') {
+    if (!this.checks().some((c) => c.id === id)) throw unknownCheck(id);
+    const lifecycle = this.#checks.get(id);
+    if (lifecycle?.type !== 'ttl') {
       throw new CheckUpdateError(`CheckID "${id}" does not have associated TTL`);
     }
-    this.#armTtl(id);
-    this.#setStatus(id, status, output);
+    lifecycle.report(status, output);
   }
 
-  /** Sets any check's status directly, as a test wants to; TTL checks restart their TTL. */
+  /** Sets any check of this node directly, as a test wants to; TTL checks restart their TTL. */
   setCheckStatus(id: string, status: CheckStatus, output: string): void {
-    if (!this.catalog.check(id)) throw new UnknownIdError(`Unknown check ID "${id}"`);
-    if (this.#checks.get(id)?.definition.type === 'ttl') this.#armTtl(id);
-    this.#setStatus(id, status, output);
+    const lifecycle = this.#checks.get(id);
+    if (lifecycle) lifecycle.report(status, output);
+    else if (!updateCheckStatus(this.catalog, this.node.name, id, status, output)) {
+      throw new UnknownIdError(`Unknown check ID "${id}"`);
+    }
   }
 
   /** `PUT /v1/agent/service/maintenance/:id`: a critical check while enabled. */
   maintenance(serviceId: string, enable: boolean, reason: string): void {
-    const service = this.catalog.service(serviceId);
-    if (!service) throw new UnknownIdError(`Unknown service ID "${serviceId}"`);
-    const id = `${MAINTENANCE_PREFIX}${serviceId}`;
-    if (!enable) {
-      this.catalog.deleteCheck(id);
-      return;
+    if (!this.#services.has(serviceId)) {
+      throw new UnknownIdError(`No service registered with ID "${serviceId}"`);
     }
-    if (this.catalog.check(id)) return;
-    this.catalog.putAgentCheck({
-      id,
-      name: 'Service Maintenance Mode',
-      serviceId,
-      serviceName: service.name,
-      type: 'maintenance',
-      status: 'critical',
-      output: '',
-      notes: reason || DEFAULT_MAINTENANCE_NOTE,
-      interval: '',
-      timeout: '',
-    });
+    this.#maintenance(`${SERVICE_MAINTENANCE}${serviceId}`, serviceId, enable, reason);
+  }
+
+  /** `PUT /v1/agent/maintenance`: the node's critical `_node_maintenance` check while enabled. */
+  nodeMaintenance(enable: boolean, reason: string): void {
+    this.#maintenance(NODE_MAINTENANCE, '', enable, reason);
   }
 
   /** Stops every check runner and timer; the catalog stays readable. */
@@ -121,45 +199,91 @@ export class Agent {
     for (const id of [...this.#checks.keys()]) this.#stopCheck(id);
   }
 
-  #setStatus(id: string, status: CheckStatus, output: string): void {
-    if (this.#closed) return;
-    this.catalog.updateCheck(id, status, output);
-    this.#watchCritical(id);
+  #maintenance(id: string, serviceId: string, enable: boolean, reason: string): void {
+    const node = this.node.name;
+    const exists = this.catalog.check(node, id) !== undefined;
+    if (enable === exists) return;
+    this.catalog.write((tx) => {
+      if (!enable) tx.deleteCheck(node, id);
+      else {
+        const what = serviceId === '' ? 'node' : 'service';
+        tx.putCheck(node, {
+          id,
+          name: serviceId === '' ? 'Node Maintenance Mode' : 'Service Maintenance Mode',
+          serviceId,
+          type: 'maintenance',
+          status: 'critical',
+          output: '',
+          notes: reason || DEFAULT_NOTE(what),
+          interval: '',
+          timeout: '',
+        });
+      }
+    });
   }
 
-  #armTtl(id: string): void {
-    const state = this.#checks.get(id);
-    if (!state || this.#closed) return;
-    clearTimeout(state.ttl);
-    state.ttl = setTimeout(() => {
-      state.ttl = undefined;
-      const last = this.catalog.check(id)?.output;
-      this.#setStatus(id, 'critical', `TTL expired${last ? ` (last output: ${last})` : ''}`);
-    }, state.definition.ttlMs).unref();
-  }
-
-  /** Starts or cancels the countdown of `DeregisterCriticalServiceAfter`. */
-  #watchCritical(id: string): void {
-    const state = this.#checks.get(id);
-    const check = this.catalog.check(id);
-    const after = state?.definition.deregisterAfterMs;
-    if (!state || !check || after === undefined) return;
-    if (check.status !== 'critical') {
-      clearTimeout(state.reaper);
-      state.reaper = undefined;
-    } else if (!state.reaper && !this.#closed) {
-      state.reaper = setTimeout(() => {
-        if (this.catalog.service(check.serviceId)) this.deregister(check.serviceId);
-      }, after).unref();
+  #refuseScripts(checks: readonly ParsedCheck[]): void {
+    if (!this.enableScriptChecks && checks.some((check) => check.type === 'script')) {
+      throw new ScriptChecksDisabledError();
     }
   }
 
+  #startCheck(check: ParsedCheck): void {
+    if (this.#closed) return;
+    const lifecycle = new CheckLifecycle(this.catalog, this.node.name, check, (serviceId) => {
+      if (this.#services.has(serviceId)) this.deregister(serviceId);
+    });
+    this.#checks.set(check.id, lifecycle);
+    lifecycle.start();
+  }
+
   #stopCheck(id: string): void {
-    const state = this.#checks.get(id);
-    if (!state) return;
-    state.runner?.stop();
-    clearTimeout(state.ttl);
-    clearTimeout(state.reaper);
+    this.#checks.get(id)?.stop();
     this.#checks.delete(id);
   }
 }
+
+function checkFields(check: ParsedCheck, serviceId: string): CheckFields {
+  return {
+    id: check.id,
+    name: check.name,
+    serviceId,
+    type: check.type,
+    status: check.status,
+    output: '',
+    notes: check.notes,
+    interval: check.interval,
+    timeout: check.timeout,
+  };
+}
+
+const CONSUL_SERVICE = {
+  id: 'consul',
+  name: 'consul',
+  address: '',
+  port: 8300,
+  tags: [],
+  meta: {
+    non_voter: 'false',
+    raft_version: '3',
+    read_replica: 'false',
+    serf_protocol_current: '2',
+    serf_protocol_max: '5',
+    serf_protocol_min: '1',
+    version: CONSUL_VERSION,
+  },
+  weights: { Passing: 1, Warning: 1 },
+  enableTagOverride: false,
+} as const;
+
+const SERF_HEALTH: CheckFields = {
+  id: 'serfHealth',
+  name: 'Serf Health Status',
+  serviceId: '',
+  type: '',
+  status: 'passing',
+  output: 'Agent alive and reachable',
+  notes: '',
+  interval: '',
+  timeout: '',
+};

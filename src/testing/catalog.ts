@@ -1,191 +1,248 @@
 /**
- * The test server's state: one node, its services and checks, and Raft-like indexes. Every
- * write takes the next value of one global index, which only grows; each service name
- * remembers the index of the last write that touched it (deletions included), so a query
- * returns the index of the data it read and a blocking query wakes only on its own changes.
+ * One datacenter's catalog: nodes, the services on them and their checks (a check with no
+ * service is a node check, such as `serfHealth`, and counts for every service on its node).
+ * Writes go through {@link Catalog.write}: one Raft index per write, and every table and
+ * service name the write touched remembers it, so a query returns the index of the data it
+ * read and a blocking query wakes only on its own changes (deletions included).
  */
-import type { CheckStatus, CheckType, ParsedCheck, ParsedService } from './registration.js';
+import type { Raft } from './raft.js';
+import type { CheckStatus, CheckType, ParsedService } from './registration.js';
 
-export interface NodeInfo {
+export interface NodeRecord {
   readonly id: string;
   readonly name: string;
   readonly address: string;
-  readonly datacenter: string;
+  readonly taggedAddresses: Readonly<Record<string, string>>;
   readonly meta: Readonly<Record<string, string>>;
-}
-
-export interface ServiceRecord extends Omit<ParsedService, 'checks'> {
   readonly createIndex: number;
   readonly modifyIndex: number;
 }
 
-export interface CheckRecord {
+export type ServiceFields = Omit<ParsedService, 'checks'>;
+
+export interface ServiceRecord extends ServiceFields {
+  readonly node: string;
+  readonly createIndex: number;
+  readonly modifyIndex: number;
+}
+
+export interface CheckFields {
   readonly id: string;
   readonly name: string;
+  /** Empty for a node check. */
   readonly serviceId: string;
-  readonly serviceName: string;
-  readonly type: CheckType | 'maintenance';
+  readonly type: CheckType | 'maintenance' | '';
   readonly status: CheckStatus;
   readonly output: string;
   readonly notes: string;
   readonly interval: string;
   readonly timeout: string;
+}
+
+export interface CheckRecord extends CheckFields {
+  readonly node: string;
+  readonly serviceName: string;
   readonly createIndex: number;
   readonly modifyIndex: number;
 }
 
+/** What an index answers for: a whole table, or one service name's instances and checks. */
+export type IndexKey = 'nodes' | 'services' | 'checks' | `service:${string}`;
+
+const key = (node: string, id: string) => `${node}\0${id}`;
+
+function byNodeThenId(a: ServiceRecord | CheckRecord, b: ServiceRecord | CheckRecord): number {
+  return a.node === b.node ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.node < b.node ? -1 : 1;
+}
+
 export class Catalog {
-  readonly node: NodeInfo;
-  #index = 1;
+  readonly datacenter: string;
+  readonly raft: Raft;
+  readonly #nodes = new Map<string, NodeRecord>();
   readonly #services = new Map<string, ServiceRecord>();
   readonly #checks = new Map<string, CheckRecord>();
-  readonly #serviceIndexes = new Map<string, number>();
-  readonly #listeners = new Set<() => void>();
+  readonly #indexes = new Map<IndexKey | 'catalog', number>();
 
-  constructor(node: NodeInfo) {
-    this.node = node;
+  constructor(raft: Raft, datacenter: string) {
+    this.raft = raft;
+    this.datacenter = datacenter;
   }
 
-  /** The last index handed out. */
-  get index(): number {
-    return this.#index;
+  /** The index of the last write that touched `key`, else of the last catalog write. */
+  index(key: IndexKey): number {
+    return this.#indexes.get(key) ?? this.#indexes.get('catalog') ?? this.raft.index;
   }
 
-  /** The index a query on `name` reports: its last write, else the catalog's. */
-  serviceIndex(name: string): number {
-    return this.#serviceIndexes.get(name) ?? this.#index;
+  node(name: string): NodeRecord | undefined {
+    return this.#nodes.get(name);
   }
 
-  service(id: string): ServiceRecord | undefined {
-    return this.#services.get(id);
+  /** Every node, by name. */
+  nodes(): NodeRecord[] {
+    return [...this.#nodes.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
-  check(id: string): CheckRecord | undefined {
-    return this.#checks.get(id);
+  service(node: string, id: string): ServiceRecord | undefined {
+    return this.#services.get(key(node, id));
   }
 
-  services(): IterableIterator<ServiceRecord> {
-    return this.#services.values();
+  /** Every service instance (of one name, or on one node), by node then id. */
+  services(filter: { readonly name?: string; readonly node?: string } = {}): ServiceRecord[] {
+    return [...this.#services.values()]
+      .filter((s) => (filter.name ?? s.name) === s.name && (filter.node ?? s.node) === s.node)
+      .sort(byNodeThenId);
   }
 
-  checks(): IterableIterator<CheckRecord> {
-    return this.#checks.values();
+  check(node: string, id: string): CheckRecord | undefined {
+    return this.#checks.get(key(node, id));
   }
 
-  checksOf(serviceId: string): CheckRecord[] {
-    return [...this.#checks.values()].filter((check) => check.serviceId === serviceId);
+  /** Checks by node then id; `serviceId: ''` selects node checks. */
+  checks(filter: { readonly node?: string; readonly serviceId?: string } = {}): CheckRecord[] {
+    return [...this.#checks.values()]
+      .filter(
+        (c) =>
+          (filter.node ?? c.node) === c.node && (filter.serviceId ?? c.serviceId) === c.serviceId,
+      )
+      .sort(byNodeThenId);
   }
 
-  /** Adds or replaces a service and the given checks, keeping a re-registered check's state. */
-  putService(service: ParsedService, dropOtherChecks: boolean): void {
-    const previous = this.#services.get(service.id);
-    const index = this.#commit([service.name, ...(previous ? [previous.name] : [])]);
-    const { checks, ...fields } = service;
-    this.#services.set(service.id, {
-      ...fields,
-      createIndex: previous?.createIndex ?? index,
-      modifyIndex: index,
+  /** Applies a write under one new index; returns what `apply` returns. */
+  write<T>(apply: (tx: CatalogWrite) => T): T {
+    let result: T | undefined;
+    let touched = new Set<IndexKey>();
+    this.raft.commit((index) => {
+      const tx = new CatalogWrite(this, index);
+      result = apply(tx);
+      touched = tx.touched;
+      for (const name of [...touched, 'catalog' as const]) this.#indexes.set(name, index);
     });
-    const keep = new Set(checks.map((check) => check.id));
-    for (const check of this.checksOf(service.id)) {
-      if (dropOtherChecks && !keep.has(check.id) && check.type !== 'maintenance') {
-        this.#checks.delete(check.id);
-      } else if (previous && previous.name !== service.name) {
-        this.#checks.set(check.id, { ...check, serviceName: service.name, modifyIndex: index });
+    return result as T;
+  }
+
+  /** @internal the maps a {@link CatalogWrite} changes. */
+  get tables() {
+    return { nodes: this.#nodes, services: this.#services, checks: this.#checks };
+  }
+}
+
+/** The changes of one catalog write, all under the same index. */
+export class CatalogWrite {
+  readonly touched = new Set<IndexKey>();
+  readonly #catalog: Catalog;
+  readonly #index: number;
+
+  constructor(catalog: Catalog, index: number) {
+    this.#catalog = catalog;
+    this.#index = index;
+  }
+
+  /** Adds or updates a node; an unchanged node keeps its indexes. */
+  putNode(node: Omit<NodeRecord, 'createIndex' | 'modifyIndex'>): void {
+    const { nodes } = this.#catalog.tables;
+    const previous = nodes.get(node.name);
+    if (previous && JSON.stringify({ ...previous, ...node }) === JSON.stringify(previous)) return;
+    nodes.set(node.name, {
+      ...node,
+      createIndex: previous?.createIndex ?? this.#index,
+      modifyIndex: this.#index,
+    });
+    this.#touchNode(node.name, 'nodes');
+  }
+
+  /** Removes a node with its services and checks. */
+  deleteNode(name: string): void {
+    this.#touchNode(name, 'nodes');
+    for (const s of this.#catalog.services({ node: name })) this.deleteService(name, s.id);
+    for (const c of this.#catalog.checks({ node: name })) this.deleteCheck(name, c.id);
+    this.#catalog.tables.nodes.delete(name);
+  }
+
+  /** Adds or replaces a service; its checks follow a rename. */
+  putService(node: string, service: ServiceFields): void {
+    const { services, checks } = this.#catalog.tables;
+    const previous = services.get(key(node, service.id));
+    services.set(key(node, service.id), {
+      ...service,
+      node,
+      createIndex: previous?.createIndex ?? this.#index,
+      modifyIndex: this.#index,
+    });
+    this.#touch('services', service.name, previous?.name);
+    if (previous && previous.name !== service.name) {
+      for (const check of this.#catalog.checks({ node, serviceId: service.id })) {
+        checks.set(key(node, check.id), { ...check, serviceName: service.name });
       }
     }
-    for (const check of checks) this.#putCheck(check, service, index);
-  }
-
-  #putCheck(check: ParsedCheck, service: ParsedService, index: number): void {
-    const previous = this.#checks.get(check.id);
-    this.#checks.set(check.id, {
-      id: check.id,
-      name: check.name,
-      serviceId: service.id,
-      serviceName: service.name,
-      type: check.type,
-      // as Consul's agent does, a re-registered check keeps the state it had
-      status: previous?.status ?? check.status,
-      output: previous?.output ?? '',
-      notes: check.notes,
-      interval: check.interval,
-      timeout: check.timeout,
-      createIndex: previous?.createIndex ?? index,
-      modifyIndex: index,
-    });
   }
 
   /** Removes a service and its checks; false when there was none. */
-  deleteService(id: string): boolean {
-    const service = this.#services.get(id);
+  deleteService(node: string, id: string): boolean {
+    const service = this.#catalog.service(node, id);
     if (!service) return false;
-    this.#commit([service.name]);
-    this.#services.delete(id);
-    for (const check of this.checksOf(id)) this.#checks.delete(check.id);
+    for (const check of this.#catalog.checks({ node, serviceId: id }))
+      this.deleteCheck(node, check.id);
+    this.#catalog.tables.services.delete(key(node, id));
+    this.#touch('services', service.name);
     return true;
-  }
-
-  /** Adds a check of a kind the agent manages itself (maintenance mode). */
-  putAgentCheck(check: Omit<CheckRecord, 'createIndex' | 'modifyIndex'>): void {
-    const index = this.#commit([check.serviceName]);
-    this.#checks.set(check.id, { ...check, createIndex: index, modifyIndex: index });
-  }
-
-  deleteCheck(id: string): boolean {
-    const check = this.#checks.get(id);
-    if (!check) return false;
-    this.#commit([check.serviceName]);
-    this.#checks.delete(id);
-    return true;
-  }
-
-  /** Sets a check's status and output; a write (and a new index) only when either changed. */
-  updateCheck(id: string, status: CheckStatus, output: string): boolean {
-    const check = this.#checks.get(id);
-    if (!check || (check.status === status && check.output === output)) return false;
-    const index = this.#commit([check.serviceName]);
-    this.#checks.set(id, { ...check, status, output, modifyIndex: index });
-    return true;
-  }
-
-  /** Calls `listener` after every write; returns the function that stops it. */
-  onWrite(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 
   /**
-   * Resolves once `currentIndex()` is above `minIndex`, after `timeoutMs`, or when `signal`
-   * aborts: Consul's blocking query.
+   * Adds or replaces a check. With `keepState` (the agent re-registering a check), the status
+   * and output it had are kept.
    */
-  waitForChange(
-    currentIndex: () => number,
-    minIndex: number,
-    timeoutMs: number,
-    signal: AbortSignal,
-  ): Promise<void> {
-    if (currentIndex() > minIndex || signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        stop();
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      const stop = this.onWrite(() => {
-        if (currentIndex() > minIndex) done();
-      });
-      signal.addEventListener('abort', done, { once: true });
+  putCheck(node: string, check: CheckFields, keepState = false): void {
+    const previous = this.#catalog.check(node, check.id);
+    const serviceName = this.#catalog.service(node, check.serviceId)?.name ?? '';
+    this.#catalog.tables.checks.set(key(node, check.id), {
+      ...check,
+      ...(keepState && previous && { status: previous.status, output: previous.output }),
+      node,
+      serviceName,
+      createIndex: previous?.createIndex ?? this.#index,
+      modifyIndex: this.#index,
     });
+    this.#touchCheck(node, serviceName, previous?.serviceName);
   }
 
-  #commit(names: readonly string[]): number {
-    this.#index += 1;
-    for (const name of names) this.#serviceIndexes.set(name, this.#index);
-    // listeners may unsubscribe while we iterate
-    for (const listener of [...this.#listeners]) listener();
-    return this.#index;
+  deleteCheck(node: string, id: string): boolean {
+    const check = this.#catalog.check(node, id);
+    if (!check) return false;
+    this.#catalog.tables.checks.delete(key(node, id));
+    this.#touchCheck(node, check.serviceName);
+    return true;
   }
+
+  #touch(table: 'nodes' | 'services' | 'checks', ...names: (string | undefined)[]): void {
+    this.touched.add(table);
+    for (const name of names) if (name) this.touched.add(`service:${name}`);
+  }
+
+  /** A node check counts for every service on its node. */
+  #touchCheck(node: string, ...serviceNames: (string | undefined)[]): void {
+    if (serviceNames.some((name) => name)) this.#touch('checks', ...serviceNames);
+    else this.#touchNode(node, 'checks');
+  }
+
+  #touchNode(node: string, table: 'nodes' | 'checks'): void {
+    this.#touch(table, ...this.#catalog.services({ node }).map((s) => s.name));
+  }
+}
+
+/**
+ * Sets a check's status and output in its own write; no write (and no new index) when neither
+ * changed. False when there is no such check.
+ */
+export function updateCheckStatus(
+  catalog: Catalog,
+  node: string,
+  id: string,
+  status: CheckStatus,
+  output: string,
+): boolean {
+  const check = catalog.check(node, id);
+  if (!check) return false;
+  if (check.status === status && check.output === output) return true;
+  catalog.write((tx) => tx.putCheck(node, { ...check, status, output }));
+  return true;
 }

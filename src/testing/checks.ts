@@ -1,8 +1,8 @@
 /**
  * The health checks the test server really runs, as Consul's agent does: TCP connect,
- * HTTP request (2xx passing, 429 warning, else critical) and gRPC
- * `grpc.health.v1.Health/Check` (SERVING passing, else critical). TTL checks need no probe:
- * the agent expires them.
+ * HTTP request (2xx passing, 429 warning, else critical), gRPC
+ * `grpc.health.v1.Health/Check` (SERVING passing, else critical) and scripts (see
+ * `script-check.ts`). TTL checks need no probe: the agent expires them.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -11,6 +11,7 @@ import { ChannelCredentials } from '@grpc/grpc-js';
 import { type Channel, createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import type { CheckStatus, ParsedCheck } from './registration.js';
+import { runScript } from './script-check.js';
 
 export interface ProbeResult {
   readonly status: CheckStatus;
@@ -134,7 +135,9 @@ export class CheckRunner {
         ? tcpProbe(check.target)
         : check.type === 'http'
           ? httpProbe(check)
-          : grpcProbe(check);
+          : check.type === 'script'
+            ? (signal) => runScript(check.args, check.timeoutMs, signal)
+            : grpcProbe(check);
   }
 
   start(): void {
@@ -156,8 +159,9 @@ export class CheckRunner {
     const result = await this.#probe(run.signal);
     clearTimeout(timeout);
     if (this.#stopped) return;
+    // a script reports its own timeout, with the output it had so far
     this.#report(
-      run.signal.aborted
+      run.signal.aborted && this.#check.type !== 'script'
         ? {
             status: 'critical',
             output: `${this.#check.target}: timed out after ${this.#check.timeoutMs} ms`,

@@ -1,83 +1,40 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent } from './agent.js';
+import { Agent, ScriptChecksDisabledError } from './agent.js';
 import { dispatch } from './dispatch.js';
-import { type Fault, FaultQueue, STATUS_TEXT } from './faults.js';
-import {
-  type ConsulTestServerTls,
-  createListener,
-  type Listener,
-  validateTls,
-} from './listener.js';
+import { type Fault, FaultQueue, strike } from './faults.js';
+import { createListener, type Listener } from './listener.js';
 import {
   CHECK_STATUSES,
   type CheckStatus,
   RegistrationError,
   type ServiceDefinition,
 } from './registration.js';
-import type { Reply } from './routes.js';
+import {
+  DEFAULT_REQUEST_LOG_SIZE,
+  type MutableRecord,
+  type RecordedRequest,
+  RequestLog,
+} from './request-log.js';
+import { sendReply } from './respond.js';
+import { type ConsulTestServerOptions, validateOptions } from './server-options.js';
+import { WanMember } from './wan.js';
 
-/** Options of {@link ConsulTestServer}. */
-export interface ConsulTestServerOptions {
-  /** Interface to listen on. Default `127.0.0.1`. */
-  readonly host?: string;
-  /** Default 0: a free port. */
-  readonly port?: number;
-  /** Default `dc1`. */
-  readonly datacenter?: string;
-  /** The one node's name. Default `rxlb-test-node`. */
-  readonly nodeName?: string;
-  /** The node's address, used for services registered without one. Default `127.0.0.1`. */
-  readonly nodeAddress?: string;
-  /** The node's metadata, for `node-meta` queries. */
-  readonly nodeMeta?: Readonly<Record<string, string>>;
-  /**
-   * Turns ACLs on with a default-deny policy: requests need an `X-Consul-Token` (or
-   * `Authorization: Bearer`) listed here; an unknown token gets `403 ACL not found`, an
-   * anonymous read gets empty results and an anonymous or read-only write gets 403.
-   */
-  readonly acl?: { readonly tokens: Readonly<Record<string, 'read' | 'write'>> };
-  /**
-   * Serves HTTPS instead of HTTP, with this key and certificate (PEM). With `requestCert`,
-   * clients must present a certificate signed by `ca` (mutual TLS); others are refused.
-   * {@link ConsulTestServer.address} then starts with `https://`.
-   *
-   * @example
-   * ```ts
-   * const consul = await new ConsulTestServer({ tls: { key, cert, ca, requestCert: true } }).start();
-   * consulInstances$('greeter', { address: consul.address, tls: { ca, cert: clientCert, key: clientKey } });
-   * ```
-   */
-  readonly tls?: ConsulTestServerTls;
+export type { RecordedRequest } from './request-log.js';
+export type { ConsulTestServerOptions } from './server-options.js';
+
+interface OpenRequest {
+  readonly record: MutableRecord;
+  readonly abort: AbortController;
 }
-
-/** A request the server received, for assertions. Never holds more than the request did. */
-export interface RecordedRequest {
-  readonly method: string;
-  readonly path: string;
-  /** The raw query string, without `?`. */
-  readonly query: string;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** `performance.now()` when it arrived. */
-  readonly receivedAt: number;
-  /**
-   * `pending` while open; `answered` once the response was sent; `closed-by-client` when the
-   * client went away first; `dropped` when a `drop` fault cut it; `stopped` when the server
-   * stopped with it open.
-   */
-  readonly outcome: 'pending' | 'answered' | 'closed-by-client' | 'dropped' | 'stopped';
-  /** The status sent, when answered. */
-  readonly status: number | undefined;
-}
-
-type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
 
 /**
- * A Consul-compatible HTTP server for tests, examples and demos: agent registration with
- * TTL, TCP, HTTP and gRPC checks it really runs, health and catalog queries with Raft-like
- * indexes and real blocking, ACL tokens, and fault injection.
+ * A Consul-compatible HTTP server for tests, examples and demos: the agent, catalog, health,
+ * status, KV and transaction endpoints a Consul client touches, with Consul's shapes, status
+ * codes, Raft-like indexes and real blocking; TTL, TCP, HTTP, gRPC (and, when enabled,
+ * script) checks it really runs; ACL tokens; fault injection; and several datacenters joined
+ * over the WAN.
  *
  * @example
  * ```ts
@@ -94,31 +51,32 @@ type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K
 export class ConsulTestServer {
   readonly #options: ConsulTestServerOptions;
   readonly #agent: Agent;
+  readonly #wan: WanMember;
   readonly #faults = new FaultQueue();
-  readonly #requests: MutableRecord[] = [];
-  readonly #open = new Set<{ record: MutableRecord; abort: AbortController }>();
+  readonly #log: RequestLog;
+  readonly #open = new Set<OpenRequest>();
   #server: Listener | undefined;
   #port = 0;
 
   constructor(options: ConsulTestServerOptions = {}) {
-    const tokens = options.acl?.tokens;
-    if (
-      tokens !== undefined &&
-      !Object.values(tokens).every((v) => v === 'read' || v === 'write')
-    ) {
-      throw new TypeError(
-        'ConsulTestServer: option "acl.tokens" must map tokens to "read" or "write"',
-      );
+    validateOptions(options);
+    if (options.wanJoin !== undefined && !(options.wanJoin instanceof ConsulTestServer)) {
+      throw new TypeError('ConsulTestServer: option "wanJoin" must be a ConsulTestServer');
     }
-    if (options.tls !== undefined) validateTls(options.tls);
     this.#options = options;
-    this.#agent = new Agent({
-      id: randomUUID(),
-      name: options.nodeName ?? 'rxlb-test-node',
-      address: options.nodeAddress ?? '127.0.0.1',
-      datacenter: options.datacenter ?? 'dc1',
-      meta: { ...options.nodeMeta },
-    });
+    this.#log = new RequestLog(options.requestLogSize ?? DEFAULT_REQUEST_LOG_SIZE);
+    this.#agent = new Agent(
+      {
+        id: randomUUID(),
+        name: options.nodeName ?? 'rxlb-test-node',
+        address: options.nodeAddress ?? '127.0.0.1',
+        datacenter: options.datacenter ?? 'dc1',
+        meta: { ...options.nodeMeta },
+      },
+      { enableScriptChecks: options.enableScriptChecks === true },
+    );
+    this.#wan = new WanMember(this.#agent, options.wanRttMs);
+    if (options.wanJoin) this.#wan.join(options.wanJoin.#wan);
   }
 
   /** Starts listening; resolves with the server itself once it accepts connections. */
@@ -137,9 +95,14 @@ export class ConsulTestServer {
     return this;
   }
 
-  /** Stops checks, ends open requests and closes every connection. */
+  /**
+   * Stops checks (killing running scripts), leaves the WAN (other datacenters then answer
+   * `?dc=` for this one with `500 No path to datacenter`), ends open requests and closes every
+   * connection.
+   */
   async stop(): Promise<void> {
     this.#agent.close();
+    this.#wan.leave();
     const server = this.#server;
     if (!server) return;
     for (const open of this.#open) {
@@ -167,14 +130,24 @@ export class ConsulTestServer {
     return this.#options.tls ? `https://${hostPort}` : hostPort;
   }
 
-  /** The last Raft index handed out. */
-  get index(): number {
-    return this.#agent.catalog.index;
+  /** This server's datacenter. */
+  get datacenter(): string {
+    return this.#agent.node.datacenter;
   }
 
-  /** Every request received, in order. */
+  /** The last Raft index of this datacenter (catalog and KV writes share it). */
+  get index(): number {
+    return this.#agent.raft.index;
+  }
+
+  /** The most recent requests received, in order; at most `requestLogSize` of them. */
   get requests(): readonly RecordedRequest[] {
-    return this.#requests;
+    return this.#log.entries;
+  }
+
+  /** How many requests were received since the start (or `clearRequests()`), kept or not. */
+  get requestCount(): number {
+    return this.#log.count;
   }
 
   /** Requests received and not yet answered or closed. */
@@ -182,9 +155,9 @@ export class ConsulTestServer {
     return this.#open.size;
   }
 
-  /** Forgets the recorded requests. */
+  /** Forgets the recorded requests and resets {@link requestCount}. */
   clearRequests(): void {
-    this.#requests.length = 0;
+    this.#log.clear();
   }
 
   /** Registers a service as `PUT /v1/agent/service/register` would; returns its id. */
@@ -192,8 +165,14 @@ export class ConsulTestServer {
     try {
       return this.#agent.register(definition);
     } catch (error) {
-      if (error instanceof RegistrationError)
+      if (error instanceof ScriptChecksDisabledError) {
+        throw new TypeError(
+          'registerService(): a script check (Args) needs new ConsulTestServer({ enableScriptChecks: true })',
+        );
+      }
+      if (error instanceof RegistrationError) {
         throw new TypeError(`registerService(): ${error.message}`);
+      }
       throw error;
     }
   }
@@ -216,7 +195,15 @@ export class ConsulTestServer {
     this.#agent.maintenance(serviceId, enable, reason);
   }
 
-  /** Arms a fault for the next matching requests; see {@link Fault}. */
+  /**
+   * Puts the node in (or out of) maintenance mode, as `PUT /v1/agent/maintenance` would:
+   * every service of this datacenter's node turns critical.
+   */
+  setNodeMaintenance(enable: boolean, reason = ''): void {
+    this.#agent.nodeMaintenance(enable, reason);
+  }
+
+  /** Arms a fault for the next matching requests this server receives; see {@link Fault}. */
   inject(fault: Fault): void {
     this.#faults.add(fault);
   }
@@ -237,7 +224,7 @@ export class ConsulTestServer {
       outcome: 'pending',
       status: undefined,
     };
-    this.#requests.push(record);
+    this.#log.add(record);
     const open = { record, abort: new AbortController() };
     this.#open.add(open);
     res.once('close', () => {
@@ -247,93 +234,24 @@ export class ConsulTestServer {
       }
       open.abort.abort();
     });
-    let reply = await dispatch(
-      { agent: this.#agent, tokens: this.#options.acl?.tokens },
-      req,
-      url,
-      open.abort.signal,
-    );
+    const tokens = this.#options.acl?.tokens;
+    const reply = await dispatch({ wan: this.#wan, tokens }, req, url, open.abort.signal);
     if (open.abort.signal.aborted) return;
+    const target = {
+      method: record.method,
+      path: record.path,
+      datacenter: url.searchParams.get('dc') || this.datacenter,
+    };
     // Faults strike the answer, so a blocking query in flight counts when it returns.
-    const fault = this.#faults.take(record.method, record.path, false);
-    switch (fault?.kind) {
-      case 'drop':
-        record.outcome = 'dropped';
-        req.socket.destroy();
-        return;
-      case 'hang':
-        return; // until the client or stop() ends it
-      case 'delay':
-        // node's own sleep: rejects at once when the request goes away, leaving nothing behind
-        await sleep(fault.ms, undefined, { signal: open.abort.signal }).catch(() => {});
-        if (open.abort.signal.aborted) return;
-        break;
-      case 'status':
-        reply = { status: fault.status, text: fault.body ?? STATUS_TEXT[fault.status] ?? 'error' };
-        break;
-      case 'body':
-        reply = okWith(reply, JSON.stringify(fault.body));
-        break;
-      case 'malformed':
-        reply = okWith(reply, '[{"Node": {"Node": "rxlb-test-node", "Addr');
-        break;
-    }
-    this.#reply(res, record, reply);
-  }
-
-  #consulHeaders(
-    index: number | undefined,
-    consistency: string | undefined,
-  ): Record<string, string> {
-    const headers: Record<string, string> = {};
-    if (index !== undefined) {
-      headers['X-Consul-Index'] = String(Math.max(1, index));
-      headers['X-Consul-KnownLeader'] = 'true';
-      headers['X-Consul-LastContact'] = '0';
-    }
-    if (consistency) headers['X-Consul-Effective-Consistency'] = consistency;
-    if (this.#options.acl) headers['X-Consul-Default-ACL-Policy'] = 'deny';
-    return headers;
-  }
-
-  #reply(res: ServerResponse, record: MutableRecord, reply: Reply): void {
-    const headers = this.#consulHeaders(reply.index, reply.consistency);
-    if (reply.filteredByAcl) headers['X-Consul-Results-Filtered-By-ACLs'] = 'true';
-    if (reply.index !== undefined) {
-      const fault = this.#faults.take(record.method, record.path, true);
-      if (fault?.kind === 'index') {
-        if (fault.index === null) delete headers['X-Consul-Index'];
-        else headers['X-Consul-Index'] = String(fault.index);
-      }
-    }
-    const status = reply.status ?? 200;
-    if (reply.text !== undefined) this.#send(res, record, status, reply.text, headers);
-    else {
-      const json = reply.raw ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
-      this.#send(res, record, status, json, headers, json !== '');
-    }
-  }
-
-  #send(
-    res: ServerResponse,
-    record: MutableRecord,
-    status: number,
-    body: string,
-    headers: Record<string, string> = {},
-    json = false,
-  ): void {
-    record.status = status;
-    res.writeHead(status, {
-      ...headers,
-      'Content-Type': json ? 'application/json' : 'text/plain; charset=utf-8',
-      'Content-Length': Buffer.byteLength(body),
-      Vary: 'Accept-Encoding',
+    const struck = await strike(this.#faults.take(target, false), reply, {
+      record,
+      socket: req.socket,
+      signal: open.abort.signal,
     });
-    res.end(body);
+    if (struck === undefined) return;
+    sendReply(res, record, struck, {
+      aclEnabled: tokens !== undefined,
+      takeIndexFault: () => this.#faults.take(target, true),
+    });
   }
-}
-
-/** A 200 answer with this raw JSON instead of the reply's own body or error text. */
-function okWith({ text: _text, ...reply }: Reply, raw: string): Reply {
-  return { ...reply, status: 200, raw };
 }

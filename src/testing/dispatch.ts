@@ -1,23 +1,40 @@
 /**
  * One request to the test server, from URL to reply: route matching (404, 405), the ACL
- * check, path parameters, and what an anonymous reader may see. Errors become Consul's
- * status codes and texts, so this never throws.
+ * check, path parameters, the datacenter asked (`?dc=`, answered by that datacenter's server
+ * over the WAN), and what an anonymous reader may see. Errors become Consul's status codes
+ * and texts, so this never throws.
  */
 import type { IncomingMessage } from 'node:http';
-import { type Agent, CheckUpdateError, UnknownIdError } from './agent.js';
+import { UnknownIdError } from './agent.js';
+import { AGENT_ROUTES } from './agent-routes.js';
+import { CATALOG_ROUTES } from './catalog-routes.js';
+import { HEALTH_ROUTES } from './health-routes.js';
+import { KV_ROUTES } from './kv-routes.js';
 import { readBody } from './listener.js';
 import { RegistrationError } from './registration.js';
 import {
   type Access,
   emptyLike,
   HttpError,
+  permissionDenied,
   type Reply,
-  ROUTES,
+  type Route,
   type RouteContext,
 } from './routes.js';
+import { TXN_ROUTES } from './txn.js';
+import type { WanMember } from './wan.js';
+
+const ROUTES: readonly Route[] = [
+  ...AGENT_ROUTES,
+  ...CATALOG_ROUTES,
+  ...HEALTH_ROUTES,
+  ...KV_ROUTES,
+  ...TXN_ROUTES,
+];
 
 export interface Server {
-  readonly agent: Agent;
+  /** This server, a member of its WAN pool. */
+  readonly wan: WanMember;
   /** ACL tokens and what they allow; undefined when ACLs are off. */
   readonly tokens: Readonly<Record<string, 'read' | 'write'>> | undefined;
 }
@@ -41,7 +58,7 @@ async function route(
   server: Server,
   req: IncomingMessage,
   url: URL,
-  body: string,
+  body: Buffer,
   signal: AbortSignal,
 ): Promise<Reply> {
   const method = req.method ?? 'GET';
@@ -52,28 +69,60 @@ async function route(
     throw new HttpError(404, '404 page not found');
   }
   const access = accessOf(server.tokens, req, url);
-  if (found.kind === 'write' && access !== 'write') {
-    const who = access === 'anonymous' ? 'anonymous token' : 'token';
-    throw new HttpError(403, `Permission denied: ${who} lacks permission 'service:write'`);
+  const { kind, resource } = found.acl;
+  if ((kind === 'write' && access !== 'write') || (kind === 'read' && access === 'anonymous')) {
+    throw permissionDenied(access, `${resource}:${kind}`);
   }
+  const asked = found.forwards ? url.searchParams.get('dc') || undefined : undefined;
+  const target = asked === undefined ? server.wan : server.wan.find(asked);
+  if (!target) throw new HttpError(500, 'No path to datacenter');
+  // a query for another datacenter also ends when that datacenter's server stops
+  const linked = anyOf(target === server.wan ? [signal] : [signal, target.left]);
   const values = found.pattern.exec(url.pathname)?.slice(1) ?? [];
   const params: Record<string, string> = {};
   found.names.forEach((name, i) => {
     params[name] = decodeURIComponent(values[i] ?? '');
   });
   const ctx: RouteContext = {
-    agent: server.agent,
+    agent: server.wan.agent,
+    dc: target.agent,
+    wan: server.wan.members().map((member) => member.agent),
+    primaryDatacenter: server.wan.primary,
+    aclEnabled: server.tokens !== undefined,
     params,
     query: url.searchParams,
     body: () => parseJson(body),
+    raw: body,
     access,
-    signal,
+    signal: linked.signal,
   };
-  const reply = await found.handler(ctx);
-  if (found.kind === 'read' && access === 'anonymous') {
+  let reply: Reply;
+  try {
+    reply = await found.handler(ctx);
+  } finally {
+    linked.unlink();
+  }
+  // the datacenter asked left the WAN (its server stopped) while a query waited on it
+  if (target.left.aborted) throw new HttpError(500, 'No path to datacenter');
+  if (kind === 'list' && access === 'anonymous') {
     return { ...reply, body: emptyLike(reply.body), filteredByAcl: true };
   }
   return reply;
+}
+
+/**
+ * A signal that aborts with any of `sources`; `unlink` removes its listeners, so a
+ * long-lived source (a server's WAN membership) keeps nothing of a request that ended.
+ */
+function anyOf(sources: readonly AbortSignal[]): { signal: AbortSignal; unlink: () => void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  for (const source of sources) source.addEventListener('abort', abort, { once: true });
+  if (sources.some((source) => source.aborted)) abort();
+  const unlink = () => {
+    for (const source of sources) source.removeEventListener('abort', abort);
+  };
+  return { signal: controller.signal, unlink };
 }
 
 /** What the request's token allows; throws 403 `ACL not found` for an unknown token. */
@@ -93,14 +142,16 @@ function errorStatus(error: unknown): [number, string] {
   if (error instanceof HttpError) return [error.status, error.message];
   if (error instanceof RegistrationError) return [400, error.message];
   if (error instanceof UnknownIdError) return [404, error.message];
-  if (error instanceof CheckUpdateError) return [500, error.message];
+  // the rest is a 500, as for Consul's RPC errors (CheckUpdateError, ScriptChecksDisabledError,
+  // CatalogRpcError)
   return [500, error instanceof Error ? error.message : String(error)];
 }
 
-function parseJson(body: string): unknown {
-  if (body.trim() === '') throw new HttpError(400, 'Request decode failed: EOF');
+function parseJson(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  if (text.trim() === '') throw new HttpError(400, 'Request decode failed: EOF');
   try {
-    return JSON.parse(body);
+    return JSON.parse(text);
   } catch (error) {
     throw new HttpError(400, `Request decode failed: ${(error as Error).message}`);
   }

@@ -1,11 +1,28 @@
 /** Fault injection for the test server: what to break, where, and how many times. */
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { MutableRecord } from './request-log.js';
+import type { Reply } from './routes.js';
 
-/** Which requests a fault applies to, and how many of them. */
+/**
+ * Which requests a fault applies to, and how many of them.
+ *
+ * @example
+ * ```ts
+ * // the next two health queries for dc2 that this server receives are refused
+ * consul.inject({ kind: 'status', status: 503, path: '/v1/health/service/greeter', datacenter: 'dc2', count: 2 });
+ * ```
+ */
 export interface FaultScope {
   /** Exact request path, e.g. `/v1/health/service/greeter`. Default: every path. */
   readonly path?: string;
   /** Default: every method. */
-  readonly method?: 'GET' | 'PUT';
+  readonly method?: 'GET' | 'PUT' | 'DELETE';
+  /**
+   * Only requests for this datacenter: those whose `dc` query parameter names it, or, for
+   * this server's own datacenter, those without one. Default: every datacenter.
+   */
+  readonly datacenter?: string;
   /** How many matching requests it hits; `Infinity` for all. Default 1. */
   readonly count?: number;
 }
@@ -21,6 +38,12 @@ export interface FaultScope {
  * - `delay`: answer normally after `ms`;
  * - `index`: answer normally but with this `X-Consul-Index` (`null`: no header at all), to
  *   play an index that goes backwards, 0, or is missing.
+ *
+ * @example
+ * ```ts
+ * consul.inject({ kind: 'drop', method: 'GET' }); // the next GET gets no answer at all
+ * consul.inject({ kind: 'index', index: 1, path: '/v1/health/service/greeter' }); // index goes back
+ * ```
  */
 export type Fault = FaultScope &
   (
@@ -69,12 +92,16 @@ export class FaultQueue {
   }
 
   /** Takes one use of the first armed fault that matches and is (or is not) an index fault. */
-  take(method: string, path: string, index: boolean): Fault | undefined {
+  take(
+    request: { readonly method: string; readonly path: string; readonly datacenter: string },
+    index: boolean,
+  ): Fault | undefined {
     const i = this.#armed.findIndex(
       ({ fault }) =>
         (fault.kind === 'index') === index &&
-        (fault.path === undefined || fault.path === path) &&
-        (fault.method === undefined || fault.method === method),
+        (fault.path === undefined || fault.path === request.path) &&
+        (fault.method === undefined || fault.method === request.method) &&
+        (fault.datacenter === undefined || fault.datacenter === request.datacenter),
     );
     const armed = this.#armed[i];
     if (!armed) return undefined;
@@ -82,4 +109,44 @@ export class FaultQueue {
     if (armed.left <= 0) this.#armed.splice(i, 1);
     return armed.fault;
   }
+}
+
+/**
+ * What `fault` does to an answer: the reply to send (the same, delayed, or another), or
+ * `undefined` when none is to be sent (dropped, hung, or the request went away meanwhile).
+ */
+export async function strike(
+  fault: Fault | undefined,
+  reply: Reply,
+  request: {
+    readonly record: MutableRecord;
+    readonly socket: Socket;
+    readonly signal: AbortSignal;
+  },
+): Promise<Reply | undefined> {
+  switch (fault?.kind) {
+    case 'drop':
+      request.record.outcome = 'dropped';
+      request.socket.destroy();
+      return undefined;
+    case 'hang':
+      return undefined; // until the client or stop() ends it
+    case 'delay':
+      // node's own sleep: rejects at once when the request goes away, leaving nothing behind
+      await sleep(fault.ms, undefined, { signal: request.signal }).catch(() => {});
+      return request.signal.aborted ? undefined : reply;
+    case 'status':
+      return { status: fault.status, text: fault.body ?? STATUS_TEXT[fault.status] ?? 'error' };
+    case 'body':
+      return okWith(reply, JSON.stringify(fault.body));
+    case 'malformed':
+      return okWith(reply, '[{"Node": {"Node": "rxlb-test-node", "Addr');
+    default:
+      return reply;
+  }
+}
+
+/** A 200 answer with this raw JSON instead of the reply's own body or error text. */
+function okWith({ text: _text, bytes: _bytes, ...reply }: Reply, raw: string): Reply {
+  return { ...reply, status: 200, raw };
 }

@@ -3,7 +3,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import { HttpError } from './routes.js';
 
-/** The TLS side of `ConsulTestServerOptions`. */
+/**
+ * The TLS side of `ConsulTestServerOptions`.
+ *
+ * @example
+ * ```ts
+ * const tls: ConsulTestServerTls = { key: serverKeyPem, cert: serverCertPem, ca: caPem, requestCert: true };
+ * const consul = await new ConsulTestServer({ tls }).start(); // consul.address starts with https://
+ * ```
+ */
 export interface ConsulTestServerTls {
   /** The server's private key (PEM). */
   readonly key: string | Buffer;
@@ -61,8 +69,8 @@ export function createListener(
   );
 }
 
-/** The request body as text, at most 1 MiB (413 beyond). */
-export async function readBody(req: IncomingMessage): Promise<string> {
+/** The request body, at most 1 MiB (413 beyond). */
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
@@ -70,5 +78,5 @@ export async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY) throw new HttpError(413, 'Request body too large');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

@@ -1,16 +1,43 @@
 /**
  * Service and check definitions as Consul's agent accepts them on
- * `PUT /v1/agent/service/register`: JSON keys are matched case-insensitively (Go's decoder
- * does the same), durations are Go duration strings, and a bad definition is a
- * {@link RegistrationError} that the server answers with 400.
+ * `PUT /v1/agent/service/register` and `PUT /v1/agent/check/register`: JSON keys are matched
+ * case-insensitively (Go's decoder does the same), durations are Go duration strings, and a
+ * bad definition is a {@link RegistrationError} that the server answers with 400.
  */
-import { parseDuration } from '../duration.js';
 import { isRecord } from '../is-record.js';
+import {
+  duration,
+  field,
+  type Json,
+  RegistrationError,
+  stringList,
+  stringRecord,
+  text,
+} from './json-fields.js';
 
+export { RegistrationError } from './json-fields.js';
+
+/**
+ * A check's status, as Consul names them.
+ *
+ * @example
+ * ```ts
+ * consul.setCheckStatus('service:greeter-1', 'critical', 'connection refused');
+ * ```
+ */
 export type CheckStatus = 'passing' | 'warning' | 'critical';
 export const CHECK_STATUSES: readonly CheckStatus[] = ['passing', 'warning', 'critical'];
 
-/** A check in a service definition (`Check` or an element of `Checks`). */
+/**
+ * A check in a service definition (`Check` or an element of `Checks`): exactly one of `TTL`,
+ * `TCP`, `HTTP`, `GRPC` or `Args`.
+ *
+ * @example
+ * ```ts
+ * const check: CheckDefinition = { GRPC: '127.0.0.1:50051', Interval: '1s', Timeout: '500ms' };
+ * consul.registerService({ Name: 'greeter', Port: 50051, Check: check });
+ * ```
+ */
 export interface CheckDefinition {
   readonly CheckID?: string;
   readonly Name?: string;
@@ -26,8 +53,15 @@ export interface CheckDefinition {
   /** gRPC check: `host:port` or `host:port/service`, asked `grpc.health.v1.Health/Check`. */
   readonly GRPC?: string;
   readonly GRPCUseTLS?: boolean;
+  /**
+   * Script check: a command and its arguments (no shell), run every `Interval`; exit code 0
+   * passing, 1 warning, anything else critical, its output the check's. Refused unless the
+   * server was started with `enableScriptChecks`, as Consul refuses it without
+   * `enable_script_checks`.
+   */
+  readonly Args?: readonly string[];
   readonly Interval?: string;
-  /** Default 10s. */
+  /** Default 10s (30s for a script check). */
   readonly Timeout?: string;
   readonly DeregisterCriticalServiceAfter?: string;
   /** Initial status. Default `critical`, as in Consul. */
@@ -35,7 +69,22 @@ export interface CheckDefinition {
   readonly Notes?: string;
 }
 
-/** A service definition, the body of `PUT /v1/agent/service/register`. */
+/**
+ * A service definition, the body of `PUT /v1/agent/service/register`.
+ *
+ * @example
+ * ```ts
+ * const greeter: ServiceDefinition = {
+ *   Name: 'greeter',
+ *   ID: 'greeter-1',
+ *   Address: '127.0.0.1',
+ *   Port: 50051,
+ *   Tags: ['v2'],
+ *   Check: { TTL: '10s', Status: 'passing' },
+ * };
+ * consul.registerService(greeter);
+ * ```
+ */
 export interface ServiceDefinition {
   readonly Name: string;
   /** Default: the name. */
@@ -51,14 +100,16 @@ export interface ServiceDefinition {
   readonly Checks?: readonly CheckDefinition[];
 }
 
-export type CheckType = 'ttl' | 'tcp' | 'http' | 'grpc';
+export type CheckType = 'ttl' | 'tcp' | 'http' | 'grpc' | 'script';
 
 export interface ParsedCheck {
   readonly id: string;
   readonly name: string;
   readonly type: CheckType;
-  /** TCP address, HTTP URL or gRPC target; empty for TTL. */
+  /** TCP address, HTTP URL or gRPC target; empty for TTL and script checks. */
   readonly target: string;
+  /** A script check's command and arguments; empty for the others. */
+  readonly args: readonly string[];
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly ttlMs: number;
@@ -86,95 +137,71 @@ export interface ParsedService {
   readonly checks: readonly ParsedCheck[];
 }
 
-/** A definition Consul would refuse; the message is Consul's wording where it has one. */
-export class RegistrationError extends Error {
-  override readonly name = 'RegistrationError';
+/** A standalone check (`PUT /v1/agent/check/register`), of a service or of the node. */
+export interface ParsedStandaloneCheck extends ParsedCheck {
+  /** Empty for a node check. */
+  readonly serviceId: string;
 }
 
 const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
+const DEFAULT_SCRIPT_TIMEOUT_MS = 30_000;
 
-type Json = Readonly<Record<string, unknown>>;
-
-/** Go's JSON decoder matches field names case-insensitively; so do we. */
-function field(object: Json, name: string): unknown {
-  if (Object.hasOwn(object, name)) return object[name];
-  const lower = name.toLowerCase();
-  for (const key of Object.keys(object)) if (key.toLowerCase() === lower) return object[key];
-  return undefined;
+function invalid(message: string): RegistrationError {
+  return new RegistrationError(`Invalid check: ${message}`);
 }
 
-function text(object: Json, name: string, fallback = ''): string {
-  const value = field(object, name);
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'string') throw new RegistrationError(`${name} must be a string`);
-  return value;
-}
-
-function duration(object: Json, name: string): number | undefined {
-  const value = field(object, name);
-  if (value === undefined || value === null || value === '') return undefined;
-  const ms = parseDuration(value);
-  if (ms === undefined) {
-    throw new RegistrationError(`${name}: time: invalid duration ${JSON.stringify(value)}`);
-  }
-  return ms;
-}
-
-function stringRecord(value: unknown, name: string): Record<string, string> {
-  if (value === undefined || value === null) return {};
-  if (!isRecord(value) || !Object.values(value).every((v) => typeof v === 'string')) {
-    throw new RegistrationError(`${name} must be an object of strings`);
-  }
-  return { ...(value as Record<string, string>) };
-}
-
-function parseCheck(raw: unknown, serviceId: string, position: number | undefined): ParsedCheck {
-  if (!isRecord(raw)) throw new RegistrationError('Check must be an object');
-  const id =
-    text(raw, 'CheckID') ||
-    text(raw, 'ID') ||
-    (position === undefined ? `service:${serviceId}` : `service:${serviceId}:${position}`);
+/** The check's type, target and timing, with `CheckType.Validate()`'s messages. */
+function parseKind(raw: Json, id: string) {
+  const args = stringList(field(raw, 'Args') ?? field(raw, 'ScriptArgs'), 'Args');
   const targets: [CheckType, string][] = [
     ['tcp', text(raw, 'TCP')],
     ['http', text(raw, 'HTTP')],
     ['grpc', text(raw, 'GRPC')],
+    ['script', args.length > 0 ? args.join(' ') : ''],
   ];
-  const ttlMs = duration(raw, 'TTL');
   const found = targets.filter(([, target]) => target !== '');
-  if (found.length + (ttlMs === undefined ? 0 : 1) !== 1) {
-    throw new RegistrationError(
-      `Check "${id}" is invalid: it needs exactly one of TTL, TCP, HTTP or GRPC`,
-    );
+  if (found.length > 1) {
+    throw invalid(`check "${id}" has more than one of Args, HTTP, TCP and GRPC`);
   }
-  const [type, target] = found[0] ?? ['ttl' as const, ''];
+  const [kind] = found;
+  const ttlMs = duration(raw, 'TTL');
   const intervalMs = duration(raw, 'Interval');
-  if (type === 'ttl' && !(ttlMs !== undefined && ttlMs > 0)) {
-    throw new RegistrationError(`Check "${id}" is invalid: TTL must be > 0 for TTL checks`);
+  if (intervalMs && ttlMs) throw invalid('Interval and TTL cannot both be specified');
+  if (kind && !intervalMs) {
+    throw invalid('Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks');
   }
-  if (type !== 'ttl' && !(intervalMs !== undefined && intervalMs > 0)) {
-    throw new RegistrationError(
-      `Check "${id}" is invalid: Interval must be > 0 for HTTP, TCP and GRPC checks`,
-    );
-  }
-  const status = text(raw, 'Status', 'critical');
+  if (!kind && !ttlMs) throw invalid('TTL must be > 0 for TTL checks');
+  const type = kind?.[0] ?? 'ttl';
+  return {
+    type,
+    target: type === 'script' || !kind ? '' : kind[1],
+    args: type === 'script' ? args : [],
+    intervalMs: intervalMs ?? 0,
+    ttlMs: ttlMs ?? 0,
+    timeoutMs:
+      duration(raw, 'Timeout') ||
+      (type === 'script' ? DEFAULT_SCRIPT_TIMEOUT_MS : DEFAULT_CHECK_TIMEOUT_MS),
+  };
+}
+
+function parseCheck(raw: unknown, id: string, defaultName: string): ParsedCheck {
+  if (!isRecord(raw)) throw new RegistrationError('Check must be an object');
+  const kind = parseKind(raw, id);
+  const status = text(raw, 'Status', 'critical') || 'critical';
   if (!CHECK_STATUSES.includes(status as CheckStatus)) {
-    throw new RegistrationError(`Check "${id}" has an invalid Status ${JSON.stringify(status)}`);
+    throw new RegistrationError("Status for checks must 'passing', 'warning', 'critical'");
   }
   const header = field(raw, 'Header') ?? {};
   if (
     !isRecord(header) ||
     !Object.values(header).every((v) => Array.isArray(v) && v.every((s) => typeof s === 'string'))
   ) {
-    throw new RegistrationError(`Check "${id}": Header must map names to lists of strings`);
+    throw invalid(`check "${id}": Header must map names to lists of strings`);
   }
   return {
     id,
-    name: text(raw, 'Name') || `Service '${serviceId}' check`,
-    type,
-    target,
-    intervalMs: intervalMs ?? 0,
-    timeoutMs: duration(raw, 'Timeout') || DEFAULT_CHECK_TIMEOUT_MS,
-    ttlMs: ttlMs ?? 0,
+    name: text(raw, 'Name') || defaultName,
+    ...kind,
     deregisterAfterMs: duration(raw, 'DeregisterCriticalServiceAfter'),
     status: status as CheckStatus,
     notes: text(raw, 'Notes'),
@@ -187,47 +214,69 @@ function parseCheck(raw: unknown, serviceId: string, position: number | undefine
   };
 }
 
+/** Parses the body of `PUT /v1/agent/check/register`. */
+export function parseCheckDefinition(raw: unknown): ParsedStandaloneCheck {
+  if (!isRecord(raw)) throw new RegistrationError('Request decode failed: body is not an object');
+  const name = text(raw, 'Name');
+  if (name === '') throw new RegistrationError('Missing check name');
+  const status = text(raw, 'Status');
+  if (status !== '' && !CHECK_STATUSES.includes(status as CheckStatus)) {
+    throw new RegistrationError('Bad check status');
+  }
+  const id = text(raw, 'ID') || text(raw, 'CheckID') || name;
+  return { ...parseCheck(raw, id, name), serviceId: text(raw, 'ServiceID') };
+}
+
 function weight(weights: unknown, name: 'Passing' | 'Warning'): number {
   const value = isRecord(weights) ? field(weights, name) : undefined;
   if (value === undefined) return 1;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RegistrationError(`Weights.${name} must be an integer >= 1`);
+    throw new RegistrationError(`Invalid Weights: Weights.${name} must be an integer >= 1`);
   }
   return value;
 }
 
-/** Parses a service definition as the agent endpoint receives it. */
-export function parseServiceDefinition(raw: unknown): ParsedService {
-  if (!isRecord(raw)) throw new RegistrationError('Request decode failed: body is not an object');
-  const name = text(raw, 'Name');
+/** The fields every service definition shares (agent and catalog registration). */
+export function parseServiceFields(raw: Json, nameField: 'Name' | 'Service') {
+  const name = text(raw, nameField);
   if (name === '') throw new RegistrationError('Missing service name');
   const id = text(raw, 'ID') || name;
   const port = field(raw, 'Port') ?? 0;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new RegistrationError(`Invalid Port ${JSON.stringify(port)}`);
   }
-  const tags = field(raw, 'Tags') ?? [];
-  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
-    throw new RegistrationError('Tags must be a list of strings');
-  }
-  const single = field(raw, 'Check');
-  const many = field(raw, 'Checks') ?? [];
-  if (!Array.isArray(many)) throw new RegistrationError('Checks must be a list');
-  // Consul numbers default check ids only when a service has more than one check.
-  const raws: unknown[] = [...(single === undefined || single === null ? [] : [single]), ...many];
-  const checks = raws.map((check, i) => parseCheck(check, id, raws.length > 1 ? i + 1 : undefined));
-  const ids = new Set(checks.map((check) => check.id));
-  if (ids.size !== checks.length) throw new RegistrationError('Check IDs must be unique');
   const weights = field(raw, 'Weights');
   return {
     id,
     name,
     address: text(raw, 'Address'),
     port,
-    tags: [...tags],
+    tags: stringList(field(raw, 'Tags'), 'Tags'),
     meta: stringRecord(field(raw, 'Meta'), 'Meta'),
     weights: { Passing: weight(weights, 'Passing'), Warning: weight(weights, 'Warning') },
     enableTagOverride: field(raw, 'EnableTagOverride') === true,
-    checks,
   };
+}
+
+/** Parses a service definition as the agent endpoint receives it. */
+export function parseServiceDefinition(raw: unknown): ParsedService {
+  if (!isRecord(raw)) throw new RegistrationError('Request decode failed: body is not an object');
+  const service = parseServiceFields(raw, 'Name');
+  const single = field(raw, 'Check');
+  const many = field(raw, 'Checks') ?? [];
+  if (!Array.isArray(many)) throw new RegistrationError('Checks must be a list');
+  // Consul numbers default check ids only when a service has more than one check.
+  const raws: unknown[] = [...(single === undefined || single === null ? [] : [single]), ...many];
+  const checks = raws.map((check, i) => {
+    const suffix = raws.length > 1 ? `:${i + 1}` : '';
+    const given = isRecord(check) ? text(check, 'CheckID') || text(check, 'ID') : '';
+    return parseCheck(
+      check,
+      given || `service:${service.id}${suffix}`,
+      `Service '${service.name}' check`,
+    );
+  });
+  const ids = new Set(checks.map((check) => check.id));
+  if (ids.size !== checks.length) throw new RegistrationError('Check IDs must be unique');
+  return { ...service, checks };
 }

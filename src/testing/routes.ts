@@ -1,31 +1,35 @@
 /**
- * The endpoints of Consul's HTTP API the test server speaks, with Consul's query
- * parameters, blocking semantics, status codes and messages.
+ * What every endpoint of the test server shares: the route table's shape, the request context,
+ * the reply, and Consul's common query handling (`stale`/`consistent`, `filter`, `node-meta`,
+ * blocking with `index` and `wait`). The endpoints themselves live in `*-routes.ts`.
  */
-
 import { parseDuration } from '../duration.js';
 import { isRecord } from '../is-record.js';
 import type { Agent } from './agent.js';
+import type { NodeRecord } from './catalog.js';
 import { compileFilter, FilterError, type Predicate } from './filter.js';
-import { CHECK_STATUSES, type CheckStatus } from './registration.js';
-import {
-  agentChecks,
-  agentServices,
-  catalogEntries,
-  catalogServices,
-  healthEntries,
-} from './shapes.js';
 
 /** What the caller's ACL token allows. */
 export type Access = 'anonymous' | 'read' | 'write';
 
 export interface RouteContext {
+  /** The agent that received the request. */
   readonly agent: Agent;
+  /** The server of the datacenter the request is for: `?dc=`, else the agent's own. */
+  readonly dc: Agent;
+  /** The servers of every datacenter joined over the WAN, nearest first (this one first). */
+  readonly wan: readonly Agent[];
+  /** The WAN pool's first datacenter, Consul's `primary_datacenter`. */
+  readonly primaryDatacenter: string;
+  readonly aclEnabled: boolean;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
+  /** The body parsed as JSON (400 when it is not). */
   readonly body: () => unknown;
+  /** The body as received. */
+  readonly raw: Buffer;
   readonly access: Access;
-  /** Aborts when the client goes away or the server stops. */
+  /** Aborts when the client goes away, the server stops or the datacenter asked leaves. */
   readonly signal: AbortSignal;
 }
 
@@ -35,6 +39,8 @@ export interface Reply {
   readonly body?: unknown;
   /** Sent as text/plain instead of `body`: Consul's error messages. */
   readonly text?: string;
+  /** Sent as is, as text/plain, instead of `body` (a raw KV value). */
+  readonly bytes?: Buffer;
   /** Sent as is, as JSON, instead of `body` (a malformed body, for fault injection). */
   readonly raw?: string;
   /** `X-Consul-Index` (with `X-Consul-KnownLeader` and `X-Consul-LastContact`). */
@@ -42,6 +48,7 @@ export interface Reply {
   /** Read answers filtered by ACLs set `X-Consul-Results-Filtered-By-ACLs`. */
   readonly filteredByAcl?: boolean;
   readonly consistency?: string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** An answer with a non-2xx status and a plain-text body, as Consul sends them. */
@@ -55,41 +62,93 @@ export class HttpError extends Error {
   }
 }
 
-type Handler = (ctx: RouteContext) => Reply | Promise<Reply>;
+/** Consul's 403 for a token without `permission` (e.g. `key:write`). */
+export function permissionDenied(access: Access, permission: string): HttpError {
+  const who = access === 'anonymous' ? 'anonymous token' : 'token';
+  return new HttpError(403, `Permission denied: ${who} lacks permission '${permission}'`);
+}
+
+/**
+ * An unsigned integer query parameter (`flags`, `cas`), or undefined when absent. Consul
+ * answers a malformed one with its Go parse error and 500; above 2^53 - 1 the test server
+ * refuses with 400, as JavaScript numbers cannot hold it exactly.
+ */
+export function uintParam(query: URLSearchParams, name: string): number | undefined {
+  const text = query.get(name);
+  if (text === null) return undefined;
+  if (!/^\d+$/.test(text)) {
+    throw new HttpError(500, `strconv.ParseUint: parsing ${JSON.stringify(text)}: invalid syntax`);
+  }
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) {
+    throw new HttpError(400, `${name} above 2^53-1 is not supported by ConsulTestServer`);
+  }
+  return value;
+}
+
+export type Handler = (ctx: RouteContext) => Reply | Promise<Reply>;
+
+/**
+ * Who may call a route: `open` anyone; `list` anyone, but an anonymous caller gets empty
+ * results (default-deny ACLs filter lists); `read` a read or write token; `write` a write
+ * token. `resource` names the permission in Consul's 403 message.
+ */
+export interface RouteAcl {
+  readonly kind: 'open' | 'list' | 'read' | 'write';
+  readonly resource: 'service' | 'node' | 'agent' | 'key' | 'operator';
+}
+
 export interface Route {
-  readonly method: 'GET' | 'PUT';
+  readonly method: 'GET' | 'PUT' | 'DELETE';
   readonly pattern: RegExp;
   readonly names: readonly string[];
-  /** Reads are filtered for anonymous callers; writes need a write token. */
-  readonly kind: 'read' | 'write' | 'open';
+  readonly acl: RouteAcl;
+  /** Answers for the datacenter in `?dc=` (forwarded over the WAN), not only this one. */
+  readonly forwards: boolean;
   readonly handler: Handler;
 }
 
-const DEFAULT_WAIT_MS = 5 * 60_000;
-const MAX_WAIT_MS = 10 * 60_000;
-
-function route(method: Route['method'], path: string, kind: Route['kind'], handler: Handler) {
+/**
+ * A route: `:name` matches one path segment, `*name` the rest of the path (a KV key).
+ * `forwards` routes answer `?dc=` for another datacenter; agent routes do not.
+ */
+export function route(
+  method: Route['method'],
+  path: string,
+  acl: RouteAcl,
+  handler: Handler,
+  forwards = true,
+): Route {
   const names: string[] = [];
-  const source = path.replace(/:(\w+)/g, (_, name: string) => {
+  const source = path.replace(/([:*])(\w+)/g, (_, kind: string, name: string) => {
     names.push(name);
-    return '([^/]+)';
+    return kind === ':' ? '([^/]+)' : '(.*)';
   });
-  return { method, pattern: new RegExp(`^${source}$`), names, kind, handler };
+  return { method, pattern: new RegExp(`^${source}$`), names, acl, forwards, handler };
 }
 
-/** Validates `dc`, `stale`/`consistent` and `filter`, as every read endpoint does. */
-function readOptions(ctx: RouteContext): { filter: Predicate | undefined; consistency: string } {
-  const dc = ctx.query.get('dc');
-  if (dc && dc !== ctx.agent.catalog.node.datacenter) {
-    throw new HttpError(500, 'No path to datacenter');
-  }
+/** Go's `strconv.ParseBool`, as Consul reads `enable` and friends; undefined when invalid. */
+export function parseBool(text: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  return undefined;
+}
+
+/** True when the query has `name` and it is empty or true (`?passing`, `?recurse=true`). */
+export function flag(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  return value !== null && (value === '' || parseBool(value) === true);
+}
+
+/** Validates `stale`/`consistent` and `filter`, as every catalog, health and KV read does. */
+export function readOptions(ctx: RouteContext): { filter: Predicate; consistency: string } {
   const stale = ctx.query.has('stale');
   const consistent = ctx.query.has('consistent');
   if (stale && consistent) {
     throw new HttpError(400, 'Cannot specify ?stale with ?consistent, conflicting semantics.');
   }
   const expression = ctx.query.get('filter');
-  let filter: Predicate | undefined;
+  let filter: Predicate = () => true;
   if (expression) {
     try {
       filter = compileFilter(expression);
@@ -101,8 +160,14 @@ function readOptions(ctx: RouteContext): { filter: Predicate | undefined; consis
   return { filter, consistency: stale ? 'stale' : consistent ? 'consistent' : 'leader' };
 }
 
-/** Consul's blocking query: with `?index=N`, wait until the data's index passes N. */
-async function block(ctx: RouteContext, currentIndex: () => number): Promise<void> {
+const DEFAULT_WAIT_MS = 5 * 60_000;
+const MAX_WAIT_MS = 10 * 60_000;
+
+/**
+ * Consul's blocking query: with `?index=N`, waits until `currentIndex()` (the index of the
+ * data the endpoint reads, in the datacenter asked) passes N, or `wait` runs out.
+ */
+export async function block(ctx: RouteContext, currentIndex: () => number): Promise<void> {
   const text = ctx.query.get('index');
   if (text === null || text === '') return;
   if (!/^\d+$/.test(text)) throw new HttpError(400, 'Invalid index');
@@ -114,120 +179,23 @@ async function block(ctx: RouteContext, currentIndex: () => number): Promise<voi
   const wait = Math.min(requested || DEFAULT_WAIT_MS, MAX_WAIT_MS);
   // Consul adds up to wait/16 of jitter so that many watchers don't return at once
   const jitter = Math.random() * (wait / 16);
-  await ctx.agent.catalog.waitForChange(currentIndex, minIndex, wait + jitter, ctx.signal);
+  await ctx.dc.raft.waitForChange(currentIndex, minIndex, wait + jitter, ctx.signal);
 }
 
-function nodeMetaMatches(ctx: RouteContext): boolean {
-  const meta: Readonly<Record<string, string>> = ctx.agent.catalog.node.meta;
+/** Whether `tags` (a list) has every tag of `wanted`, as repeated `?tag=` filters ask. */
+export function hasTags(tags: unknown, wanted: readonly string[]): boolean {
+  return Array.isArray(tags) && wanted.every((tag) => tags.includes(tag));
+}
+
+/** Whether `node` has every `node-meta=key:value` of the query. */
+export function nodeMetaMatches(ctx: RouteContext, node: NodeRecord | undefined): boolean {
+  const meta = node?.meta ?? {};
   return ctx.query.getAll('node-meta').every((pair) => {
     const colon = pair.indexOf(':');
     const key = colon < 0 ? pair : pair.slice(0, colon);
     return Object.hasOwn(meta, key) && meta[key] === (colon < 0 ? '' : pair.slice(colon + 1));
   });
 }
-
-function hasTags(tags: unknown, wanted: readonly string[]): boolean {
-  return Array.isArray(tags) && wanted.every((tag) => tags.includes(tag));
-}
-
-async function listHealthyNodes(ctx: RouteContext): Promise<Reply> {
-  const { filter, consistency } = readOptions(ctx);
-  const name = ctx.params.service ?? '';
-  const catalog = ctx.agent.catalog;
-  await block(ctx, () => catalog.serviceIndex(name));
-  const passingOnly = ['', '1', 'true'].includes(ctx.query.get('passing') ?? 'false');
-  const tags = ctx.query.getAll('tag');
-  const onNode = nodeMetaMatches(ctx);
-  const entries = healthEntries(catalog, name)
-    .filter(({ entry, passing }) => {
-      const service = entry.Service as { Tags: unknown };
-      if (!onNode || (passingOnly && !passing) || !hasTags(service.Tags, tags)) return false;
-      return filter === undefined || filter(entry);
-    })
-    .map(({ entry }) => entry);
-  return { body: entries, index: catalog.serviceIndex(name), consistency };
-}
-
-async function listServiceNodes(ctx: RouteContext): Promise<Reply> {
-  const { filter, consistency } = readOptions(ctx);
-  const name = ctx.params.service ?? '';
-  const catalog = ctx.agent.catalog;
-  await block(ctx, () => catalog.serviceIndex(name));
-  const tags = ctx.query.getAll('tag');
-  const onNode = nodeMetaMatches(ctx);
-  const entries = catalogEntries(catalog, name).filter(
-    (e) => onNode && hasTags(e.ServiceTags, tags) && (filter === undefined || filter(e)),
-  );
-  return { body: entries, index: catalog.serviceIndex(name), consistency };
-}
-
-async function listServices(ctx: RouteContext): Promise<Reply> {
-  const { consistency } = readOptions(ctx);
-  const catalog = ctx.agent.catalog;
-  await block(ctx, () => catalog.index);
-  return {
-    body: nodeMetaMatches(ctx) ? catalogServices(catalog) : {},
-    index: catalog.index,
-    consistency,
-  };
-}
-
-function checkUpdate(status: CheckStatus): Handler {
-  return (ctx) => {
-    ctx.agent.updateTtlCheck(ctx.params.id ?? '', status, ctx.query.get('note') ?? '');
-    return {};
-  };
-}
-
-export const ROUTES: readonly Route[] = [
-  route('GET', '/v1/health/service/:service', 'read', listHealthyNodes),
-  route('GET', '/v1/catalog/service/:service', 'read', listServiceNodes),
-  route('GET', '/v1/catalog/services', 'read', listServices),
-  route('GET', '/v1/agent/services', 'read', (ctx) => {
-    readOptions(ctx);
-    return { body: agentServices(ctx.agent.catalog) };
-  }),
-  route('GET', '/v1/agent/checks', 'read', (ctx) => ({ body: agentChecks(ctx.agent.catalog) })),
-  route('GET', '/v1/status/leader', 'open', (ctx) => ({
-    body: `${ctx.agent.catalog.node.address}:8300`,
-  })),
-  route('GET', '/v1/status/peers', 'open', (ctx) => ({
-    body: [`${ctx.agent.catalog.node.address}:8300`],
-  })),
-  route('PUT', '/v1/agent/service/register', 'write', (ctx) => {
-    const replace = ['', '1', 'true'].includes(ctx.query.get('replace-existing-checks') ?? 'x');
-    ctx.agent.register(ctx.body(), replace);
-    return {};
-  }),
-  route('PUT', '/v1/agent/service/deregister/:id', 'write', (ctx) => {
-    ctx.agent.deregister(ctx.params.id ?? '');
-    return {};
-  }),
-  route('PUT', '/v1/agent/check/pass/:id', 'write', checkUpdate('passing')),
-  route('PUT', '/v1/agent/check/warn/:id', 'write', checkUpdate('warning')),
-  route('PUT', '/v1/agent/check/fail/:id', 'write', checkUpdate('critical')),
-  route('PUT', '/v1/agent/check/update/:id', 'write', (ctx) => {
-    const body = ctx.body();
-    if (!isRecord(body)) throw new HttpError(400, 'Request decode failed: body is not an object');
-    const status = body.Status ?? body.status;
-    const output = body.Output ?? body.output ?? '';
-    if (!CHECK_STATUSES.includes(status as CheckStatus)) {
-      throw new HttpError(400, `Invalid check status: "${String(status)}"`);
-    }
-    if (typeof output !== 'string') throw new HttpError(400, 'Output must be a string');
-    ctx.agent.updateTtlCheck(ctx.params.id ?? '', status as CheckStatus, output);
-    return {};
-  }),
-  route('PUT', '/v1/agent/service/maintenance/:id', 'write', (ctx) => {
-    const enable = ctx.query.get('enable');
-    if (enable === null || enable === '') throw new HttpError(400, 'Missing value for enable');
-    if (enable !== 'true' && enable !== 'false') {
-      throw new HttpError(400, `Invalid value for enable: "${enable}"`);
-    }
-    ctx.agent.maintenance(ctx.params.id ?? '', enable === 'true', ctx.query.get('reason') ?? '');
-    return {};
-  }),
-];
 
 /** The empty answer an anonymous caller gets where ACLs hide everything. */
 export function emptyLike(body: unknown): unknown {

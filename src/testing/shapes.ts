@@ -1,34 +1,22 @@
-/** Consul's JSON shapes for what the catalog holds: health entries, catalog and agent views. */
-import type { Catalog, CheckRecord, ServiceRecord } from './catalog.js';
+/** Consul's JSON shapes for what the catalog holds: nodes, services, checks, health entries. */
+import type { Catalog, CheckRecord, NodeRecord, ServiceRecord } from './catalog.js';
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-const SERF_CHECK = {
-  CheckID: 'serfHealth',
-  Name: 'Serf Health Status',
-  Status: 'passing',
-  Notes: '',
-  Output: 'Agent alive and reachable',
-  ServiceID: '',
-  ServiceName: '',
-  ServiceTags: [],
-  Type: '',
-};
-
-export function nodeJson(catalog: Catalog): Json {
-  const { id, name, address, datacenter, meta } = catalog.node;
+export function nodeJson(catalog: Catalog, node: NodeRecord): Json {
   return {
-    ID: id,
-    Node: name,
-    Address: address,
-    Datacenter: datacenter,
-    TaggedAddresses: { lan: address, lan_ipv4: address, wan: address, wan_ipv4: address },
-    Meta: { 'consul-network-segment': '', ...meta },
-    CreateIndex: 1,
-    ModifyIndex: 1,
+    ID: node.id,
+    Node: node.name,
+    Address: node.address,
+    Datacenter: catalog.datacenter,
+    TaggedAddresses: { ...node.taggedAddresses },
+    Meta: { ...node.meta },
+    CreateIndex: node.createIndex,
+    ModifyIndex: node.modifyIndex,
   };
 }
 
+/** A service as the health and node endpoints show it. */
 export function serviceJson(s: ServiceRecord): Json {
   return {
     ID: s.id,
@@ -48,9 +36,9 @@ export function serviceJson(s: ServiceRecord): Json {
 }
 
 export function checkJson(catalog: Catalog, c: CheckRecord): Json {
-  const service = catalog.service(c.serviceId);
+  const service = catalog.service(c.node, c.serviceId);
   return {
-    Node: catalog.node.name,
+    Node: c.node,
     CheckID: c.id,
     Name: c.name,
     Status: c.status,
@@ -59,7 +47,7 @@ export function checkJson(catalog: Catalog, c: CheckRecord): Json {
     ServiceID: c.serviceId,
     ServiceName: c.serviceName,
     ServiceTags: service ? [...service.tags] : [],
-    Type: c.type === 'maintenance' ? '' : c.type,
+    Type: c.type,
     Interval: c.interval,
     Timeout: c.timeout,
     ExposedPort: 0,
@@ -69,32 +57,48 @@ export function checkJson(catalog: Catalog, c: CheckRecord): Json {
   };
 }
 
-/** `/v1/health/service/:name` entries, before any filtering, in service-id order. */
+/**
+ * `/v1/health/service/:name` entries, before any filtering, by node then service id: each
+ * with its node, and the node's checks before the service's own.
+ */
 export function healthEntries(catalog: Catalog, name: string): { entry: Json; passing: boolean }[] {
-  const serf = { Node: catalog.node.name, ...SERF_CHECK, CreateIndex: 1, ModifyIndex: 1 };
-  return byName(catalog, name).map((service) => {
-    const checks = catalog.checksOf(service.id);
+  // group the checks once, by node and service ('' for node checks), in their order
+  const owned = new Map<string, CheckRecord[]>();
+  for (const check of catalog.checks()) {
+    const owner = `${check.node}\0${check.serviceId}`;
+    const list = owned.get(owner);
+    if (list) list.push(check);
+    else owned.set(owner, [check]);
+  }
+  return catalog.services({ name }).flatMap((service) => {
+    const node = catalog.node(service.node);
+    if (!node) return [];
+    const checks = [
+      ...(owned.get(`${service.node}\0`) ?? []),
+      ...(owned.get(`${service.node}\0${service.id}`) ?? []),
+    ];
     return {
       entry: {
-        Node: nodeJson(catalog),
+        Node: nodeJson(catalog, node),
         Service: serviceJson(service),
-        Checks: [serf, ...checks.map((check) => checkJson(catalog, check))],
+        Checks: checks.map((check) => checkJson(catalog, check)),
       },
       passing: checks.every((check) => check.status === 'passing'),
     };
   });
 }
 
-/** `/v1/catalog/service/:name` entries. */
-export function catalogEntries(catalog: Catalog, name: string): Json[] {
-  const node = nodeJson(catalog);
-  return byName(catalog, name).map((s) => ({
-    ID: node.ID,
-    Node: node.Node,
-    Address: node.Address,
-    Datacenter: node.Datacenter,
-    TaggedAddresses: node.TaggedAddresses,
-    NodeMeta: node.Meta,
+/** A `/v1/catalog/service/:name` entry: one service instance with its node's fields. */
+export function catalogEntry(catalog: Catalog, s: ServiceRecord): Json {
+  const node = catalog.node(s.node);
+  const json = node ? nodeJson(catalog, node) : {};
+  return {
+    ID: json.ID,
+    Node: s.node,
+    Address: json.Address,
+    Datacenter: catalog.datacenter,
+    TaggedAddresses: json.TaggedAddresses,
+    NodeMeta: json.Meta,
     ServiceKind: '',
     ServiceID: s.id,
     ServiceName: s.name,
@@ -108,23 +112,23 @@ export function catalogEntries(catalog: Catalog, name: string): Json[] {
     ServiceConnect: {},
     CreateIndex: s.createIndex,
     ModifyIndex: s.modifyIndex,
-  }));
+  };
 }
 
-/** `/v1/catalog/services`: every service name with the union of its tags. */
-export function catalogServices(catalog: Catalog): Record<string, string[]> {
+/** `/v1/catalog/services`: every service name of `services` with the union of its tags. */
+export function catalogServices(services: readonly ServiceRecord[]): Json {
   const result: Record<string, string[]> = {};
-  for (const s of catalog.services()) {
+  for (const s of services) {
     const tags = new Set([...(result[s.name] ?? []), ...s.tags]);
     result[s.name] = [...tags].sort();
   }
   return result;
 }
 
-/** `/v1/agent/services`. */
-export function agentServices(catalog: Catalog): Record<string, Json> {
-  const result: Record<string, Json> = {};
-  for (const s of [...catalog.services()].sort(byId)) {
+/** `/v1/agent/services`: the agent's own services, by id. */
+export function agentServices(catalog: Catalog, services: readonly ServiceRecord[]): Json {
+  const result: Json = {};
+  for (const s of services) {
     result[s.id] = {
       ID: s.id,
       Service: s.name,
@@ -134,26 +138,18 @@ export function agentServices(catalog: Catalog): Record<string, Json> {
       Address: s.address,
       Weights: { ...s.weights },
       EnableTagOverride: s.enableTagOverride,
-      Datacenter: catalog.node.datacenter,
+      Datacenter: catalog.datacenter,
     };
   }
   return result;
 }
 
-/** `/v1/agent/checks`. */
-export function agentChecks(catalog: Catalog): Record<string, Json> {
-  const result: Record<string, Json> = {};
-  for (const check of catalog.checks()) {
+/** `/v1/agent/checks`: the agent's own checks, by id. */
+export function agentChecks(catalog: Catalog, checks: readonly CheckRecord[]): Json {
+  const result: Json = {};
+  for (const check of checks) {
     const { CreateIndex, ModifyIndex, ...json } = checkJson(catalog, check);
     result[check.id] = json;
   }
   return result;
-}
-
-function byName(catalog: Catalog, name: string): ServiceRecord[] {
-  return [...catalog.services()].filter((s) => s.name === name).sort(byId);
-}
-
-function byId(a: { id: string }, b: { id: string }): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

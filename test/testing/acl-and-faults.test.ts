@@ -163,3 +163,113 @@ describe('ConsulTestServer fault injection', () => {
     expect(() => server.inject({ kind: 'explode' } as never)).toThrow(/unknown fault kind/);
   });
 });
+
+describe('ConsulTestServer ACLs on the agent, catalog, KV and txn endpoints', () => {
+  const acl = { tokens: { reader: 'read', writer: 'write' } } as const;
+  const as = (token: string, method = 'GET', body?: string): RequestInit => ({
+    method,
+    headers: { 'X-Consul-Token': token },
+    ...(body !== undefined && { body }),
+  });
+
+  it('denies /v1/agent/self to an anonymous caller, as Consul does, and serves a reader', async () => {
+    await start({ acl });
+    const anonymous = await call('/v1/agent/self');
+    expect([anonymous.status, anonymous.text]).toEqual([
+      403,
+      "Permission denied: anonymous token lacks permission 'agent:read'",
+    ]);
+    expect((await call('/v1/agent/self', as('reader'))).status).toBe(200);
+    const members = await call('/v1/agent/members');
+    expect([members.status, members.text]).toEqual([200, '[]']);
+  });
+
+  it('denies an anonymous KV read of a key, and hides a listing', async () => {
+    await start({ acl });
+    expect((await call('/v1/kv/k', as('writer', 'PUT', 'v'))).text).toBe('true');
+    expect((await call('/v1/kv/k')).status).toBe(403);
+    const listing = await call('/v1/kv/?recurse');
+    expect(listing.status).toBe(404);
+    expect(listing.headers.get('x-consul-results-filtered-by-acls')).toBe('true');
+    expect((await call('/v1/kv/k?raw', as('reader'))).text).toBe('v');
+    expect((await call('/v1/kv/k', as('stolen'))).text).toBe('ACL not found');
+  });
+
+  it('lets only a write token write KV, the catalog and a transaction', async () => {
+    await start({ acl });
+    const kv = await call('/v1/kv/k', as('reader', 'PUT', 'v'));
+    expect([kv.status, kv.text]).toEqual([
+      403,
+      "Permission denied: token lacks permission 'key:write'",
+    ]);
+    const node = JSON.stringify({ Node: 'ext', Address: '10.0.0.1' });
+    expect((await call('/v1/catalog/register', as('reader', 'PUT', node))).status).toBe(403);
+    expect((await call('/v1/catalog/register', as('writer', 'PUT', node))).status).toBe(200);
+    const write = JSON.stringify([{ KV: { Verb: 'set', Key: 'k', Value: 'dg==' } }]);
+    expect((await call('/v1/txn', as('reader', 'PUT', write))).status).toBe(403);
+    const read = JSON.stringify([{ KV: { Verb: 'get-tree', Key: '' } }]);
+    expect((await call('/v1/txn', as('reader', 'PUT', read))).status).toBe(200);
+    expect((await call('/v1/txn', { method: 'PUT', body: read })).status).toBe(403);
+  });
+});
+
+describe('ConsulTestServer faults on the new endpoints', () => {
+  it('fails a KV read and write by path and method, then answers normally', async () => {
+    await start();
+    server.inject({ kind: 'status', status: 500, path: '/v1/kv/k', method: 'PUT' });
+    expect((await call('/v1/kv/k', { method: 'PUT', body: 'v' })).status).toBe(500);
+    expect((await call('/v1/kv/k', { method: 'PUT', body: 'v' })).status).toBe(200);
+    server.inject({ kind: 'drop', method: 'DELETE' });
+    await expect(call('/v1/kv/k', { method: 'DELETE' })).rejects.toThrow();
+    expect(server.requests.at(-1)).toMatchObject({ method: 'DELETE', outcome: 'dropped' });
+  });
+
+  it('sets the X-Consul-Index of a KV read and a catalog read', async () => {
+    await start();
+    server.inject({ kind: 'index', index: 0, path: '/v1/kv/k' });
+    expect((await call('/v1/kv/k')).headers.get('x-consul-index')).toBe('0');
+    server.inject({ kind: 'index', index: null, path: '/v1/catalog/nodes' });
+    expect((await call('/v1/catalog/nodes')).headers.get('x-consul-index')).toBeNull();
+  });
+
+  it('delays /v1/agent/self and then answers it', async () => {
+    await start();
+    server.inject({ kind: 'delay', ms: 20, path: '/v1/agent/self' });
+    expect((await call('/v1/agent/self')).status).toBe(200);
+  });
+});
+
+describe('ConsulTestServer request log', () => {
+  it('keeps the most recent requestLogSize requests and counts them all', async () => {
+    await start({ requestLogSize: 3 });
+    for (const key of ['a', 'b', 'c', 'd', 'e']) await call(`/v1/kv/${key}`);
+    expect(server.requests.map((r) => r.path)).toEqual(['/v1/kv/c', '/v1/kv/d', '/v1/kv/e']);
+    expect(server.requestCount).toBe(5);
+    server.clearRequests();
+    expect([server.requests.length, server.requestCount]).toEqual([0, 0]);
+  });
+
+  it('stays bounded while requests keep coming', async () => {
+    await start({ requestLogSize: 10 });
+    for (let i = 0; i < 45; i++) await call('/v1/status/leader');
+    expect(server.requests).toHaveLength(10);
+    expect(server.requestCount).toBe(45);
+  });
+
+  it('keeps none with requestLogSize 0, still counting', async () => {
+    await start({ requestLogSize: 0 });
+    await call('/v1/status/leader');
+    expect([server.requests.length, server.requestCount]).toEqual([0, 1]);
+  });
+
+  it.each([
+    [{ requestLogSize: -1 }, /requestLogSize/],
+    [{ requestLogSize: 1.5 }, /requestLogSize/],
+    [{ datacenter: 'dc 1' }, /datacenter/],
+    [{ enableScriptChecks: 'yes' }, /enableScriptChecks/],
+    [{ wanRttMs: { dc2: -5 } }, /wanRttMs/],
+    [{ wanJoin: {} }, /wanJoin/],
+  ])('refuses option %o with a TypeError naming it', (options, message) => {
+    expect(() => new ConsulTestServer(options as ConsulTestServerOptions)).toThrow(message);
+  });
+});

@@ -136,7 +136,11 @@ describe('ConsulTestServer health and catalog queries', () => {
   it('answers the catalog, agent and status endpoints', async () => {
     server.registerService({ Name: 'web', ID: 'web-1', Port: 1, Tags: ['b', 'a'] });
     server.registerService({ Name: 'web', ID: 'web-2', Port: 2, Tags: ['c'] });
-    expect((await get('/v1/catalog/services')).json()).toEqual({ web: ['a', 'b', 'c'] });
+    // every Consul server registers itself as the `consul` service
+    expect((await get('/v1/catalog/services')).json()).toEqual({
+      consul: [],
+      web: ['a', 'b', 'c'],
+    });
     const catalog = (await get('/v1/catalog/service/web?tag=c')).json();
     expect(catalog).toMatchObject([
       { ServiceID: 'web-2', ServiceName: 'web', ServicePort: 2, Node: 'rxlb-test-node' },
