@@ -46,3 +46,8 @@ export type {
   WhenNobodyOptions,
 } from './operators/when-nobody-options.js';
 export type { Picker } from './picker.js';
+export type { ConsulResolverClass, GrpcJsModule } from './resolver/consul-resolver.js';
+export {
+  type ConsulResolverOptions,
+  registerConsulResolver,
+} from './resolver/register-consul-resolver.js';
