@@ -137,8 +137,11 @@ export function consulResolverClass(
       // the watch pushes every change: while it runs there is nothing to ask again
       if (this.#subscription) return;
       this.#subscription = source.subscribe((set) => {
-        const note = set.size === 0 ? `Consul has no healthy instance for ${this.#what}` : '';
-        this.#report(grpc.experimental.statusOrFromValue(endpoints(set)), note);
+        this.#report(grpc.experimental.statusOrFromValue(endpoints(set)), '');
+        // An empty list alone leaves grpc-js's round_robin IDLE, queueing calls until their
+        // deadline. Once the list has emptied the policy, an error is not ignored: it fails
+        // calls at once, saying why.
+        if (set.size === 0) this.#fail(`Consul has no healthy instance for ${this.#what}`);
       });
     }
 

@@ -228,6 +228,52 @@ export function followsConsul(under: GrpcJsUnderTest, grpcOption: boolean): void
       expect((await unary({ text: 'b' })).backend).toBe(server(0).address);
     });
 
+    it('fails calls at once with round_robin when Consul says nobody, and recovers when an instance registers', async () => {
+      register({ whenNobody: false });
+      registerServer(0);
+      const client = niceClient(target());
+      expect((await client.unary({ text: 'a' })).backend).toBe(server(0).address);
+      consul.deregisterService('echo-0');
+      await vi.waitFor(async () => {
+        await expect(client.unary({ text: 'b' })).rejects.toMatchObject({
+          code: UNAVAILABLE,
+          details: `Consul has no healthy instance for consul://${consul.address}/echo`,
+        });
+      }, waitLong);
+      registerServer(1);
+      await vi.waitFor(async () => {
+        expect((await client.unary({ text: 'c' })).backend).toBe(server(1).address);
+      }, waitLong);
+    });
+
+    it("keeps pick_first on its connected instance while Consul says nobody (grpc-js's pick_first)", async () => {
+      const sets: number[] = [];
+      register({ whenNobody: false, onStatus: ({ instances }) => sets.push(instances) });
+      registerServer(0);
+      const client = niceClient(target(), {});
+      expect((await client.unary({ text: 'a' })).backend).toBe(server(0).address);
+      consul.deregisterService('echo-0');
+      // the status comes with the empty set, whose report (a microtask) reaches grpc-js
+      // before waitFor's next timer looks again
+      await vi.waitFor(() => expect(sets.at(-1)).toBe(0), waitLong);
+      expect((await client.unary({ text: 'b' })).backend).toBe(server(0).address);
+    });
+
+    it('stops the watch while the channel is idle, and resolves again on the next call', async () => {
+      register();
+      registerServer(0);
+      const { unary } = grpcJsClient(target(), {
+        ...roundRobin,
+        'grpc.client_idle_timeout_ms': 1_000,
+      });
+      await unary({ text: 'a' });
+      await vi.waitFor(() => expect(consul.activeRequests).toBe(1), waitLong);
+      await vi.waitFor(() => expect(consul.activeRequests).toBe(0), waitLong); // idle
+      registerServer(1);
+      consul.deregisterService('echo-0');
+      expect((await unary({ text: 'b' })).backend).toBe(server(1).address);
+    });
+
     it('stops the Consul watch when the last channel on the target closes', async () => {
       register();
       registerServer(0);
