@@ -46,7 +46,7 @@ export type {
   WhenNobodyOptions,
 } from './operators/when-nobody-options.js';
 export type { Picker } from './picker.js';
-export type { ConsulResolverClass, GrpcJsModule } from './resolver/consul-resolver.js';
+export type { GrpcJsModule } from './resolver/consul-resolver.js';
 export {
   type ConsulResolverOptions,
   registerConsulResolver,

@@ -42,7 +42,15 @@ export interface ConsulResolverClass {
 
 /**
  * The part of the `@grpc/grpc-js` module (1.14.0 or later) that the resolver uses: pass the
- * module itself, `import * as grpc from '@grpc/grpc-js'`.
+ * module itself. Structural, so that any copy of grpc-js 1.14 fits.
+ *
+ * @example
+ * ```ts
+ * import * as grpc from '@grpc/grpc-js';
+ * import { registerConsulResolver } from 'rxlb';
+ *
+ * registerConsulResolver({ grpc }); // the copy of grpc-js this file's clients use
+ * ```
  */
 export interface GrpcJsModule {
   readonly experimental: {

@@ -24,6 +24,15 @@ interface JsonLine {
   code?: string;
 }
 
+/** `rxlb watch greeter --address <the test server> ...extra`. */
+const watchArgs = (...extra: string[]) => [
+  'watch',
+  'greeter',
+  '--address',
+  consul.address,
+  ...extra,
+];
+
 const parse = (line: string | undefined): JsonLine => JSON.parse(line ?? 'null') as JsonLine;
 const addresses = (line: JsonLine) => line.instances.map((i) => i.address);
 
@@ -31,13 +40,7 @@ describe('rxlb watch --once', () => {
   it('prints the current set and exits 0', async () => {
     register('g1', 50051, ['v2']);
     register('g2', 50052);
-    const { code, stdout } = await runCli([
-      'watch',
-      'greeter',
-      '--address',
-      consul.address,
-      '--once',
-    ]);
+    const { code, stdout } = await runCli(watchArgs('--once'));
     expect(code).toBe(0);
     expect(stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z greeter: 2 instances \(index \d+\)$/m);
     expect(stdout).toContain('  127.0.0.1:50051  id=g1 node=');
@@ -47,21 +50,14 @@ describe('rxlb watch --once', () => {
 
   it('exits 1 when the set is empty', async () => {
     register('g1', 50051, ['v1']);
-    const args = ['watch', 'greeter', '--address', consul.address, '--tag', 'v2', '--once'];
-    const { code, stdout } = await runCli(args);
+    const { code, stdout } = await runCli(watchArgs('--tag', 'v2', '--once'));
     expect(code).toBe(1);
     expect(stdout).toMatch(/greeter: no instance \(index \d+\)$/);
   });
 
   it('exits 1 with the fault when Consul fails', async () => {
     consul.inject({ kind: 'status', status: 500 });
-    const { code, stdout } = await runCli([
-      'watch',
-      'greeter',
-      '--address',
-      consul.address,
-      '--once',
-    ]);
+    const { code, stdout } = await runCli(watchArgs('--once'));
     expect(code).toBe(1);
     expect(stdout).toMatch(
       /greeter: fault ERR_CONSUL_HTTP: .*HTTP 500.*\(attempt 1, retry in \d+ ms; serving 0 instances\)$/,
@@ -70,8 +66,7 @@ describe('rxlb watch --once', () => {
 
   it('prints one JSON line whose instances carry their address', async () => {
     register('g1', 50051);
-    const args = ['watch', 'greeter', '--address', consul.address, '--once', '--json'];
-    const { code, stdout } = await runCli(args);
+    const { code, stdout } = await runCli(watchArgs('--once', '--json'));
     expect(code).toBe(0);
     const lines = stdout.split('\n');
     expect(lines).toHaveLength(1);
@@ -90,7 +85,7 @@ describe('rxlb watch --once', () => {
       Port: 50051,
       Check: { TTL: '1h', Status: 'critical' },
     });
-    const base = ['watch', 'greeter', '--address', consul.address, '--once', '--json'];
+    const base = watchArgs('--once', '--json');
     expect((await runCli(base)).code).toBe(1);
     const all = await runCli([...base, '--passing=false']);
     expect(all.code).toBe(0);
@@ -101,7 +96,7 @@ describe('rxlb watch --once', () => {
 describe('rxlb watch', () => {
   it('prints each addition, change and removal as a JSON line until SIGINT, then exits 0', async () => {
     register('g1', 50051, ['v1']);
-    const cli = startCli(['watch', 'greeter', '--address', consul.address, '--json']);
+    const cli = startCli(watchArgs('--json'));
     await vi.waitFor(() => expect(cli.lines).toHaveLength(1), waitLong);
     expect(addresses(parse(cli.lines[0]))).toEqual(['127.0.0.1:50051']);
 
@@ -131,7 +126,7 @@ describe('rxlb watch', () => {
 
   it('prints a discovery fault, keeps the set and goes on watching', async () => {
     register('g1', 50051);
-    const cli = startCli(['watch', 'greeter', '--address', consul.address, '--json']);
+    const cli = startCli(watchArgs('--json'));
     await vi.waitFor(() => expect(cli.lines).toHaveLength(1), waitLong);
     consul.inject({ kind: 'status', status: 500 }); // strikes the blocking query's answer
     register('g2', 50052);
@@ -146,7 +141,7 @@ describe('rxlb watch', () => {
 
   it('prints changes as lines for people, and exits 0 on SIGTERM', async () => {
     register('g1', 50051);
-    const cli = startCli(['watch', 'greeter', '--address', consul.address]);
+    const cli = startCli(watchArgs());
     await vi.waitFor(() => expect(cli.lines).toHaveLength(2), waitLong);
     register('g2', 50052);
     await vi.waitFor(() => expect(cli.lines).toHaveLength(4), waitLong);

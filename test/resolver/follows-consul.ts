@@ -98,26 +98,19 @@ export function followsConsul(under: GrpcJsUnderTest, grpcOption: boolean): void
   }
 
   describe(`with grpc-js ${under.version}`, () => {
-    it('lets a plain grpc-js client follow registrations and deregistrations', async () => {
+    it.each([
+      ['a plain grpc-js client', (address: string) => grpcJsClient(address).unary],
+      [
+        'a nice-grpc createChannel() client',
+        (address: string) => {
+          const client = niceClient(address);
+          return (request: EchoRequest) => client.unary(request);
+        },
+      ],
+    ])('lets %s follow registrations and deregistrations', async (_, connect) => {
       register();
       registerServer(0);
-      const { unary } = grpcJsClient(target());
-      expect(await backends(unary)).toEqual(new Set([server(0).address]));
-      registerServer(1);
-      await vi.waitFor(async () => {
-        expect(await backends(unary)).toEqual(new Set([server(0).address, server(1).address]));
-      }, waitLong);
-      consul.deregisterService('echo-0');
-      await vi.waitFor(async () => {
-        expect(await backends(unary)).toEqual(new Set([server(1).address]));
-      }, waitLong);
-    });
-
-    it('lets a nice-grpc createChannel() client follow registrations and deregistrations', async () => {
-      register();
-      registerServer(0);
-      const client = niceClient(target());
-      const unary = (request: EchoRequest) => client.unary(request);
+      const unary = connect(target());
       expect(await backends(unary)).toEqual(new Set([server(0).address]));
       registerServer(1);
       await vi.waitFor(async () => {
