@@ -12,6 +12,15 @@ import {
 /**
  * Options of {@link registerConsulResolver}: where Consul is and how to watch it, for every
  * `consul:` target. What to ask (tags, datacenter, filters...) is in each target.
+ *
+ * @example
+ * ```ts
+ * registerConsulResolver({
+ *   address: 'https://consul.internal:8501', // for targets without an authority
+ *   whenNobody: { policy: 'fail-fast' },
+ *   onError: ({ service, error }) => console.warn(`${service}: ${error.message}`),
+ * });
+ * ```
  */
 export interface ConsulResolverOptions extends ResolverDefaults {
   /**
