@@ -144,12 +144,20 @@ export function consulResolverClass(
       }
       // the watch pushes every change: while it runs there is nothing to ask again
       if (this.#subscription) return;
-      this.#subscription = source.subscribe((set) => {
-        this.#report(grpc.experimental.statusOrFromValue(endpoints(set)), '');
-        // An empty list alone leaves grpc-js's round_robin IDLE, queueing calls until their
-        // deadline. Once the list has emptied the policy, an error is not ignored: it fails
-        // calls at once, saying why.
-        if (set.size === 0) this.#fail(`Consul has no healthy instance for ${this.#what}`);
+      this.#subscription = source.subscribe({
+        next: (set) => {
+          this.#report(grpc.experimental.statusOrFromValue(endpoints(set)), '');
+          // An empty list alone leaves grpc-js's round_robin IDLE, queueing calls until their
+          // deadline. Once the list has emptied the policy, an error is not ignored: it
+          // fails calls at once, saying why.
+          if (set.size === 0) this.#fail(`Consul has no healthy instance for ${this.#what}`);
+        },
+        // the watch never errors; were it to, the channel says so rather than the process
+        error: (error: unknown) => {
+          this.#subscription = undefined;
+          const message = error instanceof Error ? error.message : String(error);
+          this.#fail(`${this.#what}: ${message}`);
+        },
       });
     }
 
