@@ -50,3 +50,8 @@ export type {
   WhenNobodyOptions,
 } from './operators/when-nobody-options.js';
 export type { Backend, Backends, CallReport, Picker } from './picker.js';
+export type { GrpcJsModule } from './resolver/consul-resolver.js';
+export {
+  type ConsulResolverOptions,
+  registerConsulResolver,
+} from './resolver/register-consul-resolver.js';

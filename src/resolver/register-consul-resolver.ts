@@ -1,0 +1,117 @@
+import * as grpcJs from '@grpc/grpc-js';
+import { EMPTY } from 'rxjs';
+import { nobodyPolicy } from '../consul/nobody.js';
+import { resolveWatchConfig } from '../consul/options.js';
+import { isRecord } from '../is-record.js';
+import {
+  consulResolverClass,
+  type GrpcJsModule,
+  type ResolverDefaults,
+} from './consul-resolver.js';
+
+/**
+ * Options of {@link registerConsulResolver}: where Consul is and how to watch it, for every
+ * `consul:` target. What to ask (tags, datacenter, filters...) is in each target.
+ *
+ * @example
+ * ```ts
+ * registerConsulResolver({
+ *   address: 'https://consul.internal:8501', // for targets without an authority
+ *   whenNobody: { policy: 'fail-fast' },
+ *   onError: ({ service, error }) => console.warn(`${service}: ${error.message}`),
+ * });
+ * ```
+ */
+export interface ConsulResolverOptions extends ResolverDefaults {
+  /**
+   * The `@grpc/grpc-js` module to register with (`import * as grpc from '@grpc/grpc-js'`),
+   * 1.14.0 or later. Default: the one rxlb itself imports. Give yours when your clients use
+   * another copy of grpc-js than rxlb's: each copy has its own list of schemes.
+   */
+  readonly grpc?: GrpcJsModule;
+}
+
+const CALLER = 'registerConsulResolver()';
+const SCHEME = 'consul';
+const KNOWN = new Set([
+  'grpc',
+  'address',
+  'token',
+  'tls',
+  'backoff',
+  'minIntervalMs',
+  'whenNobody',
+  'onError',
+  'onStatus',
+]);
+
+function isGrpcJs(value: unknown): value is GrpcJsModule {
+  if (!isRecord(value) || !isRecord(value.experimental)) return false;
+  const { registerResolver, statusOrFromValue, statusOrFromError } = value.experimental;
+  return [registerResolver, statusOrFromValue, statusOrFromError].every(
+    (member) => typeof member === 'function',
+  );
+}
+
+/** Checks the options once, at registration: a mistake is a `TypeError` naming it. */
+function validate(options: unknown): { grpc: GrpcJsModule; defaults: ResolverDefaults } {
+  if (!isRecord(options)) throw new TypeError(`${CALLER}: options must be an object`);
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw new TypeError(
+        `${CALLER}: unknown option "${key}" (what to ask Consul goes in the target: consul:///greeter?tag=v2&dc=dc1)`,
+      );
+    }
+  }
+  const { grpc = grpcJs, ...defaults } = options;
+  if (!isGrpcJs(grpc)) {
+    throw new TypeError(
+      `${CALLER}: option "grpc" must be the @grpc/grpc-js module, 1.14.0 or later (import * as grpc from '@grpc/grpc-js')`,
+    );
+  }
+  // the same checks as every watch, with a placeholder service: a target names the real one
+  resolveWatchConfig('-', defaults, CALLER);
+  nobodyPolicy(CALLER, defaults, () => EMPTY);
+  return { grpc, defaults: defaults as ResolverDefaults };
+}
+
+/**
+ * Registers the `consul` scheme with grpc-js, so that a Consul service is a channel target:
+ * `consul://HOST:PORT/greeter?tag=v2&dc=dc1` works wherever grpc-js takes a target
+ * (`new grpc.Client(target, ...)`, generated clients, nice-grpc's `createChannel(target)`),
+ * with grpc-js's own load-balancing policies and service config (`grpc.service_config`).
+ *
+ * The authority is Consul's `host:port`; `consul:///greeter` uses the `address` option, else
+ * `CONSUL_HTTP_ADDR`, else `127.0.0.1:8500`. The query string takes the parameters of
+ * Consul's health API: `tag` (repeatable, all must match), `dc`, `passing` (default true),
+ * `node-meta` (repeatable, `key:value`), `filter`, `near`, `stale` or `consistent`, and `wait`
+ * (`'30s'`). Never a token: that comes from the `token` option or `CONSUL_HTTP_TOKEN`.
+ *
+ * Each channel's resolver follows the service through `sharedConsulInstances$`, so channels
+ * with the same target share one watch, which stops when the last of them goes idle or
+ * closes. A bad target, and a Consul that fails before its first answer, fail the channel's
+ * calls with `UNAVAILABLE` and a message saying why; once a set was served, Consul's failures
+ * keep the last set (`onError` hears them). grpc-js calls its resolver API experimental:
+ * this needs `@grpc/grpc-js` 1.14.0 or later (tested with 1.14.0 and the newest 1.14).
+ * Registering again replaces the options for channels created afterwards.
+ *
+ * @param options Connection and watch settings shared by every `consul:` target.
+ * @throws TypeError for an unknown or bad option, or a `grpc` module older than 1.14.0.
+ *
+ * @example
+ * ```ts
+ * import { createChannel, createClient } from 'nice-grpc';
+ * import { registerConsulResolver } from 'rxlb';
+ * import { GreeterDefinition } from './generated/greeter.js';
+ *
+ * registerConsulResolver({ onError: ({ error }) => console.warn(error.message) });
+ * const channel = createChannel('consul:///greeter?tag=v2', undefined, {
+ *   'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+ * });
+ * const client = createClient(GreeterDefinition, channel);
+ * ```
+ */
+export function registerConsulResolver(options: ConsulResolverOptions = {}): void {
+  const { grpc, defaults } = validate(options);
+  grpc.experimental.registerResolver(SCHEME, consulResolverClass(grpc, defaults));
+}

@@ -1,0 +1,96 @@
+/** registerConsulResolver() checks its options once, at registration. */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { registerConsulResolver } from '../../src/index.js';
+import { ConsulTestServer } from '../../src/testing/index.js';
+import { type EchoServer, startEchoServer } from '../support/echo-server.js';
+
+describe('registerConsulResolver options', () => {
+  it('rejects a query option, pointing at the target', () => {
+    expect(() => registerConsulResolver({ tags: ['v2'] } as never)).toThrow(
+      /registerConsulResolver\(\): unknown option "tags" \(what to ask Consul goes in the target: consul:\/\/\/greeter\?tag=v2/,
+    );
+  });
+
+  it('rejects a grpc option that is not a grpc-js module of 1.14.0 or later', () => {
+    const before114 = { experimental: { registerResolver: () => {} } };
+    expect(() => registerConsulResolver({ grpc: before114 as never })).toThrow(
+      /option "grpc" must be the @grpc\/grpc-js module, 1\.14\.0 or later/,
+    );
+  });
+
+  it('rejects a bad watch option, naming it', () => {
+    expect(() => registerConsulResolver({ backoff: { initialMs: -1 } })).toThrow(
+      /registerConsulResolver\(\): option "backoff.initialMs"/,
+    );
+    expect(() => registerConsulResolver({ whenNobody: { policy: 'never' } as never })).toThrow(
+      /registerConsulResolver\(\): .*whenNobody/,
+    );
+  });
+
+  it('takes the connection from the address option for a target without authority', async () => {
+    const consul = await new ConsulTestServer().start();
+    const server = await startEchoServer();
+    const port = Number(server.address.split(':')[1]);
+    consul.registerService({ Name: 'echo', ID: 'echo-1', Address: '127.0.0.1', Port: port });
+    registerConsulResolver({ grpc, address: consul.address });
+    const channel = new grpc.Channel('consul:///echo', grpc.credentials.createInsecure(), {});
+    try {
+      channel.getConnectivityState(true);
+      await new Promise<void>((resolve, reject) => {
+        const deadline = Date.now() + 10_000;
+        const watch = (state: grpc.connectivityState) => {
+          if (state === grpc.connectivityState.READY) return resolve();
+          channel.watchConnectivityState(state, deadline, (error) =>
+            error ? reject(error) : watch(channel.getConnectivityState(true)),
+          );
+        };
+        watch(channel.getConnectivityState(true));
+      });
+      expect(consul.requests.some((r) => r.path === '/v1/health/service/echo')).toBe(true);
+    } finally {
+      channel.close();
+      server.stop();
+      await consul.stop();
+    }
+  });
+});
+
+describe('a consul: channel', () => {
+  let consul: ConsulTestServer;
+  let server: EchoServer;
+  beforeEach(async () => {
+    consul = await new ConsulTestServer().start();
+    server = await startEchoServer();
+  });
+  afterEach(async () => {
+    server.stop();
+    await consul.stop();
+  });
+
+  it('lets a process whose only work was the channel exit by itself after close()', async () => {
+    const port = Number(server.address.split(':')[1]);
+    consul.registerService({ Name: 'echo', ID: 'echo-1', Address: '127.0.0.1', Port: port });
+    const child = fileURLToPath(new URL('./fixtures/close-child.ts', import.meta.url));
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, consul.address], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    proc.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    proc.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      proc.on('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    expect({ code, output }).toEqual({ code: 0, output: server.address });
+  });
+});
