@@ -1,12 +1,43 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The balanced channel is a grpc-js load-balancing policy, written against grpc-js's
+ * experimental API: its tests run again against the lowest grpc-js of the declared range
+ * (^1.14.0, installed as the `grpc-js-1.14.0` alias), with rxlb's own imports of
+ * `@grpc/grpc-js` pointed at it. (Tests that spawn a process run the installed grpc-js.)
+ */
+const CHANNEL_TESTS = [
+  'test/grpc/balanced-channel.test.ts',
+  'test/grpc/backend-faults.test.ts',
+  'test/grpc/call-kinds.test.ts',
+  'test/grpc/ejection.test.ts',
+  'test/grpc/retry-on-another-instance.test.ts',
+  'test/grpc/conformance/first-calls.test.ts',
+  'test/grpc/conformance/restarts.test.ts',
+  'test/grpc/conformance/discovery.test.ts',
+  'test/grpc/grpc-js-version.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 20_000,
     reporters: ['default', 'json'],
     outputFile: { json: 'reports/vitest.json' },
+    projects: [
+      { extends: true, test: { name: 'rxlb', include: ['test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'grpc-js 1.14.0',
+          include: CHANNEL_TESTS,
+          // rxlb's imports, and nice-grpc's require(), as a project with that one copy has it
+          alias: { '@grpc/grpc-js': 'grpc-js-1.14.0' },
+          setupFiles: ['test/support/use-grpc-js-1.14.0.ts'],
+          env: { RXLB_GRPC_JS: '1.14.0' },
+        },
+      },
+    ],
   },
 });

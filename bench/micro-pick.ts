@@ -1,25 +1,26 @@
 /**
  * The cost of choosing a backend for one call, at 3, 100 and 10,000 instances: rxlb's
- * `Picker.pick()` over its members and over the channel's usable backends, the balanced
- * channel's whole per-call pick (what grpc-js asks its picker: rxlb's choice among the usable
- * backends, the retry middleware's check, the backend's own pick_first result, and the
- * callbacks that count the call), grpc-js's own `RoundRobinPicker.pick()`, and a bare
+ * `Picker.pick()` over its members and over the channel's usable backends; the balanced
+ * channel's whole per-call pick (the grpc-js picker its policy publishes: rxlb's choice among
+ * the usable backends, the retry middleware's check, the backend's own pick_first result and
+ * the callbacks that count the call); grpc-js's own `RoundRobinPicker.pick()`; and a bare
  * array-index loop, the floor no picker can beat.
+ *
+ * rxlb runs from its build (dist/), as users run it: the channel's pick creates its call's
+ * callbacks, and tsx would wrap each in a `__name()` that the build does not have. Its
+ * channel picker is taken from a live channel to the backends, as grpc-js's is (see
+ * grpc-js-picker.ts), and built again over a view of `size` backends cycled from its own.
  */
 import { type experimental, Metadata } from '@grpc/grpc-js';
 import { do_not_optimize } from 'mitata';
 import { firstValueFrom, of } from 'rxjs';
-import type { BackendEntry } from '../src/grpc/backend.js';
-import { type BalancedChannel, createBalancedChannel } from '../src/grpc/balanced-channel.js';
-import { BalancedPicker, type View } from '../src/grpc/pickers.js';
-import type { Address, Instance } from '../src/instance.js';
-import { diff } from '../src/operators/diff.js';
-import { roundRobin } from '../src/operators/round-robin.js';
-import type { Picker } from '../src/picker.js';
+import type { Instance } from '../src/instance.js';
+import type { Backend, Backends, Picker } from '../src/picker.js';
 import type { Benchmark } from './benchmark.js';
 import { addAll, sizeLabel } from './fixtures.js';
 import { cycle } from './grpc-js-picker.js';
 import { field } from './reflect.js';
+import type { RxlbApi } from './rxlb.js';
 
 export const PICK_SIZES = [3, 100, 10_000] as const;
 
@@ -33,9 +34,18 @@ export const PICK_NAMES = Object.freeze({
 
 export const pickGroup = (size: number) => `pick(), ${sizeLabel(size)}`;
 
-async function rxlbPicker(size: number): Promise<Picker> {
-  return firstValueFrom(of(addAll(size)).pipe(roundRobin()));
+type GrpcJsPicker = experimental.Picker;
+
+/** What the benchmark needs of the channel's picker and its backends (dist's classes). */
+interface ChannelPicker extends GrpcJsPicker {
+  readonly constructor: new (
+    policy: Picker,
+    view: Backends,
+    members: ReadonlyMap<string, Backend>,
+    name: string,
+  ) => GrpcJsPicker;
 }
+type LiveBackend = Backend & { view: Backends | undefined };
 
 /** What `pick()` cannot beat: the next element of an array, wrapping around. */
 function bareLoop(size: number, instances: readonly Instance[]): Benchmark {
@@ -53,69 +63,67 @@ function bareLoop(size: number, instances: readonly Instance[]): Benchmark {
   };
 }
 
-/** A balanced channel's READY backends, taken from a live channel to `addresses`. */
-async function readyBackends(
-  addresses: readonly string[],
-): Promise<{ readonly entries: readonly BackendEntry[]; readonly channel: BalancedChannel }> {
-  const channel = createBalancedChannel(of(addresses).pipe(diff(), roundRobin()), {
-    name: 'bench',
-  });
+/** A balanced channel over `addresses` once every backend is READY, and its live picker. */
+async function liveChannelPicker(rxlb: RxlbApi, addresses: readonly string[]) {
+  const channel = rxlb.createBalancedChannel(of(addresses).pipe(rxlb.diff(), rxlb.roundRobin()));
   const deadline = Date.now() + 5_000;
-  while (!channel.backends().every((backend) => backend.state === 'READY')) {
+  const ready = () => {
+    const backends = channel.backends();
+    return backends.length === addresses.length && backends.every((b) => b.state === 'READY');
+  };
+  while (!ready()) {
     if (Date.now() > deadline) {
       channel.close();
       throw new Error('the balanced channel did not make every backend READY in 5 s');
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  const balancer = field(field(channel, 'source'), 'balancer');
-  const entries = (balancer as { backendsNow(): readonly BackendEntry[] }).backendsNow();
-  return { entries, channel };
+  const picker = field(field(channel, 'internalChannel'), 'currentPicker') as ChannelPicker;
+  const backends = (field(picker, 'view') as Backends).usable as readonly LiveBackend[];
+  return { picker, backends, close: () => channel.close() };
 }
 
-/**
- * The channel's per-call pick over `size` usable backends, cycled from the live READY ones
- * (as grpc-js's picker below is built from its live children).
- */
-function channelPick(size: number, entries: readonly BackendEntry[]): Benchmark {
-  const usable = cycle(entries, size);
-  const view: View = { usable };
-  for (const entry of entries) entry.view = view;
-  const instances = usable.map((entry) => entry.instance);
-  let next = 0;
-  // A round-robin policy over the cycled view, as roundRobin()'s picker walks it.
-  const policy: Picker = {
-    instances,
-    size,
-    pick: (backends) => {
-      const list = backends?.usable ?? usable;
-      const backend = list[next];
-      next = next + 1 < list.length ? next + 1 : 0;
-      return backend?.instance;
-    },
-  };
-  const members = new Map<Address, BackendEntry>(entries.map((entry) => [entry.address, entry]));
-  const picker = new BalancedPicker(policy, view, members, 'bench');
+/** The channel's pick over `size` usable backends, cycled from the live ones. */
+function channelPick(
+  size: number,
+  live: Awaited<ReturnType<typeof liveChannelPicker>>,
+  policy: Picker,
+): Benchmark {
+  const usable = cycle(live.backends, size);
+  const view: Backends = { usable };
+  const members = new Map(live.backends.map((backend) => [backend.instance.address, backend]));
+  const picker = new live.picker.constructor(policy, view, members, 'bench');
   const args: experimental.PickArgs = { metadata: new Metadata(), extraPickInfo: {} };
+  const [first] = live.backends;
   return {
     group: pickGroup(size),
     name: PICK_NAMES.channel,
-    fn: () => do_not_optimize(picker.pick(args)),
+    fn: () => {
+      // The channel marks the backends of its current view; this group's view is that now.
+      if (first?.view !== view) for (const backend of live.backends) backend.view = view;
+      do_not_optimize(picker.pick(args));
+    },
   };
 }
 
 /** `grpcJsPicker(size)` builds grpc-js's RoundRobinPicker; see grpc-js-picker.ts. */
 export async function pickBenchmarks(
+  rxlb: RxlbApi,
   addresses: readonly string[],
-  grpcJsPicker: (size: number) => experimental.Picker,
+  grpcJsPicker: (size: number) => GrpcJsPicker,
 ): Promise<{ readonly benchmarks: Benchmark[]; readonly close: () => void }> {
   const args: experimental.PickArgs = { metadata: new Metadata(), extraPickInfo: {} };
-  const { entries, channel } = await readyBackends(addresses);
+  const live = await liveChannelPicker(rxlb, addresses);
+  const policyOf = (instances: readonly Instance[]) =>
+    firstValueFrom(of(instances).pipe(rxlb.diff(), rxlb.roundRobin()));
   const benchmarks: Benchmark[] = [];
   for (const size of PICK_SIZES) {
-    const picker = await rxlbPicker(size);
-    const backends = { usable: picker.instances.map((instance) => ({ instance, inFlight: 0 })) };
+    const picker = await firstValueFrom(of(addAll(size)).pipe(rxlb.roundRobin()));
+    const backends: Backends = {
+      usable: picker.instances.map((instance) => ({ instance, inFlight: 0 })),
+    };
     const grpcJs = grpcJsPicker(size);
+    const channelPolicy = await policyOf(cycle(live.backends, size).map((b) => b.instance));
     benchmarks.push(
       bareLoop(size, picker.instances),
       {
@@ -128,7 +136,7 @@ export async function pickBenchmarks(
         name: PICK_NAMES.usable,
         fn: () => do_not_optimize(picker.pick(backends)),
       },
-      channelPick(size, entries),
+      channelPick(size, live, channelPolicy),
       {
         group: pickGroup(size),
         name: PICK_NAMES.grpcJs,
@@ -136,5 +144,5 @@ export async function pickBenchmarks(
       },
     );
   }
-  return { benchmarks, close: () => channel.close() };
+  return { benchmarks, close: live.close };
 }

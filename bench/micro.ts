@@ -8,6 +8,7 @@ import { grpcJsPickers } from './grpc-js-picker.js';
 import { operatorBenchmarks } from './micro-diff.js';
 import { healthBenchmarks } from './micro-health.js';
 import { pickBenchmarks } from './micro-pick.js';
+import type { RxlbApi } from './rxlb.js';
 
 export interface MicroConfig {
   /** mitata's time per benchmark; undefined: its defaults. */
@@ -30,13 +31,14 @@ function smokeAll(benchmarks: readonly Benchmark[]): BenchmarkResult[] {
 }
 
 export async function runMicro(
+  rxlb: RxlbApi,
   addresses: readonly string[],
   config: MicroConfig,
 ): Promise<BenchmarkResult[]> {
   const grpcJs = await grpcJsPickers(addresses);
   let picks: Awaited<ReturnType<typeof pickBenchmarks>> | undefined;
   try {
-    picks = await pickBenchmarks(addresses, grpcJs.picker);
+    picks = await pickBenchmarks(rxlb, addresses, grpcJs.picker);
     const benchmarks = [
       ...picks.benchmarks,
       ...(await operatorBenchmarks()),

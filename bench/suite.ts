@@ -54,7 +54,7 @@ export async function runSuite(
       log(`${name}: ${((performance.now() - t) / 1e3).toFixed(1)} s`);
       return result;
     };
-    const micro = await step('micro', () => runMicro(backends.addresses, config.micro));
+    const micro = await step('micro', () => runMicro(rxlb.api, backends.addresses, config.micro));
     const macro = await step('macro', () => runMacro(rxlb.api, backends, config.macro));
     const convergence = await step('convergence', () =>
       runConvergence(rxlb.api, backends, config.convergence),

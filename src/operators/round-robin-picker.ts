@@ -19,8 +19,8 @@ export class RoundRobinPicker implements Picker {
   /** The usable array the cursor below points into. */
   #usable: readonly Backend[] | undefined;
   #cursor = 0;
-  /** The position in `instances` of the last member picked from a usable array. */
-  #last: number;
+  /** The last member picked from a usable array; before the first, where to start. */
+  #last: Instance | number;
   /** Position of each member, built on the first pick among usable backends. */
   #positions: Map<Address, number> | undefined;
 
@@ -47,20 +47,21 @@ export class RoundRobinPicker implements Picker {
     const backend = usable[this.#cursor];
     if (backend === undefined) return undefined;
     this.#cursor = this.#cursor + 1 < usable.length ? this.#cursor + 1 : 0;
-    this.#last = this.#position(backend.instance);
+    this.#last = backend.instance;
     return backend.instance;
   }
 
   /** Points the cursor at the first usable member after the last one picked. */
   #resume(usable: readonly Backend[]): void {
     this.#usable = usable;
-    // `usable` is in member order: a binary search for the first position past #last.
+    const last = typeof this.#last === 'number' ? this.#last : this.#position(this.#last);
+    // `usable` is in member order: a binary search for the first position past the last.
     let low = 0;
     let high = usable.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
       const backend = usable[middle] as Backend;
-      if (this.#position(backend.instance) <= this.#last) low = middle + 1;
+      if (this.#position(backend.instance) <= last) low = middle + 1;
       else high = middle;
     }
     this.#cursor = low < usable.length ? low : 0;

@@ -58,3 +58,42 @@ describe('roundRobin() property', () => {
     );
   });
 });
+
+describe("roundRobin()'s picker among a channel's usable backends, property", () => {
+  it('picks only usable members, each k times over k rounds, and after a change goes on from the first usable member after the last one picked', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (size, masks, k, start) => {
+          const batch = Array.from({ length: size }, (_, i) => added(`10.0.0.${i + 1}:80`));
+          const [picker] = collect(from([batch]).pipe(roundRobin({ random: () => start }))).values;
+          if (!picker) throw new Error('no picker');
+          let last = Math.floor(start * size) - 1;
+          for (const mask of masks) {
+            // What the channel gives: the usable members, in member order, a new array.
+            const usable = picker.instances
+              .filter((_, i) => mask[i])
+              .map((member) => ({ instance: member, inFlight: 0 }));
+            if (usable.length === 0) continue;
+            const position = (address: string | undefined) =>
+              picker.instances.findIndex((member) => member.address === address);
+            const picks = Array.from({ length: k * usable.length }, () => picker.pick({ usable }));
+            const expectedFirst =
+              usable.find((b) => position(b.instance.address) > last) ?? usable[0];
+            expect(picks[0]).toBe(expectedFirst?.instance);
+            for (const backend of usable) {
+              expect(picks.filter((p) => p === backend.instance)).toHaveLength(k);
+            }
+            last = position(picks.at(-1)?.address);
+          }
+        },
+      ),
+    );
+  });
+});
