@@ -5,7 +5,7 @@
  *
  * Each change toggles a spare backend's check in ConsulTestServer and waits until the
  * channel's picker reflects it, so every change goes through the watch, diff(), roundRobin()
- * and the pool, which opens and closes a connection to the spare each time. The watch runs
+ * and the channel's policy, which connects to the spare and lets it go each time. The watch runs
  * with `minIntervalMs: 0`: the default rate limit (50 ms between queries) would stretch
  * 10,000 changes to over 8 minutes without changing what each change allocates.
  *

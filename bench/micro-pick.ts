@@ -26,6 +26,7 @@ export const PICK_SIZES = [3, 100, 10_000] as const;
 
 export const PICK_NAMES = Object.freeze({
   floor: 'floor: bare array index',
+  floorBackends: "floor: bare index into the usable backends, and the backend's instance",
   members: 'rxlb Picker.pick() (members only)',
   usable: 'rxlb Picker.pick(backends)',
   channel: 'rxlb balanced channel per call (its grpc-js picker)',
@@ -59,6 +60,21 @@ function bareLoop(size: number, instances: readonly Instance[]): Benchmark {
       const item = items[next];
       next = next + 1 < items.length ? next + 1 : 0;
       do_not_optimize(item);
+    },
+  };
+}
+
+/** What `pick(backends)` cannot beat: the same, through the backend objects it reads. */
+function bareBackendLoop(size: number, backends: Backends): Benchmark {
+  const items = [...backends.usable];
+  let next = 0;
+  return {
+    group: pickGroup(size),
+    name: PICK_NAMES.floorBackends,
+    fn: () => {
+      const item = items[next];
+      next = next + 1 < items.length ? next + 1 : 0;
+      do_not_optimize(item?.instance);
     },
   };
 }
@@ -126,6 +142,7 @@ export async function pickBenchmarks(
     const channelPolicy = await policyOf(cycle(live.backends, size).map((b) => b.instance));
     benchmarks.push(
       bareLoop(size, picker.instances),
+      bareBackendLoop(size, backends),
       {
         group: pickGroup(size),
         name: PICK_NAMES.members,

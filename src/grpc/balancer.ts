@@ -102,7 +102,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     this.resolution = resolution;
     const config = source.config.outlierDetection;
     if (config && !this.detector) {
-      this.detector = new OutlierDetector(config, source.name, (address, ejected) =>
+      this.detector = new OutlierDetector(config, () => source.name, (address, ejected) =>
         this.setEjected(address, ejected),
       );
     }
@@ -114,7 +114,9 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     return true;
   }
 
+  /** grpc-js calls this for every call: O(1) unless a backend is IDLE, which is rare. */
   exitIdle(): void {
+    if ((this.counts.get(IDLE) ?? 0) === 0) return;
     for (const backend of this.backends.values()) {
       if (backend.state === IDLE) backend.exitIdle();
     }

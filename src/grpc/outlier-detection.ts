@@ -135,7 +135,8 @@ export class OutlierDetector {
 
   constructor(
     private readonly config: OutlierDetectionConfig,
-    private readonly service: string,
+    /** The service's name for events: a function, since discovery may tell it later. */
+    private readonly service: () => string,
     /** Told of every ejection and return, before the user's `onEjection`. */
     private readonly onChange: (address: Address, ejected: boolean) => void,
   ) {}
@@ -209,7 +210,7 @@ export class OutlierDetector {
     this.onChange(address, true);
     notify(this.config.onEjection, {
       type: 'ejected',
-      service: this.service,
+      service: this.service(),
       address,
       reason: 'consecutiveFailures',
       lastError,
@@ -228,7 +229,7 @@ export class OutlierDetector {
     this.onChange(address, false);
     notify(this.config.onEjection, {
       type: 'unejected',
-      service: this.service,
+      service: this.service(),
       address,
       reason,
       ejections: health.ejections,

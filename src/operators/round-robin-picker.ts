@@ -19,8 +19,10 @@ export class RoundRobinPicker implements Picker {
   /** The usable array the cursor below points into. */
   #usable: readonly Backend[] | undefined;
   #cursor = 0;
-  /** The last member picked from a usable array; before the first, where to start. */
-  #last: Instance | number;
+  /** The last member picked from a usable array, if any. */
+  #last: Instance | undefined;
+  /** Where the first pick from a usable array starts: the member at the random offset. */
+  readonly #start: number;
   /** Position of each member, built on the first pick among usable backends. */
   #positions: Map<Address, number> | undefined;
 
@@ -33,7 +35,7 @@ export class RoundRobinPicker implements Picker {
     this.instances = Object.freeze([...instances]);
     this.size = instances.length;
     this.#next = offset;
-    this.#last = offset - 1;
+    this.#start = offset;
   }
 
   pick(backends?: Backends): Instance | undefined {
@@ -54,7 +56,7 @@ export class RoundRobinPicker implements Picker {
   /** Points the cursor at the first usable member after the last one picked. */
   #resume(usable: readonly Backend[]): void {
     this.#usable = usable;
-    const last = typeof this.#last === 'number' ? this.#last : this.#position(this.#last);
+    const last = this.#last === undefined ? this.#start - 1 : this.#position(this.#last);
     // `usable` is in member order: a binary search for the first position past the last.
     let low = 0;
     let high = usable.length;

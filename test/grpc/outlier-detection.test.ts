@@ -23,10 +23,14 @@ function setup(addresses: string[], options: Partial<OutlierDetectionConfig> = {
     onEjection: (event) => events.push(event),
     ...options,
   };
-  const detector = new OutlierDetector(config, 'echo', (address, now) => {
-    if (now) ejected.add(address);
-    else ejected.delete(address);
-  });
+  const detector = new OutlierDetector(
+    config,
+    () => 'echo',
+    (address, now) => {
+      if (now) ejected.add(address);
+      else ejected.delete(address);
+    },
+  );
   detector.retain(addresses);
   const record = (address: string, outcome: CallOutcome, times = 1) => {
     for (let i = 0; i < times; i++) detector.record(address, outcome, `failure #${i + 1}`);
@@ -52,6 +56,26 @@ describe('OutlierDetector', () => {
         durationMs: BASE,
         until: clock.now() + BASE,
       },
+    ]);
+  });
+
+  it('starts counting again when the connection went down: its failures are explained', () => {
+    const { detector, ejected, record } = setup([a, b]);
+    record(a, 'failure', 4);
+    detector.disconnected(a);
+    record(a, 'failure', 4);
+    expect(ejected).toEqual(new Set());
+  });
+
+  it('returns an ejected address at once when its connection is made again, saying why', () => {
+    const { detector, events, ejected, record } = setup([a, b]);
+    record(a, 'failure', 5);
+    detector.reconnected(b); // not ejected: nothing to say
+    detector.reconnected(a);
+    expect(ejected).toEqual(new Set());
+    expect(events.map((event) => [event.type, event.address, event.reason])).toEqual([
+      ['ejected', a, 'consecutiveFailures'],
+      ['unejected', a, 'reconnected'],
     ]);
   });
 

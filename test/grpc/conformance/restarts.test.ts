@@ -25,8 +25,12 @@ afterEach(() => {
 type Stamped = Outcome & { readonly at: number };
 
 /** Keeps `callers` calls in flight on `channel` until `running()` says stop. */
-async function traffic(channel: Channel, callers: number, running: () => boolean) {
-  const outcomes: Stamped[] = [];
+async function traffic(
+  channel: Channel,
+  callers: number,
+  running: () => boolean,
+  outcomes: Stamped[] = [],
+) {
   const caller = async () => {
     while (running()) {
       const outcome = await unary(channel, { deadlineMs: 5_000 });
@@ -118,16 +122,21 @@ describe('conformance with grpc-js round_robin: shutdowns and restarts', () => {
     const opened = await connectedChannels({ outlierDetection });
     const victim = servers[1] as EchoServer;
     let running = true;
-    const load = bothSides((side) => traffic(opened[side], 16, () => running));
+    const live: Record<SideName, Stamped[]> = { rxlb: [], 'grpc-js': [] };
+    const load = bothSides((side) => traffic(opened[side], 16, () => running, live[side]));
     await sleep(300);
     victim.kill();
-    await sleep(1_000);
+    // Between two of grpc-js's reconnection attempts (after about 1 s, then 2.6 s ± 20 %).
+    await sleep(1_500);
     const port = Number(victim.address.split(':')[1]);
     servers[1] = await startEchoServer(port);
     const listening = performance.now();
-    const served = () => (servers[1] as EchoServer).received;
-    // Both sides call it at least a few times, or 10 s pass.
-    for (let waited = 0; waited < 10_000 && served() < 20; waited += 20) await sleep(20);
+    const servedBoth = () =>
+      Object.values(live).every((outcomes) =>
+        outcomes.some((o) => o.backend === victim.address && o.at > listening),
+      );
+    // Until both sides had a call served by it, or 10 s pass.
+    for (let waited = 0; waited < 10_000 && !servedBoth(); waited += 20) await sleep(20);
     running = false;
     const results = await load;
     const firstServed = (outcomes: readonly Stamped[]) => {
