@@ -102,8 +102,10 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     this.resolution = resolution;
     const config = source.config.outlierDetection;
     if (config && !this.detector) {
-      this.detector = new OutlierDetector(config, () => source.name, (address, ejected) =>
-        this.setEjected(address, ejected),
+      this.detector = new OutlierDetector(
+        config,
+        () => source.name,
+        (address, ejected) => this.setEjected(address, ejected),
       );
     }
     this.sync(

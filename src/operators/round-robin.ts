@@ -1,7 +1,8 @@
-import { defer, map, type OperatorFunction } from 'rxjs';
-import { discoveryOf, withDiscovery } from '../discovery.js';
-import type { Address, Instance, Update } from '../instance.js';
+import type { OperatorFunction } from 'rxjs';
+import type { Update } from '../instance.js';
 import type { Picker } from '../picker.js';
+import { readOptions } from '../read-options.js';
+import { pickerOperator } from './picker-operator.js';
 import { RoundRobinPicker } from './round-robin-picker.js';
 
 /** Options of {@link roundRobin}. */
@@ -63,8 +64,8 @@ const DEFAULTS = { random: Math.random } as const satisfies Required<RoundRobinO
  *   });
  * ```
  *
- * @param options See {@link RoundRobinOptions}. Validated at once: a `random` that is not a
- * function throws a `TypeError` naming the option.
+ * @param options See {@link RoundRobinOptions}. Validated at once: an unknown key, or a
+ * `random` that is not a function, throws a `TypeError` naming the option.
  * @see {@link diff} produces the batches from instance sets.
  * @see [All roundRobin() marble diagrams](../../docs/marbles/)
  *
@@ -73,30 +74,11 @@ const DEFAULTS = { random: Math.random } as const satisfies Required<RoundRobinO
 export function roundRobin(
   options: RoundRobinOptions = {},
 ): OperatorFunction<readonly Update[], Picker> {
-  const random = validRandom(options);
-  return (source) =>
-    defer(() => {
-      const members = new Map<Address, Instance>();
-      return source.pipe(
-        map((batch) => {
-          apply(members, batch);
-          const instances = [...members.values()];
-          const start = instances.length > 0 ? offset(random, instances.length) : 0;
-          return withDiscovery(new RoundRobinPicker(instances, start), discoveryOf(batch));
-        }),
-      );
-    });
-}
-
-function validRandom(options: RoundRobinOptions): () => number {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`roundRobin(): options must be an object, got ${String(options)}`);
-  }
-  const { random = DEFAULTS.random } = options;
-  if (typeof random !== 'function') {
-    throw new TypeError(`roundRobin(): options.random must be a function, got ${typeof random}`);
-  }
-  return random;
+  const random = readOptions('roundRobin()', options, ['random']).function<() => number>('random');
+  return pickerOperator('roundRobin()', () => (instances) => {
+    const start = instances.length > 0 ? offset(random ?? DEFAULTS.random, instances.length) : 0;
+    return new RoundRobinPicker(instances, start);
+  });
 }
 
 function offset(random: () => number, size: number): number {
@@ -105,19 +87,4 @@ function offset(random: () => number, size: number): number {
     throw new RangeError(`roundRobin(): options.random returned ${r}, expected a number in [0, 1)`);
   }
   return Math.floor(r * size);
-}
-
-function apply(members: Map<Address, Instance>, batch: readonly Update[]): void {
-  for (const update of batch) {
-    switch (update.op) {
-      case 'add':
-        members.set(update.address, update.instance); // a known address keeps its position
-        break;
-      case 'delete':
-        members.delete(update.address);
-        break;
-      default:
-        throw new TypeError(`roundRobin(): unknown update ${JSON.stringify(update)}`);
-    }
-  }
 }

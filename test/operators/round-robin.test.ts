@@ -16,7 +16,13 @@ describe('roundRobin() options', () => {
   it('throws a TypeError naming options.random when it is not a function', () => {
     const random = 0.5 as unknown as () => number;
     expect(() => roundRobin({ random })).toThrow(TypeError);
-    expect(() => roundRobin({ random })).toThrow('options.random must be a function, got number');
+    expect(() => roundRobin({ random })).toThrow('option "random" must be a function, got 0.5');
+  });
+
+  it('throws a TypeError naming an unknown option', () => {
+    expect(() => roundRobin({ randm: Math.random } as object)).toThrow(
+      'roundRobin(): unknown option "randm"',
+    );
   });
 
   it('throws a TypeError when the options are not an object', () => {
