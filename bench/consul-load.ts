@@ -5,7 +5,7 @@
  * wait (5 minutes) and is extrapolated to requests per minute from there.
  */
 import type { Subscription } from 'rxjs';
-import { DEFAULTS } from '../src/consul/options.js';
+import { WATCH_DEFAULTS } from '../src/consul/options.js';
 import { ConsulTestServer } from '../src/testing/index.js';
 import { registerAll } from './consul-fixture.js';
 import type { RxlbApi } from './rxlb.js';
@@ -68,7 +68,7 @@ async function measureWatches(
       requests,
       perWaitPerWatch,
       perMinuteMeasured: (requests / elapsedMs) * 60_000,
-      perMinuteAtDefaultWait: perWaitPerWatch * watches * (60_000 / DEFAULTS.waitMs),
+      perMinuteAtDefaultWait: perWaitPerWatch * watches * (60_000 / WATCH_DEFAULTS.waitMs),
     };
   } finally {
     for (const subscription of subscriptions) subscription.unsubscribe();

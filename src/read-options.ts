@@ -26,10 +26,10 @@ export class OptionReader {
       const what = prefix === '' ? 'options' : `option "${prefix.slice(0, -1)}"`;
       throw new TypeError(`${caller}: ${what} must be an object, got ${describe(value)}`);
     }
-    for (const key of Object.keys(value)) {
-      if (!known.includes(key)) throw new TypeError(`${caller}: unknown option "${prefix}${key}"`);
-    }
-    return new OptionReader(caller, value, prefix);
+    const reader = new OptionReader(caller, value, prefix);
+    const unknown = Object.keys(value).find((key) => !known.includes(key));
+    if (unknown !== undefined) reader.unknown(unknown);
+    return reader;
   }
 
   /** Whether the option was given (not undefined). */
@@ -42,13 +42,22 @@ export class OptionReader {
     return this.options[key];
   }
 
-  /** Throws the `TypeError` saying what `key` must be. */
-  fail(key: string, expected: string): never {
+  /**
+   * Throws the `TypeError` saying what `key` must be, and what it got unless `secret` (a
+   * token's worth of text must not reach a message).
+   */
+  fail(key: string, expected: string, { secret = false } = {}): never {
     const got = this.options[key];
-    const suffix = got === undefined ? '' : `, got ${describe(got)}`;
+    const suffix = got === undefined || secret ? '' : `, got ${describe(got)}`;
     throw new TypeError(
       `${this.caller}: option "${this.prefix}${key}" must be ${expected}${suffix}`,
     );
+  }
+
+  /** Throws the `TypeError` saying `key` is no option here, e.g. `for policy "fail-fast"`. */
+  unknown(key: string, where = ''): never {
+    const suffix = where === '' ? '' : ` ${where}`;
+    throw new TypeError(`${this.caller}: unknown option "${this.prefix}${key}"${suffix}`);
   }
 
   /** A reader of the nested options object `key`, undefined when it was not given. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { OptionReader } from '../read-options.js';
 
 /** TLS settings for HTTPS to Consul. PEM strings or buffers. */
 export interface ConsulTlsOptions {
@@ -74,31 +75,20 @@ function isPem(value: unknown): value is string | Buffer {
   return (typeof value === 'string' && value.length > 0) || Buffer.isBuffer(value);
 }
 
-function validateTls(tls: unknown, caller: string): ConsulTlsOptions {
-  if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) {
-    throw new TypeError(`${caller}: option "tls" must be an object`);
-  }
-  const t = tls as Record<string, unknown>;
-  for (const key of Object.keys(t)) {
-    if (!['ca', 'cert', 'key', 'servername', 'rejectUnauthorized'].includes(key)) {
-      throw new TypeError(`${caller}: unknown option "tls.${key}"`);
-    }
-  }
+/** The keys of {@link ConsulConnectionOptions}, for an option reader. */
+export const CONNECTION_KEYS: readonly string[] = ['address', 'token', 'tls'];
+const TLS_KEYS = ['ca', 'cert', 'key', 'servername', 'rejectUnauthorized'];
+
+function readTls(t: OptionReader): ConsulTlsOptions {
   for (const key of ['ca', 'cert', 'key'] as const) {
-    if (t[key] !== undefined && !isPem(t[key])) {
-      throw new TypeError(`${caller}: option "tls.${key}" must be a PEM string or Buffer`);
-    }
+    if (t.has(key) && !isPem(t.raw(key))) t.fail(key, 'a PEM string or Buffer', { secret: true });
   }
-  if (t.servername !== undefined && (typeof t.servername !== 'string' || t.servername === '')) {
-    throw new TypeError(`${caller}: option "tls.servername" must be a non-empty string`);
+  t.string('servername');
+  t.boolean('rejectUnauthorized');
+  if (t.has('cert') !== t.has('key')) {
+    t.fail('cert', 'given together with "tls.key"', { secret: true });
   }
-  if (t.rejectUnauthorized !== undefined && typeof t.rejectUnauthorized !== 'boolean') {
-    throw new TypeError(`${caller}: option "tls.rejectUnauthorized" must be a boolean`);
-  }
-  if ((t.cert === undefined) !== (t.key === undefined)) {
-    throw new TypeError(`${caller}: options "tls.cert" and "tls.key" go together`);
-  }
-  return t as ConsulTlsOptions;
+  return Object.fromEntries(TLS_KEYS.flatMap((key) => (t.has(key) ? [[key, t.raw(key)]] : [])));
 }
 
 function tlsFromEnv(env: Env, caller: string): ConsulTlsOptions | undefined {
@@ -122,39 +112,35 @@ function tlsFromEnv(env: Env, caller: string): ConsulTlsOptions | undefined {
 const ADDRESS = /^(?:(https?):\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?\/?$/;
 
 /**
- * Resolves options and environment into a {@link ConsulEndpoint}, or throws a `TypeError`
- * naming the option or variable that is wrong.
+ * Resolves the connection options `o` reads (keys {@link CONNECTION_KEYS}) and the
+ * environment into a {@link ConsulEndpoint}, or throws a `TypeError` naming the option or
+ * variable that is wrong.
  */
-export function resolveEndpoint(
-  options: ConsulConnectionOptions,
-  caller: string,
-  env: Env = process.env,
-): ConsulEndpoint {
-  const fromOption = options.address !== undefined;
-  const address = fromOption ? options.address : env.CONSUL_HTTP_ADDR || '127.0.0.1:8500';
-  const source = fromOption ? 'option "address"' : 'CONSUL_HTTP_ADDR';
-  if (typeof address !== 'string') throw new TypeError(`${caller}: ${source} must be a string`);
+export function resolveEndpoint(o: OptionReader, env: Env = process.env): ConsulEndpoint {
+  const { caller } = o;
+  const given = o.raw('address');
+  if (given !== undefined && typeof given !== 'string') o.fail('address', 'a string');
+  const address = given ?? (env.CONSUL_HTTP_ADDR || '127.0.0.1:8500');
+  const wrong = (what: string): never => {
+    if (given !== undefined) o.fail('address', what);
+    throw new TypeError(`${caller}: CONSUL_HTTP_ADDR must be ${what}, got "${address}"`);
+  };
   const match = ADDRESS.exec(address.trim());
-  if (!match) {
-    throw new TypeError(
-      `${caller}: ${source} must be host:port or http(s)://host:port, got "${address}"`,
-    );
-  }
-  const [, scheme, host = '', portText] = match;
-  const tls =
-    options.tls !== undefined ? validateTls(options.tls, caller) : tlsFromEnv(env, caller);
+  if (!match) wrong('host:port or http(s)://host:port');
+  const [, scheme, host = '', portText] = match as RegExpExecArray;
+  const t = o.nested('tls', TLS_KEYS);
+  const tls = t ? readTls(t) : tlsFromEnv(env, caller);
   const ssl = parseBool(env, 'CONSUL_HTTP_SSL', caller);
   // As Consul's CLI: the scheme, else CONSUL_HTTP_SSL, choose HTTPS; TLS settings from the
   // environment only configure it. A `tls` option given in code asks for HTTPS too.
-  const secure = scheme === 'https' || (scheme === undefined && (ssl ?? options.tls !== undefined));
+  const secure = scheme === 'https' || (scheme === undefined && (ssl ?? t !== undefined));
   const port = portText === undefined ? (secure ? 443 : 80) : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new TypeError(`${caller}: ${source} has an invalid port, got "${address}"`);
+    wrong('host:port with a port from 1 to 65535');
   }
-  if (options.token !== undefined && typeof options.token !== 'string') {
-    throw new TypeError(`${caller}: option "token" must be a string`);
-  }
-  const token = (options.token ?? env.CONSUL_HTTP_TOKEN) || undefined;
+  const token = o.raw('token');
+  if (token !== undefined && typeof token !== 'string')
+    o.fail('token', 'a string', { secret: true });
   const origin = `${secure ? 'https' : 'http'}://${host}:${port}`;
-  return { secure, host, port, token, tls, origin };
+  return { secure, host, port, token: (token ?? env.CONSUL_HTTP_TOKEN) || undefined, tls, origin };
 }

@@ -4,7 +4,7 @@
  * skipped and reported, and nothing here throws.
  */
 import { type Address, formatAddress, type Instance, type InstanceSet } from '../instance.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../read-options.js';
 
 /** An entry of a health answer that could not become an instance, and why. */
 export interface SkippedEntry {

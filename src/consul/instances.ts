@@ -6,7 +6,6 @@ import { notify } from '../notify.js';
 import { ConsulClient } from './client.js';
 import { ConsulError } from './errors.js';
 import { mapHealthEntries, type SkippedEntry } from './health.js';
-import { nobodyPolicy } from './nobody.js';
 import {
   type ConsulFailure,
   type ConsulInstancesOptions,
@@ -14,8 +13,7 @@ import {
   resolveWatchConfig,
   type WatchConfig,
 } from './options.js';
-
-const CALLER = 'consulInstances$()';
+import { serveWhenNobody } from './serve-when-nobody.js';
 
 /**
  * Watches the healthy instances of a Consul service: a cold Observable that emits the
@@ -73,10 +71,7 @@ export function consulInstances$(
   options?: ConsulInstancesOptions,
 ): Observable<InstanceSet> {
   const config = resolveWatchConfig(service, options);
-  const policy = nobodyPolicy(CALLER, options ?? {}, (registered) =>
-    consulInstances$(service, registered),
-  );
-  return watchSets(config).pipe(policy);
+  return watchSets(config).pipe(serveWhenNobody(config, watchSets));
 }
 
 /** The sets of one blocking-query loop per subscription, before any empty-set policy. */

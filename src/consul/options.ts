@@ -1,13 +1,39 @@
-import { MAX_TIMER_MS, parseDuration } from '../duration.js';
+import {
+  type FailFastOptions,
+  type FallbackOptions,
+  type KeepLastOptions,
+  NOBODY_KEYS,
+  type NobodySettings,
+  type PanicOptions,
+  readNobodySettings,
+} from '../operators/when-nobody-options.js';
+import { describe, isRecord, type OptionReader, readOptions } from '../read-options.js';
 import type { HealthServiceQuery } from './client.js';
 import {
+  CONNECTION_KEYS,
   type ConsulConnectionOptions,
   type ConsulEndpoint,
   resolveEndpoint,
 } from './connection.js';
 import type { ConsulError } from './errors.js';
 import type { SkippedEntry } from './health.js';
-import type { ConsulNobodyOptions } from './nobody.js';
+
+/**
+ * What `consulInstances$` serves when Consul says nobody is healthy: {@link whenNobody}'s
+ * options, without `registered$`: for `fallback` and `panic` the watch follows every
+ * registered instance itself (the same query with `passing=false`).
+ *
+ * @example
+ * ```ts
+ * const whenNobody: ConsulNobodyOptions = { policy: 'panic', thresholdPercent: 30 };
+ * consulInstances$('greeter', { whenNobody });
+ * ```
+ */
+export type ConsulNobodyOptions =
+  | KeepLastOptions
+  | FailFastOptions
+  | Omit<FallbackOptions, 'registered$'>
+  | Omit<PanicOptions, 'registered$'>;
 
 /** Backoff between failed attempts: exponential from `initialMs` up to `maxMs`, with jitter. */
 export interface BackoffOptions {
@@ -92,7 +118,7 @@ export interface ConsulInstancesOptions extends ConsulConnectionOptions {
 }
 
 /** Defaults of {@link ConsulInstancesOptions}, in one place. */
-export const DEFAULTS = Object.freeze({
+export const WATCH_DEFAULTS = Object.freeze({
   passing: true,
   consistency: 'default',
   waitMs: 5 * 60_000,
@@ -120,12 +146,12 @@ export interface WatchConfig {
   readonly minIntervalMs: number;
   readonly onError: ((failure: ConsulFailure) => void) | undefined;
   readonly onStatus: ((status: ConsulStatus) => void) | undefined;
+  /** The empty-set policy; undefined for `whenNobody: false`. */
+  readonly nobody: NobodySettings | undefined;
 }
 
-const KNOWN = new Set([
-  'address',
-  'token',
-  'tls',
+const KNOWN = [
+  ...CONNECTION_KEYS,
   'passing',
   'tags',
   'dc',
@@ -139,77 +165,47 @@ const KNOWN = new Set([
   'onError',
   'onStatus',
   'whenNobody',
-]);
-/** A bad option, said without the caller: {@link resolveWatchConfig} names the caller. */
-class OptionError extends Error {}
+];
 
-function fail(option: string, expected: string): never {
-  throw new OptionError(`option "${option}" must be ${expected}`);
-}
-
-function optionalString(value: unknown, option: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim() === '') fail(option, 'a non-empty string');
-  return value;
-}
-
-function parseWait(value: unknown): number {
-  if (value === undefined) return DEFAULTS.waitMs;
-  const ms = parseDuration(value);
-  if (ms === undefined || ms < 1 || ms > DEFAULTS.maxWaitMs) {
-    fail(
-      'wait',
-      `a duration from 1ms to 10m (ms, or a string like "30s"), got ${JSON.stringify(value)}`,
-    );
-  }
-  return Math.round(ms);
-}
-
-/** A delay in ms that a timer can honour: from `min` to {@link MAX_TIMER_MS}. */
-function delayMs(value: unknown, option: string, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= min && value <= MAX_TIMER_MS)) {
-    fail(option, `a number of ms from ${min} to ${MAX_TIMER_MS}`);
-  }
-  return value;
-}
-
-function parseBackoff(value: unknown): Required<BackoffOptions> {
-  if (value === undefined) return DEFAULTS.backoff;
-  if (typeof value !== 'object' || value === null) fail('backoff', 'an object');
-  const { initialMs, maxMs, ...rest } = value as Record<string, unknown>;
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) throw new OptionError(`unknown option "backoff.${unknown}"`);
-  const initial = delayMs(initialMs, 'backoff.initialMs', DEFAULTS.backoff.initialMs, 1);
-  const max = delayMs(maxMs, 'backoff.maxMs', Math.max(DEFAULTS.backoff.maxMs, initial), 1);
-  if (max < initial) fail('backoff.maxMs', `>= backoff.initialMs (${initial})`);
-  return { initialMs: initial, maxMs: max };
-}
-
-function parseNodeMeta(value: unknown): readonly string[] {
+function readNodeMeta(o: OptionReader): readonly string[] {
+  const value = o.raw('nodeMeta');
   if (value === undefined) return [];
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail('nodeMeta', 'an object of string values');
-  }
+  const expected = 'an object of string values with keys free of ":"';
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    o.fail('nodeMeta', expected);
   return Object.entries(value).map(([key, item]) => {
-    if (key === '' || key.includes(':') || typeof item !== 'string') {
-      fail('nodeMeta', `an object of string values with keys free of ":" (bad key "${key}")`);
-    }
+    if (key === '' || key.includes(':') || typeof item !== 'string') o.fail('nodeMeta', expected);
     return `${key}:${item}`;
   });
 }
 
-function parseTags(value: unknown): readonly string[] {
+function readTags(o: OptionReader): readonly string[] {
+  const value = o.raw('tags');
   if (value === undefined) return [];
   if (!Array.isArray(value) || !value.every((tag) => typeof tag === 'string' && tag !== '')) {
-    fail('tags', 'an array of non-empty strings');
+    o.fail('tags', 'an array of non-empty strings');
   }
   return Object.freeze([...value]);
 }
 
-function callback<T>(value: unknown, option: string): ((arg: T) => void) | undefined {
-  if (value !== undefined && typeof value !== 'function') fail(option, 'a function');
-  return value as ((arg: T) => void) | undefined;
+function readBackoff(o: OptionReader): Required<BackoffOptions> {
+  const b = o.nested('backoff', ['initialMs', 'maxMs']);
+  if (b === undefined) return WATCH_DEFAULTS.backoff;
+  const initialMs = b.ms('initialMs', { min: 1 }) ?? WATCH_DEFAULTS.backoff.initialMs;
+  const maxMs = b.ms('maxMs', { min: 1 }) ?? Math.max(WATCH_DEFAULTS.backoff.maxMs, initialMs);
+  if (maxMs < initialMs) b.fail('maxMs', `>= backoff.initialMs (${initialMs})`);
+  return { initialMs, maxMs };
+}
+
+function readNobody(o: OptionReader): NobodySettings | undefined {
+  const chosen = o.raw('whenNobody');
+  if (chosen === false) return undefined;
+  if (chosen !== undefined && !isRecord(chosen)) o.fail('whenNobody', 'an object or false');
+  const nobody = o.nested('whenNobody', NOBODY_KEYS) ?? readOptions(o.caller, {}, []);
+  if (nobody.has('registered$')) {
+    nobody.unknown('registered$', '(rxlb watches the registered instances itself)');
+  }
+  return readNobodySettings(nobody);
 }
 
 /**
@@ -218,53 +214,37 @@ function callback<T>(value: unknown, option: string): ((arg: T) => void) | undef
  */
 export function resolveWatchConfig(
   service: unknown,
-  options: unknown = {},
+  options?: unknown,
   caller = 'consulInstances$()',
 ): WatchConfig {
-  try {
-    return resolve(service, options, caller);
-  } catch (error) {
-    if (error instanceof OptionError) throw new TypeError(`${caller}: ${error.message}`);
-    throw error;
-  }
-}
-
-function resolve(service: unknown, options: unknown, caller: string): WatchConfig {
   if (typeof service !== 'string' || service.trim() === '') {
-    throw new OptionError(`service must be a non-empty string, got ${JSON.stringify(service)}`);
+    throw new TypeError(`${caller}: service must be a non-empty string, got ${describe(service)}`);
   }
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new OptionError('options must be an object');
-  }
-  const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw new OptionError(`unknown option "${key}"`);
-  }
-  if (o.passing !== undefined && typeof o.passing !== 'boolean') fail('passing', 'a boolean');
-  const consistency = o.consistency ?? DEFAULTS.consistency;
-  if (consistency !== 'default' && consistency !== 'stale' && consistency !== 'consistent') {
-    fail('consistency', `"default", "stale" or "consistent", got ${JSON.stringify(consistency)}`);
-  }
-  const waitMs = parseWait(o.wait);
-  const timeoutMs = waitMs + Math.ceil(waitMs / 16) + DEFAULTS.timeoutMarginMs;
+  const o = readOptions(caller, options, KNOWN);
+  const waitMs = Math.round(
+    o.duration('wait', { min: 1, max: WATCH_DEFAULTS.maxWaitMs }) ?? WATCH_DEFAULTS.waitMs,
+  );
+  const timeoutMs = waitMs + Math.ceil(waitMs / 16) + WATCH_DEFAULTS.timeoutMarginMs;
   return {
-    endpoint: resolveEndpoint(o as ConsulConnectionOptions, caller),
+    endpoint: resolveEndpoint(o),
     query: {
       service,
-      passing: (o.passing as boolean | undefined) ?? DEFAULTS.passing,
-      tags: parseTags(o.tags),
-      dc: optionalString(o.dc, 'dc'),
-      nodeMeta: parseNodeMeta(o.nodeMeta),
-      filter: optionalString(o.filter, 'filter'),
-      near: optionalString(o.near, 'near'),
-      consistency,
+      passing: o.boolean('passing') ?? WATCH_DEFAULTS.passing,
+      tags: readTags(o),
+      dc: o.string('dc'),
+      nodeMeta: readNodeMeta(o),
+      filter: o.string('filter'),
+      near: o.string('near'),
+      consistency:
+        o.oneOf('consistency', ['default', 'stale', 'consistent']) ?? WATCH_DEFAULTS.consistency,
       waitMs,
     },
     timeoutMs,
-    readTimeoutMs: Math.min(timeoutMs, DEFAULTS.readTimeoutMs),
-    backoff: parseBackoff(o.backoff),
-    minIntervalMs: delayMs(o.minIntervalMs, 'minIntervalMs', DEFAULTS.minIntervalMs),
-    onError: callback<ConsulFailure>(o.onError, 'onError'),
-    onStatus: callback<ConsulStatus>(o.onStatus, 'onStatus'),
+    readTimeoutMs: Math.min(timeoutMs, WATCH_DEFAULTS.readTimeoutMs),
+    backoff: readBackoff(o),
+    minIntervalMs: o.ms('minIntervalMs') ?? WATCH_DEFAULTS.minIntervalMs,
+    onError: o.function<(failure: ConsulFailure) => void>('onError'),
+    onStatus: o.function<(status: ConsulStatus) => void>('onStatus'),
+    nobody: readNobody(o),
   };
 }

@@ -1,8 +1,9 @@
-import { MAX_TIMER_MS, parseDuration } from '../duration.js';
+import { MAX_TIMER_MS } from '../duration.js';
 import { formatAddress, parseAddress } from '../instance.js';
-import { isRecord } from '../is-record.js';
+import { isRecord, type OptionReader, readOptions } from '../read-options.js';
 import { type AgentServiceRegistration, ConsulClient } from './client.js';
-import { type ConsulConnectionOptions, resolveEndpoint } from './connection.js';
+import { CONNECTION_KEYS, type ConsulConnectionOptions, resolveEndpoint } from './connection.js';
+import { ConsulError } from './errors.js';
 
 /** The gRPC health check Consul runs against a registered instance. */
 export interface GrpcCheckOptions {
@@ -51,23 +52,24 @@ export interface RegisteredInstance extends AsyncDisposable {
   readonly id: string;
   readonly name: string;
   /**
-   * Removes the instance from Consul and releases the connection to the agent. Calling it
+   * Removes the instance from Consul and releases the connection to the agent. An instance
+   * Consul has removed already (404, `Unknown service ID`) counts as removed. Calling it
    * again does nothing.
    */
   deregister(): Promise<void>;
 }
 
 /** Defaults of {@link RegisterInstanceOptions}, in one place. */
-export const REGISTRATION_DEFAULTS = Object.freeze({
-  interval: '10s',
-  timeout: '5s',
-  deregisterCriticalServiceAfter: '1m',
+const REGISTRATION_DEFAULTS = Object.freeze({
+  interval: 10_000,
+  timeout: 5_000,
+  deregisterCriticalServiceAfter: 60_000,
   /** Per HTTP request to the agent. */
-  requestTimeout: '10s',
+  requestTimeout: 10_000,
 } as const);
 
 const CALLER = 'registerInstance()';
-const KNOWN = new Set([
+const KNOWN = [
   'name',
   'port',
   'address',
@@ -79,116 +81,75 @@ const KNOWN = new Set([
   'consul',
   'signal',
   'requestTimeout',
-]);
-const CHECK_KEYS = new Set([
-  'interval',
-  'timeout',
-  'deregisterCriticalServiceAfter',
-  'service',
-  'tls',
-]);
-const WEIGHT_KEYS = new Set(['passing', 'warning']);
+];
+const CHECK_KEYS = ['interval', 'timeout', 'deregisterCriticalServiceAfter', 'service', 'tls'];
+const WEIGHT_KEYS = ['passing', 'warning'];
+/** A duration Consul takes and a timer honours: from 1 ms to about 24 days. */
+const DURATION = { min: 1, max: MAX_TIMER_MS } as const;
 
-function fail(option: string, expected: string, value: unknown): never {
-  const got = typeof value === 'object' && value !== null ? typeof value : JSON.stringify(value);
-  throw new TypeError(`${CALLER}: option "${option}" must be ${expected}, got ${got}`);
+/** A duration as Consul's agent takes it: whole milliseconds, `"1500ms"`. */
+function consulDuration(ms: number): string {
+  return `${Math.round(ms)}ms`;
 }
 
-function milliseconds(value: unknown, option: string, fallback: string): number {
-  if (value === undefined) return parseDuration(fallback) ?? 0;
-  const ms = parseDuration(value);
-  if (ms === undefined || ms <= 0 || ms > MAX_TIMER_MS) {
-    fail(option, 'a positive duration (ms or "10s") of at most 24 days', value);
+function registration(o: OptionReader): AgentServiceRegistration {
+  const name = o.string('name');
+  if (name === undefined) o.fail('name', 'a non-empty string');
+  const address = o.string('address');
+  if (address !== undefined && !formatAddress(address, 1)) {
+    o.fail('address', 'a host name or IP address');
   }
-  return Math.round(ms);
-}
-
-function duration(value: unknown, option: string, fallback: string): string {
-  return value === undefined ? fallback : `${milliseconds(value, option, fallback)}ms`;
-}
-
-function knownKeys(value: Record<string, unknown>, known: Set<string>, option: string): void {
-  for (const key of Object.keys(value)) {
-    if (!known.has(key)) throw new TypeError(`${CALLER}: unknown option "${option}.${key}"`);
-  }
-}
-
-function weight(value: unknown, option: string): number {
-  if (value === undefined) return 1;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    fail(option, 'an integer >= 1', value);
-  }
-  return value;
-}
-
-function registration(o: RegisterInstanceOptions): AgentServiceRegistration {
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw new TypeError(`${CALLER}: unknown option "${key}"`);
-  }
-  if (typeof o.name !== 'string' || o.name.trim() === '')
-    fail('name', 'a non-empty string', o.name);
-  if (o.address !== undefined && (typeof o.address !== 'string' || !formatAddress(o.address, 1))) {
-    fail('address', 'a host name or IP address', o.address);
-  }
+  const port = o.raw('port');
   // what the health check dials; formatAddress checks the port too
-  const target =
-    typeof o.port === 'number' ? formatAddress(o.address ?? '127.0.0.1', o.port) : undefined;
-  if (target === undefined) fail('port', 'an integer from 1 to 65535', o.port);
+  const target = typeof port === 'number' ? formatAddress(address ?? '127.0.0.1', port) : undefined;
+  if (target === undefined) o.fail('port', 'an integer from 1 to 65535');
   // Consul wants a bare host: "::1", not "[::1]"
-  const host = o.address === undefined ? undefined : parseAddress(target)?.host;
-  const id = o.id ?? `${o.name}-${host ?? 'node'}-${o.port}`;
-  if (typeof id !== 'string' || id === '') fail('id', 'a non-empty string', id);
-  const tags = o.tags ?? [];
+  const host = address === undefined ? undefined : parseAddress(target)?.host;
+  const id = o.string('id') ?? `${name}-${host ?? 'node'}-${port}`;
+  const tags = o.raw('tags') ?? [];
   if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
-    fail('tags', 'an array of strings', tags);
+    o.fail('tags', 'an array of strings');
   }
-  const meta = o.meta ?? {};
+  const meta = o.raw('meta') ?? {};
   if (!isRecord(meta) || !Object.values(meta).every((v) => typeof v === 'string')) {
-    fail('meta', 'an object of strings', meta);
+    o.fail('meta', 'an object of strings');
   }
-  if (o.weights !== undefined) {
-    if (!isRecord(o.weights)) fail('weights', 'an object', o.weights);
-    knownKeys(o.weights, WEIGHT_KEYS, 'weights');
+  const weights = o.nested('weights', WEIGHT_KEYS);
+  const weight = (key: string) => weights?.number(key, { min: 1, integer: true }) ?? 1;
+  const check = o.raw('check') === false ? undefined : (o.nested('check', CHECK_KEYS) ?? noOptions);
+  if (o.has('check') && o.raw('check') !== false && !isRecord(o.raw('check'))) {
+    o.fail('check', 'an object or false');
   }
-  const check = o.check ?? {};
-  if (check !== false) {
-    if (!isRecord(check)) fail('check', 'an object or false', check);
-    knownKeys(check, CHECK_KEYS, 'check');
-    if (check.service !== undefined && typeof check.service !== 'string') {
-      fail('check.service', 'a string', check.service);
-    }
-    if (check.tls !== undefined && typeof check.tls !== 'boolean') {
-      fail('check.tls', 'a boolean', check.tls);
-    }
-  }
+  const service = check?.raw('service');
+  if (service !== undefined && typeof service !== 'string') check?.fail('service', 'a string');
+  const ms = (key: string, fallback: number) =>
+    consulDuration(check?.duration(key, DURATION) ?? fallback);
   return {
-    Name: o.name,
+    Name: name,
     ID: id,
     ...(host !== undefined && { Address: host }),
-    Port: o.port,
+    Port: port as number,
     Tags: [...tags],
-    Meta: { ...meta },
-    Weights: {
-      Passing: weight(o.weights?.passing, 'weights.passing'),
-      Warning: weight(o.weights?.warning, 'weights.warning'),
-    },
-    ...(check !== false && {
+    Meta: { ...(meta as Record<string, string>) },
+    Weights: { Passing: weight('passing'), Warning: weight('warning') },
+    ...(check && {
       Check: {
         CheckID: `service:${id}`,
-        Name: `gRPC health of ${o.name} at ${target}`,
-        GRPC: check.service ? `${target}/${check.service}` : `${target}`,
-        GRPCUseTLS: check.tls === true,
-        Interval: duration(check.interval, 'check.interval', REGISTRATION_DEFAULTS.interval),
-        Timeout: duration(check.timeout, 'check.timeout', REGISTRATION_DEFAULTS.timeout),
-        DeregisterCriticalServiceAfter: duration(
-          check.deregisterCriticalServiceAfter,
-          'check.deregisterCriticalServiceAfter',
+        Name: `gRPC health of ${name} at ${target}`,
+        GRPC: service ? `${target}/${service}` : `${target}`,
+        GRPCUseTLS: check.boolean('tls') === true,
+        Interval: ms('interval', REGISTRATION_DEFAULTS.interval),
+        Timeout: ms('timeout', REGISTRATION_DEFAULTS.timeout),
+        DeregisterCriticalServiceAfter: ms(
+          'deregisterCriticalServiceAfter',
           REGISTRATION_DEFAULTS.deregisterCriticalServiceAfter,
         ),
       },
     }),
   };
 }
+
+const noOptions: OptionReader = readOptions(CALLER, {}, []);
 
 /**
  * Registers a gRPC server with the local Consul agent, with a gRPC health check that Consul
@@ -220,15 +181,14 @@ function registration(o: RegisterInstanceOptions): AgentServiceRegistration {
  * ```
  */
 export function registerInstance(options: RegisterInstanceOptions): Promise<RegisteredInstance> {
-  if (!isRecord(options)) throw new TypeError(`${CALLER}: options must be an object`);
-  const body = registration(options);
-  const endpoint = resolveEndpoint(options.consul ?? {}, CALLER);
-  const signal = options.signal ?? new AbortController().signal;
-  if (!(signal instanceof AbortSignal)) fail('signal', 'an AbortSignal', signal);
-  const timeoutMs = milliseconds(
-    options.requestTimeout,
-    'requestTimeout',
-    REGISTRATION_DEFAULTS.requestTimeout,
+  if (options === undefined) throw new TypeError(`${CALLER}: options must be an object`);
+  const o: OptionReader = readOptions(CALLER, options, KNOWN);
+  const body = registration(o);
+  const endpoint = resolveEndpoint(o.nested('consul', CONNECTION_KEYS) ?? noOptions);
+  const signal = o.raw('signal') ?? new AbortController().signal;
+  if (!(signal instanceof AbortSignal)) o.fail('signal', 'an AbortSignal');
+  const timeoutMs = Math.round(
+    o.duration('requestTimeout', DURATION) ?? REGISTRATION_DEFAULTS.requestTimeout,
   );
   return register(new ConsulClient(endpoint), body, signal, timeoutMs);
 }
@@ -249,6 +209,12 @@ async function register(
   const deregister = () => {
     done ??= client
       .deregisterService(body.ID, timeoutMs, new AbortController().signal)
+      .catch((error: unknown) => {
+        // Consul already reaped it (deregisterCriticalServiceAfter, an agent restart): gone
+        // is what deregister() asks for, so that a shutdown never fails on it.
+        if (error instanceof ConsulError && error.statusCode === 404) return;
+        throw error;
+      })
       .finally(() => client.close());
     return done;
   };

@@ -3,7 +3,6 @@ import { finalize, Observable, ReplaySubject, share } from 'rxjs';
 import type { InstanceSet } from '../instance.js';
 import { notify } from '../notify.js';
 import { watchSets } from './instances.js';
-import { nobodyPolicy } from './nobody.js';
 import {
   type ConsulFailure,
   type ConsulInstancesOptions,
@@ -11,6 +10,7 @@ import {
   resolveWatchConfig,
   type WatchConfig,
 } from './options.js';
+import { serveWhenNobody } from './serve-when-nobody.js';
 
 interface Listener {
   readonly onError: ((failure: ConsulFailure) => void) | undefined;
@@ -73,11 +73,13 @@ export function sharedConsulInstances$(
 ): Observable<InstanceSet> {
   const config = resolveWatchConfig(service, options, CALLER);
   // the empty-set policy is each subscriber's own, applied after the shared watch
-  const policy = nobodyPolicy(CALLER, options, (registered) =>
-    sharedConsulInstances$(service, registered),
-  );
+  return sharedSets(config).pipe(serveWhenNobody(config, sharedSets));
+}
+
+/** The sets of the one loop shared by every subscriber with a config of the same key. */
+function sharedSets(config: WatchConfig): Observable<InstanceSet> {
   const key = watchKey(config);
-  const shared = new Observable<InstanceSet>((subscriber) => {
+  return new Observable<InstanceSet>((subscriber) => {
     const watch = watches.get(key) ?? openWatch(key, config);
     const listener: Listener = { onError: config.onError, onStatus: config.onStatus };
     watch.listeners.add(listener);
@@ -88,7 +90,6 @@ export function sharedConsulInstances$(
       subscription.unsubscribe();
     };
   });
-  return shared.pipe(policy);
 }
 
 /** Starts the one loop for `key`, with the config it was keyed by (no second validation). */

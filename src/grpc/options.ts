@@ -1,6 +1,5 @@
 import { ChannelCredentials, type ChannelOptions, credentials } from '@grpc/grpc-js';
-import { MAX_TIMER_MS } from '../duration.js';
-import { isRecord } from '../is-record.js';
+import { isRecord, type OptionReader, readOptions } from '../read-options.js';
 import {
   type EjectionClock,
   type EjectionEvent,
@@ -9,14 +8,15 @@ import {
 } from './outlier-detection.js';
 
 /**
- * Options of the balanced channel's outlier detection. Defaults are in {@link DEFAULTS}.
+ * Options of the balanced channel's outlier detection; each says its default.
  *
  * A backend whose calls fail with connection errors `consecutiveFailures` times in a row is
  * taken out of picking for `min(baseEjectionMs × n, maxEjectionMs)`, `n` counting its recent
- * ejections, even while discovery still lists it. Connection errors are UNAVAILABLE statuses
- * that grpc-js made up before any gRPC server answered the call: a refused or reset
- * connection, a dropped one, a refused stream, a proxy's HTTP 502/503/504. A status a
- * server sent, UNAVAILABLE included, never counts; any other answer resets the count.
+ * ejections, even while discovery still lists it. A connection error is an UNAVAILABLE that
+ * is not a gRPC server's Trailers-Only status, while the backend's connection is READY: a
+ * refused stream, a reset or dropped connection, a proxy's HTTP 502/503/504. OK and any other
+ * status a server sent reset the count; deadlines and cancellations do neither. A backend
+ * whose connection is lost and made again (a restarted server) returns at once.
  *
  * @example
  * ```ts
@@ -52,7 +52,7 @@ export interface OutlierDetectionOptions {
 }
 
 /**
- * Options of {@link createBalancedChannel}. Defaults are in {@link DEFAULTS}.
+ * Options of {@link createBalancedChannel}; each says its default.
  *
  * @example
  * ```ts
@@ -96,7 +96,7 @@ export interface BalancedChannelOptions {
 }
 
 /** Defaults of {@link BalancedChannelOptions}, in one place. */
-export const DEFAULTS = Object.freeze({
+export const CHANNEL_DEFAULTS = Object.freeze({
   credentials: () => credentials.createInsecure(),
   channelOptions: Object.freeze({}) as ChannelOptions,
   outlierDetection: Object.freeze({
@@ -119,50 +119,45 @@ export interface ChannelConfig {
 }
 
 const CALLER = 'createBalancedChannel()';
-const KNOWN = new Set(['credentials', 'channelOptions', 'name', 'outlierDetection']);
-const KNOWN_OUTLIER = new Set([
+const KNOWN = ['credentials', 'channelOptions', 'name', 'outlierDetection'];
+const KNOWN_OUTLIER = [
   'consecutiveFailures',
   'baseEjectionMs',
   'maxEjectionMs',
   'maxEjectionPercent',
   'onEjection',
   'clock',
-]);
-
-function fail(option: string, expected: string): never {
-  throw new TypeError(`${CALLER}: option "${option}" must be ${expected}`);
-}
+];
 
 /** Validates the options of {@link createBalancedChannel} once, with a `TypeError` naming the option. */
-export function resolveChannelConfig(options: unknown = {}): ChannelConfig {
-  if (!isRecord(options)) throw new TypeError(`${CALLER}: options must be an object`);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new TypeError(`${CALLER}: unknown option "${key}"`);
-  }
-  const { credentials: creds, channelOptions, name, outlierDetection } = options;
+export function resolveChannelConfig(options?: unknown): ChannelConfig {
+  const o: OptionReader = readOptions(CALLER, options, KNOWN);
+  const creds = o.raw('credentials');
   if (creds !== undefined && !(creds instanceof ChannelCredentials)) {
-    fail('credentials', 'a ChannelCredentials of @grpc/grpc-js, e.g. credentials.createSsl()');
+    o.fail('credentials', 'a ChannelCredentials of @grpc/grpc-js, e.g. credentials.createSsl()');
   }
-  if (channelOptions !== undefined && !isRecord(channelOptions)) {
-    fail('channelOptions', 'an object of grpc-js channel options');
-  }
-  if (channelOptions !== undefined) checkOwnedOptions(channelOptions);
-  if (name !== undefined && (typeof name !== 'string' || name.trim() === '')) {
-    fail('name', 'a non-empty string');
+  const channelOptions = o.raw('channelOptions');
+  if (channelOptions !== undefined) {
+    if (!isRecord(channelOptions)) o.fail('channelOptions', 'an object of grpc-js channel options');
+    checkOwnedOptions(o, channelOptions);
   }
   return {
-    credentials: creds ?? DEFAULTS.credentials(),
-    channelOptions: (channelOptions as ChannelOptions | undefined) ?? DEFAULTS.channelOptions,
-    name: name as string | undefined,
-    outlierDetection: resolveOutlierDetection(outlierDetection),
+    credentials: creds ?? CHANNEL_DEFAULTS.credentials(),
+    channelOptions:
+      (channelOptions as ChannelOptions | undefined) ?? CHANNEL_DEFAULTS.channelOptions,
+    name: o.string('name'),
+    outlierDetection: resolveOutlierDetection(o),
   };
 }
 
 /** Refuses the channel options that the balanced channel sets itself. */
-function checkOwnedOptions(channelOptions: Record<string, unknown>): void {
+function checkOwnedOptions(o: OptionReader, channelOptions: Record<string, unknown>): void {
   const proxy = channelOptions['grpc.enable_http_proxy'];
   if (proxy !== undefined && proxy !== 0) {
-    fail('channelOptions["grpc.enable_http_proxy"]', '0 or absent: backends are reached directly');
+    o.fail(
+      'channelOptions',
+      'free of "grpc.enable_http_proxy" (or 0): backends are reached directly',
+    );
   }
   const json = channelOptions['grpc.service_config'];
   if (json === undefined) return;
@@ -172,71 +167,39 @@ function checkOwnedOptions(channelOptions: Record<string, unknown>): void {
   } catch {
     // reported below
   }
-  if (!isRecord(config)) fail('channelOptions["grpc.service_config"]', 'a JSON object');
+  if (!isRecord(config))
+    o.fail('channelOptions', 'with a "grpc.service_config" that is JSON of an object');
   if ('loadBalancingConfig' in config || 'loadBalancingPolicy' in config) {
-    fail(
-      'channelOptions["grpc.service_config"]',
-      'free of loadBalancingConfig and loadBalancingPolicy: the picker is the policy',
+    o.fail(
+      'channelOptions',
+      'with a "grpc.service_config" free of loadBalancingConfig and loadBalancingPolicy: the picker is the policy',
     );
   }
 }
 
-function number(value: unknown, option: string, fallback: number, min: number, max: number) {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= min && value <= max)) {
-    fail(`outlierDetection.${option}`, `a number from ${min} to ${max}`);
+function resolveOutlierDetection(o: OptionReader): OutlierDetectionConfig | undefined {
+  const given = o.raw('outlierDetection');
+  if (given === false) return undefined;
+  if (given !== undefined && !isRecord(given)) {
+    o.fail('outlierDetection', 'an object of options, or false');
   }
-  return value;
-}
-
-function resolveOutlierDetection(value: unknown): OutlierDetectionConfig | undefined {
-  if (value === false) return undefined;
-  if (value === undefined) return { ...DEFAULTS.outlierDetection, onEjection: undefined };
-  if (!isRecord(value)) fail('outlierDetection', 'an object of options, or false');
-  for (const key of Object.keys(value)) {
-    if (!KNOWN_OUTLIER.has(key))
-      throw new TypeError(`${CALLER}: unknown option "outlierDetection.${key}"`);
-  }
-  const defaults = DEFAULTS.outlierDetection;
-  const failures = value.consecutiveFailures ?? defaults.consecutiveFailures;
-  if (!Number.isInteger(failures) || Number(failures) < 1) {
-    fail('outlierDetection.consecutiveFailures', 'an integer >= 1');
-  }
-  const base = number(
-    value.baseEjectionMs,
-    'baseEjectionMs',
-    defaults.baseEjectionMs,
-    1,
-    MAX_TIMER_MS,
-  );
-  const max = number(
-    value.maxEjectionMs,
-    'maxEjectionMs',
-    Math.max(defaults.maxEjectionMs, base),
-    base,
-    MAX_TIMER_MS,
-  );
-  const percent = number(
-    value.maxEjectionPercent,
-    'maxEjectionPercent',
-    defaults.maxEjectionPercent,
-    0,
-    100,
-  );
-  const { onEjection, clock } = value;
-  if (onEjection !== undefined && typeof onEjection !== 'function') {
-    fail('outlierDetection.onEjection', 'a function');
-  }
+  const defaults = CHANNEL_DEFAULTS.outlierDetection;
+  const d: OptionReader | undefined = o.nested('outlierDetection', KNOWN_OUTLIER);
+  if (d === undefined) return { ...defaults, onEjection: undefined };
+  const base = d.ms('baseEjectionMs', { min: 1 }) ?? defaults.baseEjectionMs;
+  const clock = d.raw('clock');
   if (clock !== undefined && !isClock(clock)) {
-    fail('outlierDetection.clock', 'an object with the functions now() and setTimer()');
+    d.fail('clock', 'an object with the functions now() and setTimer()');
   }
   return {
-    consecutiveFailures: Number(failures),
+    consecutiveFailures:
+      d.number('consecutiveFailures', { min: 1, integer: true }) ?? defaults.consecutiveFailures,
     baseEjectionMs: base,
-    maxEjectionMs: max,
-    maxEjectionPercent: percent,
-    onEjection: onEjection as OutlierDetectionConfig['onEjection'],
-    clock: clock ?? defaults.clock,
+    maxEjectionMs: d.ms('maxEjectionMs', { min: base }) ?? Math.max(defaults.maxEjectionMs, base),
+    maxEjectionPercent:
+      d.number('maxEjectionPercent', { min: 0, max: 100 }) ?? defaults.maxEjectionPercent,
+    onEjection: d.function<(event: EjectionEvent) => void>('onEjection'),
+    clock: isClock(clock) ? clock : defaults.clock,
   };
 }
 

@@ -1,6 +1,6 @@
 import { asyncScheduler, isObservable, type Observable, type SchedulerLike } from 'rxjs';
-import { MAX_TIMER_MS } from '../duration.js';
 import type { InstanceSet } from '../instance.js';
+import { type OptionReader, readOptions } from '../read-options.js';
 
 /** What {@link whenNobody} does when the healthy set is empty (or too thin, for `panic`). */
 export type NobodyPolicy = 'keep-last' | 'fail-fast' | 'fallback' | 'panic';
@@ -72,30 +72,37 @@ export interface PanicOptions extends CommonOptions {
 export type WhenNobodyOptions = KeepLastOptions | FailFastOptions | FallbackOptions | PanicOptions;
 
 /** Defaults of {@link WhenNobodyOptions}, in one place. */
-export const NOBODY_DEFAULTS = Object.freeze({
+const NOBODY_DEFAULTS = Object.freeze({
   policy: 'keep-last',
   graceMs: 30_000,
   thresholdPercent: 50,
   scheduler: asyncScheduler,
 } as const);
 
-/** The options, validated, with defaults filled in. */
-export interface NobodyConfig {
+/** The options but `registered$`, validated, with defaults filled in. */
+export interface NobodySettings {
   readonly policy: NobodyPolicy;
   readonly graceMs: number;
   readonly scheduler: SchedulerLike;
-  readonly registered$: Observable<InstanceSet> | undefined;
   /** 0 for `fallback`: it substitutes only when nobody at all is healthy. */
   readonly thresholdPercent: number;
   readonly onReport: ((report: NobodyReport) => void) | undefined;
 }
 
+/** The options, validated, with defaults filled in. */
+export interface NobodyConfig extends NobodySettings {
+  readonly registered$: Observable<InstanceSet> | undefined;
+}
+
+const POLICIES: readonly NobodyPolicy[] = ['keep-last', 'fail-fast', 'fallback', 'panic'];
 const KEYS: Readonly<Record<NobodyPolicy, readonly string[]>> = {
   'keep-last': ['policy', 'graceMs', 'scheduler', 'onReport'],
   'fail-fast': ['policy', 'onReport'],
   fallback: ['policy', 'registered$', 'onReport'],
   panic: ['policy', 'registered$', 'thresholdPercent', 'onReport'],
 };
+/** Every key of every policy. */
+export const NOBODY_KEYS: readonly string[] = [...new Set(Object.values(KEYS).flat())];
 
 function isScheduler(value: unknown): value is SchedulerLike {
   return (
@@ -106,61 +113,49 @@ function isScheduler(value: unknown): value is SchedulerLike {
   );
 }
 
+/** Whether `policy` serves the registered instances when too few are healthy. */
+export function needsRegistered(policy: NobodyPolicy): boolean {
+  return policy === 'fallback' || policy === 'panic';
+}
+
 /**
- * Validates {@link whenNobody}'s options once, with a `TypeError` naming the bad one. Another
- * caller taking them as one of its options (`consulInstances$`'s `whenNobody`) names itself
- * and the path: `consulInstances$(): option "whenNobody.graceMs" must be ...`.
+ * Reads {@link whenNobody}'s options but `registered$` from `o` (a reader of the keys
+ * {@link NOBODY_KEYS}), with a `TypeError` naming the bad one; a key another policy takes is
+ * refused as unknown for this one.
  */
-export function resolveNobodyConfig(
-  options: unknown,
-  caller = 'whenNobody()',
-  path = '',
-): NobodyConfig {
-  // typed in full, so that TypeScript narrows after a call
-  const fail: (option: string, expected: string) => never = (option, expected) => {
-    throw new TypeError(`${caller}: option "${path}${option}" must be ${expected}`);
+export function readNobodySettings(o: OptionReader): NobodySettings {
+  const policy = o.oneOf('policy', POLICIES) ?? NOBODY_DEFAULTS.policy;
+  const unknown = NOBODY_KEYS.find((key) => o.has(key) && !KEYS[policy].includes(key));
+  if (unknown !== undefined) o.unknown(unknown, `for policy "${policy}"`);
+  const scheduler = o.raw('scheduler') ?? NOBODY_DEFAULTS.scheduler;
+  if (!isScheduler(scheduler)) o.fail('scheduler', 'an RxJS SchedulerLike');
+  return {
+    policy,
+    // a finite delay beyond what a timer honours would fire at once: say Infinity for ever
+    graceMs: o.ms('graceMs', { forever: true }) ?? NOBODY_DEFAULTS.graceMs,
+    scheduler,
+    thresholdPercent:
+      o.number('thresholdPercent', { min: 0, max: 100 }) ??
+      (policy === 'panic' ? NOBODY_DEFAULTS.thresholdPercent : 0),
+    onReport: o.function<(report: NobodyReport) => void>('onReport'),
   };
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${caller}: options must be an object`);
-  }
-  const o = options as Record<string, unknown>;
-  const policy = o.policy ?? NOBODY_DEFAULTS.policy;
-  if (typeof policy !== 'string' || !Object.hasOwn(KEYS, policy)) {
-    fail(
-      'policy',
-      `"keep-last", "fail-fast", "fallback" or "panic", got ${JSON.stringify(policy)}`,
+}
+
+/** Validates {@link whenNobody}'s options once, with a `TypeError` naming the bad one. */
+export function resolveNobodyConfig(options: unknown): NobodyConfig {
+  const o: OptionReader = readOptions('whenNobody()', options, NOBODY_KEYS);
+  const settings = readNobodySettings(o);
+  const registered$ = o.raw('registered$');
+  if (needsRegistered(settings.policy) && !isObservable(registered$)) {
+    o.fail(
+      'registered$',
+      `an Observable of every registered instance for policy "${settings.policy}"`,
     );
   }
-  const p = policy as NobodyPolicy;
-  for (const key of Object.keys(o)) {
-    if (!KEYS[p].includes(key)) {
-      throw new TypeError(`${caller}: unknown option "${path}${key}" for policy "${p}"`);
-    }
-  }
-  const { graceMs = NOBODY_DEFAULTS.graceMs, scheduler = NOBODY_DEFAULTS.scheduler } = o;
-  // a finite delay beyond what a timer honours would fire at once: say Infinity for ever
-  if (
-    typeof graceMs !== 'number' ||
-    !((graceMs >= 0 && graceMs <= MAX_TIMER_MS) || graceMs === Number.POSITIVE_INFINITY)
-  ) {
-    fail('graceMs', `a number of ms from 0 to ${MAX_TIMER_MS}, or Infinity for ever`);
-  }
-  if (!isScheduler(scheduler)) fail('scheduler', 'an RxJS SchedulerLike');
-  const needsRegistered = p === 'fallback' || p === 'panic';
-  if (needsRegistered && !isObservable(o.registered$)) {
-    fail('registered$', `an Observable of every registered instance for policy "${p}"`);
-  }
-  const threshold = o.thresholdPercent ?? (p === 'panic' ? NOBODY_DEFAULTS.thresholdPercent : 0);
-  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 100)) {
-    fail('thresholdPercent', 'a number from 0 to 100');
-  }
-  if (o.onReport !== undefined && typeof o.onReport !== 'function') fail('onReport', 'a function');
   return {
-    policy: p,
-    graceMs,
-    scheduler,
-    registered$: needsRegistered ? (o.registered$ as Observable<InstanceSet>) : undefined,
-    thresholdPercent: threshold,
-    onReport: o.onReport as ((report: NobodyReport) => void) | undefined,
+    ...settings,
+    registered$: needsRegistered(settings.policy)
+      ? (registered$ as Observable<InstanceSet>)
+      : undefined,
   };
 }

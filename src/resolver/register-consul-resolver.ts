@@ -1,8 +1,6 @@
 import * as grpcJs from '@grpc/grpc-js';
-import { EMPTY } from 'rxjs';
-import { nobodyPolicy } from '../consul/nobody.js';
 import { resolveWatchConfig } from '../consul/options.js';
-import { isRecord } from '../is-record.js';
+import { isRecord, type OptionReader, readOptions } from '../read-options.js';
 import {
   consulResolverClass,
   type GrpcJsModule,
@@ -33,7 +31,7 @@ export interface ConsulResolverOptions extends ResolverDefaults {
 
 const CALLER = 'registerConsulResolver()';
 const SCHEME = 'consul';
-const KNOWN = new Set([
+const KNOWN = [
   'grpc',
   'address',
   'token',
@@ -43,7 +41,7 @@ const KNOWN = new Set([
   'whenNobody',
   'onError',
   'onStatus',
-]);
+];
 
 function isGrpcJs(value: unknown): value is GrpcJsModule {
   if (!isRecord(value) || !isRecord(value.experimental)) return false;
@@ -55,23 +53,26 @@ function isGrpcJs(value: unknown): value is GrpcJsModule {
 
 /** Checks the options once, at registration: a mistake is a `TypeError` naming it. */
 function validate(options: unknown): { grpc: GrpcJsModule; defaults: ResolverDefaults } {
-  if (!isRecord(options)) throw new TypeError(`${CALLER}: options must be an object`);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) {
-      throw new TypeError(
-        `${CALLER}: unknown option "${key}" (what to ask Consul goes in the target: consul:///greeter?tag=v2&dc=dc1)`,
+  if (isRecord(options)) {
+    const unknown = Object.keys(options).find((key) => !KNOWN.includes(key));
+    if (unknown !== undefined) {
+      readOptions(CALLER, options, Object.keys(options)).unknown(
+        unknown,
+        '(what to ask Consul goes in the target: consul:///greeter?tag=v2&dc=dc1)',
       );
     }
   }
-  const { grpc = grpcJs, ...defaults } = options;
+  const o: OptionReader = readOptions(CALLER, options, KNOWN);
+  const grpc = o.raw('grpc') ?? grpcJs;
   if (!isGrpcJs(grpc)) {
-    throw new TypeError(
-      `${CALLER}: option "grpc" must be the @grpc/grpc-js module, 1.14.0 or later (import * as grpc from '@grpc/grpc-js')`,
+    o.fail(
+      'grpc',
+      "the @grpc/grpc-js module, 1.14.0 or later (import * as grpc from '@grpc/grpc-js')",
     );
   }
+  const { grpc: _, ...defaults } = (options ?? {}) as Record<string, unknown>;
   // the same checks as every watch, with a placeholder service: a target names the real one
   resolveWatchConfig('-', defaults, CALLER);
-  nobodyPolicy(CALLER, defaults, () => EMPTY);
   return { grpc, defaults: defaults as ResolverDefaults };
 }
 

@@ -4,7 +4,7 @@
  * like the request it makes: `consul://10.0.0.5:8500/greeter?tag=v2&dc=dc1&stale`.
  */
 
-import { DEFAULTS } from '../consul/options.js';
+import { WATCH_DEFAULTS } from '../consul/options.js';
 import { parseDuration } from '../duration.js';
 import type { ResolverTarget } from './consul-resolver.js';
 
@@ -66,7 +66,7 @@ function nonEmpty(name: string, value: string): string {
 
 function parseWait(value: string): string {
   const ms = parseDuration(value);
-  if (typeof ms !== 'number' || ms < 1 || ms > DEFAULTS.maxWaitMs || /^\d+$/.test(value)) {
+  if (typeof ms !== 'number' || ms < 1 || ms > WATCH_DEFAULTS.maxWaitMs || /^\d+$/.test(value)) {
     throw new TargetError(`parameter "wait" must be a duration from 1ms to 10m, like "30s"`);
   }
   return value;

@@ -4,7 +4,7 @@
  * them, and so does the test server.
  */
 
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../read-options.js';
 import { agentSelf, member } from './agent-self.js';
 import { CHECK_STATUSES, type CheckStatus } from './registration.js';
 import {

@@ -4,7 +4,7 @@
  * {@link RegistrationError} the server answers with 400.
  */
 import { parseDuration } from '../duration.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../read-options.js';
 
 /** A body Consul would refuse; the message is Consul's wording where it has one. */
 export class RegistrationError extends Error {

@@ -4,7 +4,7 @@
  * blocking with `index` and `wait`). The endpoints themselves live in `*-routes.ts`.
  */
 import { parseDuration } from '../duration.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../read-options.js';
 import type { Agent } from './agent.js';
 import type { NodeRecord } from './catalog.js';
 import { compileFilter, FilterError, type Predicate } from './filter.js';

@@ -1,5 +1,5 @@
 /** The options of `ConsulTestServer`, their defaults and their checks. */
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../read-options.js';
 import type { ConsulTestServer } from './consul-test-server.js';
 import { type ConsulTestServerTls, validateTls } from './listener.js';
 

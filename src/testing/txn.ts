@@ -4,7 +4,7 @@
  * reads only is answered without a write. Node, service and check operations are not
  * supported by the test server (400).
  */
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../read-options.js';
 import { field, type Json, RegistrationError, text } from './json-fields.js';
 import { type KvEntry, type KvWrite, kvJson } from './kv.js';
 import { MAX_KV_VALUE } from './kv-routes.js';

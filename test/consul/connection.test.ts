@@ -2,10 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveEndpoint } from '../../src/consul/connection.js';
+import { CONNECTION_KEYS, resolveEndpoint } from '../../src/consul/connection.js';
+import { readOptions } from '../../src/read-options.js';
 
 const resolve = (options: object, env: Record<string, string> = {}) =>
-  resolveEndpoint(options, 'test()', env);
+  resolveEndpoint(readOptions('test()', options, CONNECTION_KEYS), env);
 
 describe('Consul connection settings', () => {
   it('defaults to 127.0.0.1:8500 over http', () => {

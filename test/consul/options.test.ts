@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { consulInstances$ } from '../../src/consul/instances.js';
-import { DEFAULTS, resolveWatchConfig } from '../../src/consul/options.js';
+import { resolveWatchConfig, WATCH_DEFAULTS } from '../../src/consul/options.js';
 
 describe('consulInstances$() options', () => {
   it('applies the documented defaults', () => {
@@ -14,7 +14,7 @@ describe('consulInstances$() options', () => {
       waitMs: 5 * 60_000,
     });
     expect(config.backoff).toEqual({ initialMs: 100, maxMs: 30_000 });
-    expect(config.minIntervalMs).toBe(DEFAULTS.minIntervalMs);
+    expect(config.minIntervalMs).toBe(WATCH_DEFAULTS.minIntervalMs);
   });
 
   it('sets the HTTP timeout above wait + wait/16 (Consul adds up to wait/16 of jitter)', () => {
@@ -60,7 +60,7 @@ describe('consulInstances$() options', () => {
     [{ address: 'h:70000' }, /"address"/],
     [{ token: 42 }, /"token"/],
     [{ tls: { ca: 42 } }, /"tls.ca"/],
-    [{ tls: { cert: 'x' } }, /"tls.cert" and "tls.key"/],
+    [{ tls: { cert: 'x' } }, /"tls.cert" must be given together with "tls.key"/],
     [{ wait: Number.NaN }, /"wait"/],
     [{ wait: {} }, /"wait"/],
     [{ wait: '0s' }, /"wait"/],

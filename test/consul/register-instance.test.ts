@@ -105,6 +105,16 @@ describe('registerInstance', () => {
     expect(deregistrations).toHaveLength(1);
   });
 
+  it('deregisters an instance Consul already removed without failing, and fails on other errors', async () => {
+    const reaped = await registerInstance(options({ id: 'reaped', check: false }));
+    await fetch(`http://${consul.address}/v1/agent/service/deregister/reaped`, { method: 'PUT' });
+    await expect(reaped.deregister()).resolves.toBeUndefined();
+
+    const refused = await registerInstance(options({ id: 'refused', check: false }));
+    consul.inject({ kind: 'status', status: 500 });
+    await expect(refused.deregister()).rejects.toMatchObject({ statusCode: 500 });
+  });
+
   it('sends the ACL token in the X-Consul-Token header only', async () => {
     await consul.stop();
     consul = await new ConsulTestServer({ acl: { tokens: { 'w-token': 'write' } } }).start();
@@ -143,7 +153,7 @@ describe('registerInstance', () => {
     ],
     ['a zero request timeout', { requestTimeout: 0 }, /option "requestTimeout"/],
     ['a signal that is not an AbortSignal', { signal: {} as never }, /option "signal"/],
-    ['a token that is not a string', { consul: { token: 1 as never } }, /option "token"/],
+    ['a token that is not a string', { consul: { token: 1 as never } }, /option "consul.token"/],
     [
       'an unknown option',
       { colour: 'red' } as Partial<RegisterInstanceOptions>,

@@ -1,7 +1,7 @@
 import { config as rxjsConfig } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallOutcome } from '../../src/grpc/call-outcome.js';
-import { DEFAULTS } from '../../src/grpc/options.js';
+import { CHANNEL_DEFAULTS } from '../../src/grpc/options.js';
 import {
   type EjectionEvent,
   type OutlierDetectionConfig,
@@ -10,7 +10,7 @@ import {
 import { manualClock } from '../support/manual-clock.js';
 
 const [a, b, c, d] = ['10.0.0.1:1', '10.0.0.2:1', '10.0.0.3:1', '10.0.0.4:1'];
-const BASE = DEFAULTS.outlierDetection.baseEjectionMs;
+const BASE = CHANNEL_DEFAULTS.outlierDetection.baseEjectionMs;
 
 /** A detector over `addresses`, with the default options but these, recording what it says. */
 function setup(addresses: string[], options: Partial<OutlierDetectionConfig> = {}) {
@@ -18,7 +18,7 @@ function setup(addresses: string[], options: Partial<OutlierDetectionConfig> = {
   const events: EjectionEvent[] = [];
   const ejected = new Set<string>();
   const config: OutlierDetectionConfig = {
-    ...DEFAULTS.outlierDetection,
+    ...CHANNEL_DEFAULTS.outlierDetection,
     clock,
     onEjection: (event) => events.push(event),
     ...options,

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import Consul from 'consul';
-import { resolveEndpoint } from '../../src/consul/connection.js';
+import { CONNECTION_KEYS, resolveEndpoint } from '../../src/consul/connection.js';
+import { readOptions } from '../../src/read-options.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
 
 export interface ConsulUnderTest {
@@ -34,7 +35,7 @@ export const targets: readonly ConsulUnderTest['kind'][] = realConsulAddress
   : ['test server'];
 
 function agentClient(address: string, token: string | undefined) {
-  const endpoint = resolveEndpoint({ address }, 'test', {});
+  const endpoint = resolveEndpoint(readOptions('test', { address }, CONNECTION_KEYS), {});
   const consul = new Consul({ host: endpoint.host, port: endpoint.port, secure: endpoint.secure });
   return { consul, token };
 }
