@@ -134,6 +134,16 @@ export class OptionReader {
     return ms;
   }
 
+  /** A PEM text or Buffer (a key or certificate: never shown in a message). */
+  pem(key: string): string | Buffer | undefined {
+    const value = this.options[key];
+    if (value === undefined) return undefined;
+    if (!((typeof value === 'string' && value !== '') || Buffer.isBuffer(value))) {
+      this.fail(key, 'a PEM string or Buffer', { secret: true });
+    }
+    return value;
+  }
+
   function<F extends (...args: never[]) => unknown>(key: string): F | undefined {
     const value = this.options[key];
     if (value !== undefined && typeof value !== 'function') this.fail(key, 'a function');

@@ -71,18 +71,12 @@ function readPem(env: Env, name: string, caller: string): Buffer | undefined {
   }
 }
 
-function isPem(value: unknown): value is string | Buffer {
-  return (typeof value === 'string' && value.length > 0) || Buffer.isBuffer(value);
-}
-
 /** The keys of {@link ConsulConnectionOptions}, for an option reader. */
 export const CONNECTION_KEYS: readonly string[] = ['address', 'token', 'tls'];
 const TLS_KEYS = ['ca', 'cert', 'key', 'servername', 'rejectUnauthorized'];
 
 function readTls(t: OptionReader): ConsulTlsOptions {
-  for (const key of ['ca', 'cert', 'key'] as const) {
-    if (t.has(key) && !isPem(t.raw(key))) t.fail(key, 'a PEM string or Buffer', { secret: true });
-  }
+  for (const key of ['ca', 'cert', 'key']) t.pem(key);
   t.string('servername');
   t.boolean('rejectUnauthorized');
   if (t.has('cert') !== t.has('key')) {

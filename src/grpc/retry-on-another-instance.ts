@@ -6,10 +6,11 @@ import {
   Metadata,
   Status,
 } from 'nice-grpc-common';
+import { readOptions } from '../read-options.js';
 import { ATTEMPT_KEY, closeAttemptLog, openAttemptLog } from './attempts.js';
 
 /**
- * Options of {@link retryOnAnotherInstance}. Defaults are in {@link DEFAULTS}.
+ * Options of {@link retryOnAnotherInstance}; each says its default.
  *
  * @example
  * ```ts
@@ -39,16 +40,10 @@ export interface RetryOnAnotherInstanceCallOptions {
 }
 
 /** Defaults of {@link RetryOnAnotherInstanceOptions}, in one place. */
-export const DEFAULTS = Object.freeze({ maxAttempts: 3 });
+const RETRY_DEFAULTS = Object.freeze({ maxAttempts: 3 });
 
-function attempts(value: unknown, option: string): number {
-  if (value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && Number(value) >= 1)) {
-    return Number(value);
-  }
-  throw new TypeError(
-    `retryOnAnotherInstance(): option "${option}" must be an integer >= 1 or Infinity`,
-  );
-}
+const CALLER = 'retryOnAnotherInstance()';
+const ATTEMPTS = { min: 1, integer: true } as const;
 
 /**
  * The call as the middleware sends it, once per attempt. Streaming responses are passed on
@@ -104,9 +99,8 @@ export function retryOnAnotherInstance(
   options: RetryOnAnotherInstanceOptions = {},
 ): ClientMiddleware<RetryOnAnotherInstanceCallOptions> {
   const defaultAttempts =
-    options.maxAttempts === undefined
-      ? DEFAULTS.maxAttempts
-      : attempts(options.maxAttempts, 'maxAttempts');
+    readOptions(CALLER, options, ['maxAttempts']).number('maxAttempts', ATTEMPTS) ??
+    RETRY_DEFAULTS.maxAttempts;
 
   return async function* retryOnAnotherInstanceMiddleware<Request, Response>(
     call: ClientMiddlewareCall<Request, Response>,
@@ -116,7 +110,10 @@ export function retryOnAnotherInstance(
     const maxAttempts =
       maxInstanceAttempts === undefined
         ? defaultAttempts
-        : attempts(maxInstanceAttempts, 'maxInstanceAttempts');
+        : (readOptions(CALLER, { maxInstanceAttempts }, ['maxInstanceAttempts']).number(
+            'maxInstanceAttempts',
+            ATTEMPTS,
+          ) ?? defaultAttempts);
     if (call.requestStream || maxAttempts === 1) {
       return yield* attempt(call, rest, { delivered: false });
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readOptions } from '../read-options.js';
 import { Agent, ScriptChecksDisabledError } from './agent.js';
 import { dispatch } from './dispatch.js';
 import { type Fault, FaultQueue, strike } from './faults.js';
@@ -61,7 +62,7 @@ export class ConsulTestServer {
   constructor(options: ConsulTestServerOptions = {}) {
     validateOptions(options);
     if (options.wanJoin !== undefined && !(options.wanJoin instanceof ConsulTestServer)) {
-      throw new TypeError('ConsulTestServer: option "wanJoin" must be a ConsulTestServer');
+      readOptions('ConsulTestServer', options, ['wanJoin']).fail('wanJoin', 'a ConsulTestServer');
     }
     this.#options = options;
     this.#log = new RequestLog(options.requestLogSize ?? DEFAULT_REQUEST_LOG_SIZE);

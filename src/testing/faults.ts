@@ -1,6 +1,7 @@
 /** Fault injection for the test server: what to break, where, and how many times. */
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type OptionReader, readOptions } from '../read-options.js';
 import type { MutableRecord } from './request-log.js';
 import type { Reply } from './routes.js';
 
@@ -56,8 +57,6 @@ export type Fault = FaultScope &
     | { readonly kind: 'index'; readonly index: number | null }
   );
 
-const KINDS = new Set(['status', 'malformed', 'body', 'drop', 'hang', 'delay', 'index']);
-
 /** Consul's own bodies for the statuses tests inject most. */
 export const STATUS_TEXT: Readonly<Record<number, string>> = {
   403: 'Permission denied',
@@ -67,24 +66,53 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   503: 'Service Unavailable',
 };
 
+const SCOPE_KEYS = ['kind', 'path', 'method', 'datacenter', 'count'];
+const KIND_KEYS: Readonly<Record<Fault['kind'], readonly string[]>> = {
+  status: ['status', 'body'],
+  malformed: [],
+  body: ['body'],
+  drop: [],
+  hang: [],
+  delay: ['ms'],
+  index: ['index'],
+};
+
+/** Checks a fault, with a `TypeError` naming what is wrong; returns how many it hits. */
+function checkFault(fault: unknown): number {
+  const kind = readOptions('inject()', fault, [
+    ...SCOPE_KEYS,
+    'status',
+    'body',
+    'ms',
+    'index',
+  ]).oneOf('kind', Object.keys(KIND_KEYS) as Fault['kind'][]);
+  if (kind === undefined) throw new TypeError('inject(): option "kind" must be given');
+  const f: OptionReader = readOptions('inject()', fault, [...SCOPE_KEYS, ...KIND_KEYS[kind]]);
+  f.string('path');
+  f.oneOf('method', ['GET', 'PUT', 'DELETE']);
+  f.string('datacenter');
+  const count = f.number('count', { min: 1, integer: true }) ?? 1;
+  if (kind === 'status') {
+    const status = f.number('status', { min: 400, max: 599, integer: true });
+    if (status === undefined) f.fail('status', 'an HTTP error status (400 to 599)');
+    f.string('body');
+  }
+  if (kind === 'body' && JSON.stringify(f.raw('body')) === undefined) f.fail('body', 'JSON');
+  if (kind === 'delay' && f.ms('ms') === undefined) f.fail('ms', 'a number of ms');
+  if (kind === 'index' && f.raw('index') !== null) {
+    if (f.number('index', { min: 0, integer: true }) === undefined) {
+      f.fail('index', 'an integer >= 0, or null for no X-Consul-Index');
+    }
+  }
+  return count;
+}
+
 /** The armed faults, in injection order; each request takes the first that matches. */
 export class FaultQueue {
   readonly #armed: { fault: Fault; left: number }[] = [];
 
   add(fault: Fault): void {
-    if (!KINDS.has(fault.kind)) throw new TypeError(`inject(): unknown fault kind "${fault.kind}"`);
-    const count = fault.count ?? 1;
-    if (!(count >= 1)) throw new TypeError('inject(): option "count" must be >= 1');
-    if (fault.kind === 'status' && !(Number.isInteger(fault.status) && fault.status >= 400)) {
-      throw new TypeError('inject(): option "status" must be an HTTP error status (>= 400)');
-    }
-    if (fault.kind === 'body' && JSON.stringify(fault.body) === undefined) {
-      throw new TypeError('inject(): option "body" must be JSON');
-    }
-    if (fault.kind === 'delay' && !(fault.ms >= 0)) {
-      throw new TypeError('inject(): option "ms" must be >= 0');
-    }
-    this.#armed.push({ fault, left: count });
+    this.#armed.push({ fault, left: checkFault(fault) });
   }
 
   clear(): void {

@@ -1,6 +1,8 @@
 /** The socket side of the test server: plain HTTP or HTTPS (with client certificates). */
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { OptionReader } from '../read-options.js';
 import { HttpError } from './routes.js';
 
 /**
@@ -31,23 +33,16 @@ export type Listener = Pick<
 
 const MAX_BODY = 1 << 20;
 
-function isPem(value: unknown): boolean {
-  return (typeof value === 'string' && value !== '') || Buffer.isBuffer(value);
-}
+/** The keys of {@link ConsulTestServerTls}. */
+export const TLS_KEYS = ['key', 'cert', 'ca', 'requestCert'];
 
 /** Throws a `TypeError` naming the option when the TLS options cannot make a server. */
-export function validateTls(tls: ConsulTestServerTls): void {
-  for (const key of ['key', 'cert'] as const) {
-    if (!isPem(tls[key])) {
-      throw new TypeError(`ConsulTestServer: option "tls.${key}" must be a PEM string or Buffer`);
-    }
+export function validateTls(tls: OptionReader): void {
+  for (const key of ['key', 'cert']) {
+    if (tls.pem(key) === undefined) tls.fail(key, 'a PEM string or Buffer');
   }
-  if (tls.ca !== undefined && !isPem(tls.ca)) {
-    throw new TypeError('ConsulTestServer: option "tls.ca" must be a PEM string or Buffer');
-  }
-  if (tls.requestCert !== undefined && typeof tls.requestCert !== 'boolean') {
-    throw new TypeError('ConsulTestServer: option "tls.requestCert" must be a boolean');
-  }
+  tls.pem('ca');
+  tls.boolean('requestCert');
 }
 
 /** An HTTP server, or an HTTPS one when `tls` is given. Not listening yet. */

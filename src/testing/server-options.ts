@@ -1,7 +1,7 @@
 /** The options of `ConsulTestServer`, their defaults and their checks. */
-import { isRecord } from '../read-options.js';
+import { isRecord, type OptionReader, readOptions } from '../read-options.js';
 import type { ConsulTestServer } from './consul-test-server.js';
-import { type ConsulTestServerTls, validateTls } from './listener.js';
+import { type ConsulTestServerTls, TLS_KEYS, validateTls } from './listener.js';
 
 /**
  * Options of {@link ConsulTestServer}; all optional.
@@ -84,28 +84,53 @@ export interface ConsulTestServerOptions {
 }
 
 /** Throws a `TypeError` naming the first option that cannot make a server. */
-export function validateOptions(options: ConsulTestServerOptions): void {
-  const fail = (message: string) => new TypeError(`ConsulTestServer: option ${message}`);
-  const tokens = options.acl?.tokens;
-  if (tokens !== undefined && !Object.values(tokens).every((v) => v === 'read' || v === 'write')) {
-    throw fail('"acl.tokens" must map tokens to "read" or "write"');
+const KNOWN = [
+  'host',
+  'port',
+  'datacenter',
+  'nodeName',
+  'nodeAddress',
+  'nodeMeta',
+  'acl',
+  'tls',
+  'enableScriptChecks',
+  'requestLogSize',
+  'wanJoin',
+  'wanRttMs',
+];
+
+/** Checks a {@link ConsulTestServer}'s options, with a `TypeError` naming the bad one. */
+export function validateOptions(options: unknown): void {
+  const o: OptionReader = readOptions('ConsulTestServer', options, KNOWN);
+  o.string('host');
+  o.number('port', { min: 0, max: 65_535, integer: true });
+  const datacenter = o.string('datacenter');
+  if (datacenter !== undefined && !/^[a-zA-Z0-9_-]+$/.test(datacenter)) {
+    o.fail('datacenter', 'letters, digits, "_" and "-" only');
   }
-  if (options.tls !== undefined) validateTls(options.tls);
-  if (options.datacenter !== undefined && !/^[a-zA-Z0-9_-]+$/.test(options.datacenter)) {
-    throw fail('"datacenter" must be letters, digits, "_" and "-" only');
+  o.string('nodeName');
+  o.string('nodeAddress');
+  const nodeMeta = o.raw('nodeMeta');
+  if (
+    nodeMeta !== undefined &&
+    !(isRecord(nodeMeta) && Object.values(nodeMeta).every((v) => typeof v === 'string'))
+  ) {
+    o.fail('nodeMeta', 'an object of strings');
   }
-  if (options.enableScriptChecks !== undefined && typeof options.enableScriptChecks !== 'boolean') {
-    throw fail('"enableScriptChecks" must be a boolean');
-  }
-  const size = options.requestLogSize;
-  if (size !== undefined && !(size === Infinity || (Number.isInteger(size) && size >= 0))) {
-    throw fail('"requestLogSize" must be an integer >= 0 or Infinity');
-  }
-  const rtt = options.wanRttMs;
+  const acl = o.nested('acl', ['tokens']);
+  const tokens = acl?.raw('tokens');
+  const ok = isRecord(tokens) && Object.values(tokens).every((v) => v === 'read' || v === 'write');
+  if (acl && !ok)
+    acl.fail('tokens', 'an object mapping tokens to "read" or "write"', { secret: true });
+  const tls = o.nested('tls', TLS_KEYS);
+  if (tls) validateTls(tls);
+  o.boolean('enableScriptChecks');
+  o.number('requestLogSize', { min: 0, integer: true });
+  const rtt = o.raw('wanRttMs');
   if (
     rtt !== undefined &&
-    !(isRecord(rtt) && Object.values(rtt).every((ms) => Number.isFinite(ms) && ms >= 0))
+    !(isRecord(rtt) && Object.values(rtt).every((ms) => Number.isFinite(ms) && (ms as number) >= 0))
   ) {
-    throw fail('"wanRttMs" must map datacenter names to round trip times >= 0 (ms)');
+    o.fail('wanRttMs', 'an object mapping datacenter names to round trip times >= 0 (ms)');
   }
 }

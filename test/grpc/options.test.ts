@@ -108,4 +108,10 @@ describe('retryOnAnotherInstance options', () => {
       expect(() => retryOnAnotherInstance({ maxAttempts: bad })).toThrow(/"maxAttempts"/);
     }
   });
+
+  it('refuses an unknown option, naming it', () => {
+    expect(() => retryOnAnotherInstance({ maxAttemps: 2 } as object)).toThrow(
+      'retryOnAnotherInstance(): unknown option "maxAttemps"',
+    );
+  });
 });
