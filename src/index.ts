@@ -13,6 +13,7 @@ export type {
   BackoffOptions,
   ConsulFailure,
   ConsulInstancesOptions,
+  ConsulNobodyOptions,
   ConsulStatus,
 } from './consul/options.js';
 export {

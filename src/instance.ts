@@ -7,7 +7,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 /**
  * A backend's `host:port`. IPv6 hosts are written in brackets: `"[::1]:50051"`.
- * Build one with {@link formatAddress} so that the same backend always has the same key.
+ * Build one with `formatAddress()` so that the same backend always has the same key.
  */
 export type Address = string;
 

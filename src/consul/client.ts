@@ -28,14 +28,14 @@ export interface HealthServiceQuery {
 }
 
 /** What Consul said besides the body (`X-Consul-*` headers). */
-export interface QueryMeta {
+interface QueryMeta {
   /** `X-Consul-Index`; undefined when missing or not a number. */
   readonly index: number | undefined;
   readonly knownLeader: boolean | undefined;
   readonly lastContactMs: number | undefined;
 }
 
-export interface ConsulAnswer {
+interface ConsulAnswer {
   readonly body: unknown;
   readonly meta: QueryMeta;
 }

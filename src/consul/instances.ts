@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Observable } from 'rxjs';
+import { defer, Observable, tap } from 'rxjs';
 import { type DiscoveryStatus, withDiscovery } from '../discovery.js';
 import { type InstanceSet, sameInstance } from '../instance.js';
 import { notify } from '../notify.js';
@@ -71,7 +71,33 @@ export function consulInstances$(
   options?: ConsulInstancesOptions,
 ): Observable<InstanceSet> {
   const config = resolveWatchConfig(service, options);
-  return watchSets(config).pipe(serveWhenNobody(config, watchSets));
+  return servedWithStatus(config, (onStatus) =>
+    watchSets({ ...config, onStatus }).pipe(serveWhenNobody(config, watchSets)),
+  );
+}
+
+/**
+ * `serve(onStatus)`, with `onStatus` reporting as `instances` the size of the set the
+ * subscription serves after its whenNobody policy (a kept-last set, a fallback), rather than
+ * the size of Consul's healthy answer: what a subscriber sees and what it is told agree.
+ * Statuses come after the set of the same answer has gone through the policy.
+ */
+export function servedWithStatus(
+  config: WatchConfig,
+  serve: (onStatus: WatchConfig['onStatus']) => Observable<InstanceSet>,
+): Observable<InstanceSet> {
+  const { onStatus } = config;
+  if (!onStatus) return serve(undefined);
+  return defer(() => {
+    let served: InstanceSet | undefined;
+    const told = (status: ConsulStatus) =>
+      onStatus(served === undefined ? status : { ...status, instances: served.size });
+    return serve(told).pipe(
+      tap((set) => {
+        served = set;
+      }),
+    );
+  });
 }
 
 /** The sets of one blocking-query loop per subscription, before any empty-set policy. */
@@ -173,9 +199,9 @@ async function watch(
       lastSuccessAt = Date.now();
       knownLeader = answer.meta.knownLeader;
       lastContactMs = answer.meta.lastContactMs;
-      // the status first: a subscriber may unsubscribe synchronously on the set (take(1))
-      notify(config.onStatus, status());
+      // the set first: the status says how many instances the subscriber now serves
       if (changed) emit(changed);
+      notify(config.onStatus, status());
     } catch (error) {
       if (signal.aborted) return;
       if (!(error instanceof ConsulError)) throw error;

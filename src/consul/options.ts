@@ -63,7 +63,10 @@ export interface ConsulStatus {
   readonly state: 'ok' | 'retrying';
   /** The blocking index the watch holds. */
   readonly index: number;
-  /** Instances in the set served now (the last good one). */
+  /**
+   * Instances in the set this subscription serves now: after its `whenNobody` policy (a
+   * kept-last set, every registered instance...), and the last good one while attempts fail.
+   */
   readonly instances: number;
   /** `Date.now()` of the last good answer; undefined before the first. */
   readonly lastSuccessAt: number | undefined;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { finalize, Observable, ReplaySubject, share } from 'rxjs';
 import type { InstanceSet } from '../instance.js';
 import { notify } from '../notify.js';
-import { watchSets } from './instances.js';
+import { servedWithStatus, watchSets } from './instances.js';
 import {
   type ConsulFailure,
   type ConsulInstancesOptions,
@@ -73,10 +73,15 @@ export function sharedConsulInstances$(
 ): Observable<InstanceSet> {
   const config = resolveWatchConfig(service, options, CALLER);
   // the empty-set policy is each subscriber's own, applied after the shared watch
-  return sharedSets(config).pipe(serveWhenNobody(config, sharedSets));
+  return servedWithStatus(config, (onStatus) =>
+    sharedSets({ ...config, onStatus }).pipe(serveWhenNobody(config, sharedSets)),
+  );
 }
 
-/** The sets of the one loop shared by every subscriber with a config of the same key. */
+/**
+ * The sets of the one loop shared by every subscriber with a config of the same key; this
+ * subscriber's `onError` and `onStatus` hear it.
+ */
 function sharedSets(config: WatchConfig): Observable<InstanceSet> {
   const key = watchKey(config);
   return new Observable<InstanceSet>((subscriber) => {

@@ -156,7 +156,7 @@ export class ConsulTestServer {
     return this.#open.size;
   }
 
-  /** Forgets the recorded requests and resets {@link requestCount}. */
+  /** Forgets the recorded requests and resets {@link ConsulTestServer.requestCount}. */
   clearRequests(): void {
     this.#log.clear();
   }

@@ -2,7 +2,7 @@
 import { type Observable, config as rxjsConfig } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { consulInstances$ } from '../../src/consul/instances.js';
-import type { ConsulInstancesOptions } from '../../src/consul/options.js';
+import type { ConsulInstancesOptions, ConsulStatus } from '../../src/consul/options.js';
 import { sharedConsulInstances$ } from '../../src/consul/shared-instances.js';
 import type { InstanceSet } from '../../src/instance.js';
 import type { NobodyReport } from '../../src/operators/when-nobody-options.js';
@@ -55,6 +55,24 @@ function watch(
 }
 
 describe('consulInstances$ when Consul says nobody is healthy', () => {
+  it.each([
+    ['consulInstances$', consulInstances$],
+    ['sharedConsulInstances$', sharedConsulInstances$],
+  ] as const)(
+    '%s: onStatus counts the instances the policy serves, not the empty answer',
+    async (_, source) => {
+      const statuses: ConsulStatus[] = [];
+      const w = watch({ onStatus: (status) => statuses.push(status) }, source);
+      await vi.waitFor(() => expect(statuses.at(-1)?.instances).toBe(3));
+      fail(1, 2, 3);
+      await vi.waitFor(() => expect(w.reports.at(-1)?.mode).toBe('kept-last'));
+      await vi.waitFor(() => expect(statuses.at(-1)?.index).toBe(server.index));
+      expect(statuses.at(-1)?.instances).toBe(3);
+      expect(ports(w.values.at(-1))).toEqual([1, 2, 3]);
+      w.subscription.unsubscribe();
+    },
+  );
+
   it('keeps serving the last set by default, and reports that it does', async () => {
     const w = watch();
     await vi.waitFor(() => expect(ports(w.values.at(-1))).toEqual([1, 2, 3]));

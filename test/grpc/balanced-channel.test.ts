@@ -195,6 +195,19 @@ describe('createBalancedChannel: before and without pickers', () => {
     await expect(client.unary({ text: '' })).rejects.toMatchObject(failure);
   });
 
+  it('fails calls with a clear UNAVAILABLE while picker$ emits something that is not a Picker', async () => {
+    const { picker$, client } = setup(new Subject<Picker>());
+    picker$.next({ pick: 'round robin' } as unknown as Picker);
+    await expect(client.unary({ text: '' })).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+      details: 'picker$ of "echo" emitted object, not a Picker',
+    });
+    picker$.next(roundRobinPicker([fixture.server(0).address]));
+    await expect(client.unary({ text: '' })).resolves.toMatchObject({
+      backend: fixture.server(0).address,
+    });
+  });
+
   it('keeps using the last picker after picker$ completes', async () => {
     const { picker$, client } = await connected();
     picker$.complete();
