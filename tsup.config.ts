@@ -12,6 +12,8 @@ export default defineConfig([
     platform: 'node',
     splitting: true,
     treeshake: true,
+    // import.meta.url in the CommonJS build too (optional requires of peers and of grpc-js)
+    shims: true,
   },
   {
     // the `rxlb` command (package.json `bin`): one ESM file that keeps the shebang of

@@ -16,6 +16,7 @@ const CHANNEL_TESTS = [
   'test/grpc/conformance/restarts.test.ts',
   'test/grpc/conformance/discovery.test.ts',
   'test/grpc/grpc-js-version.test.ts',
+  'test/telemetry/channel-metrics.test.ts',
 ];
 
 export default defineConfig({

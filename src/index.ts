@@ -56,3 +56,5 @@ export {
   type ConsulResolverOptions,
   registerConsulResolver,
 } from './resolver/register-consul-resolver.js';
+export { METRICS } from './telemetry/instruments.js';
+export type { MeterProviderLike } from './telemetry/meter.js';

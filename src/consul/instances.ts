@@ -147,6 +147,8 @@ async function watch(
 ): Promise<void> {
   const { service } = config.query;
   const discovery: Discovery = { service, unresolved: undefined };
+  const { metrics } = config;
+  const attributes = metrics.enabled ? { 'rxlb.service': service } : undefined;
   const emit = (set: InstanceSet) => emitSet(withDiscovery(set, discovery));
   let index = 0;
   let served: InstanceSet | undefined;
@@ -200,7 +202,10 @@ async function watch(
       knownLeader = answer.meta.knownLeader;
       lastContactMs = answer.meta.lastContactMs;
       // the set first: the status says how many instances the subscriber now serves
-      if (changed) emit(changed);
+      if (changed) {
+        if (attributes) metrics.discoveryUpdates.add(1, attributes);
+        emit(changed);
+      }
       notify(config.onStatus, status());
     } catch (error) {
       if (signal.aborted) return;
@@ -209,6 +214,7 @@ async function watch(
       lastError = error;
       const nextDelayMs = backoffDelay(failures, config.backoff);
       const failure: ConsulFailure = { service, error, attempt: failures, nextDelayMs };
+      if (attributes) metrics.discoveryFailures.add(1, { ...attributes, 'rxlb.error': error.code });
       notify(config.onError, failure);
       notify(config.onStatus, status());
       if (!served) {

@@ -8,6 +8,8 @@ import {
   readNobodySettings,
 } from '../operators/when-nobody-options.js';
 import { describe, isRecord, type OptionReader, readOptions } from '../read-options.js';
+import { type Instruments, instruments } from '../telemetry/instruments.js';
+import { type MeterProviderLike, readMeterProvider } from '../telemetry/meter.js';
 import type { HealthServiceQuery } from './client.js';
 import {
   CONNECTION_KEYS,
@@ -112,6 +114,12 @@ export interface ConsulInstancesOptions extends ConsulConnectionOptions {
   /** Called after every answer and every failure. */
   readonly onStatus?: (status: ConsulStatus) => void;
   /**
+   * Where the watch's metrics go (`rxlb.discovery.*`, see README's "Metrics"): an
+   * OpenTelemetry `MeterProvider`. Default: the global one of `@opentelemetry/api`, if the
+   * application has it; nothing without it.
+   */
+  readonly meterProvider?: MeterProviderLike;
+  /**
    * What to serve when Consul says that nobody is healthy: see {@link whenNobody}. Default:
    * keep the last non-empty set for 30 s (`{ policy: 'keep-last', graceMs: 30_000 }`) and
    * report it to `onReport`; `false` passes empty sets on at once. For `fallback` and `panic`
@@ -151,6 +159,7 @@ export interface WatchConfig {
   readonly onStatus: ((status: ConsulStatus) => void) | undefined;
   /** The empty-set policy; undefined for `whenNobody: false`. */
   readonly nobody: NobodySettings | undefined;
+  readonly metrics: Instruments;
 }
 
 const KNOWN = [
@@ -168,6 +177,7 @@ const KNOWN = [
   'onError',
   'onStatus',
   'whenNobody',
+  'meterProvider',
 ];
 
 function readNodeMeta(o: OptionReader): readonly string[] {
@@ -249,5 +259,6 @@ export function resolveWatchConfig(
     onError: o.function<(failure: ConsulFailure) => void>('onError'),
     onStatus: o.function<(status: ConsulStatus) => void>('onStatus'),
     nobody: readNobody(o),
+    metrics: instruments(readMeterProvider(o)),
   };
 }

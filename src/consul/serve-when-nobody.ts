@@ -1,8 +1,8 @@
-import { identity, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
+import { defer, finalize, identity, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
 import type { InstanceSet } from '../instance.js';
 import { notify } from '../notify.js';
 import { nobodyOperator } from '../operators/when-nobody.js';
-import { needsRegistered } from '../operators/when-nobody-options.js';
+import { type NobodyMode, needsRegistered } from '../operators/when-nobody-options.js';
 import type { WatchConfig } from './options.js';
 
 /**
@@ -16,7 +16,7 @@ export function serveWhenNobody(
   config: WatchConfig,
   watch: (config: WatchConfig) => Observable<InstanceSet>,
 ): MonoTypeOperatorFunction<InstanceSet> {
-  const { nobody } = config;
+  const { nobody, metrics } = config;
   if (!nobody) return identity;
   const registered: WatchConfig = {
     ...config,
@@ -25,10 +25,36 @@ export function serveWhenNobody(
     onStatus: undefined,
     nobody: undefined,
   };
+  const registered$ = needsRegistered(nobody.policy) ? watch(registered) : undefined;
   const { onReport } = nobody;
-  return nobodyOperator({
-    ...nobody,
-    registered$: needsRegistered(nobody.policy) ? watch(registered) : undefined,
-    onReport: onReport && ((report) => notify(onReport, report)),
-  });
+  if (!metrics.enabled) {
+    return nobodyOperator({
+      ...nobody,
+      registered$,
+      onReport: onReport && ((report) => notify(onReport, report)),
+    });
+  }
+  // rxlb.discovery.nobody_mode: this subscription counts in its mode, from start to end
+  const service = { 'rxlb.service': config.query.service };
+  return (source) =>
+    defer(() => {
+      let mode: NobodyMode = 'healthy';
+      metrics.nobodyMode.add(1, { ...service, 'rxlb.mode': mode });
+      const moved = (next: NobodyMode) => {
+        metrics.nobodyMode.add(-1, { ...service, 'rxlb.mode': mode });
+        metrics.nobodyMode.add(1, { ...service, 'rxlb.mode': next });
+        mode = next;
+      };
+      return source.pipe(
+        nobodyOperator({
+          ...nobody,
+          registered$,
+          onReport: (report) => {
+            moved(report.mode);
+            if (onReport) notify(onReport, report);
+          },
+        }),
+        finalize(() => metrics.nobodyMode.add(-1, { ...service, 'rxlb.mode': mode })),
+      );
+    });
 }

@@ -3,19 +3,22 @@ import {
   connectivityState,
   experimental,
   type Metadata,
-  type status,
+  status,
 } from '@grpc/grpc-js';
 import type { Instance } from '../instance.js';
 import type { Backend, Backends, Picker } from '../picker.js';
 import type { AttemptLog } from './attempts.js';
+import type { BackendCategory, ChannelMetrics, MeasuredBackend } from './channel-metrics.js';
 
 type PickArgs = experimental.PickArgs;
 type PickResult = experimental.PickResult;
 
 /** Where a backend's news goes: the balancer that owns it. */
 export interface BackendOwner {
-  /** Its connection changed state (`previous` → `backend.state`). */
-  stateChanged(backend: BackendEntry, previous: connectivityState): void;
+  /** Where its metrics go. */
+  readonly metrics: ChannelMetrics;
+  /** Its connection changed state (`previous` → `backend.state`), with an error or not. */
+  stateChanged(backend: BackendEntry, previous: connectivityState, failed: boolean): void;
   /** A call that `picker` sent to it ended, `durationMs` after it went out. */
   callEnded(
     backend: BackendEntry,
@@ -32,7 +35,7 @@ export interface BackendOwner {
  * the member's address, whose connectivity state the balancer follows. It is also the
  * {@link Backend} a policy reads, and counts its calls in flight.
  */
-export class BackendEntry implements Backend {
+export class BackendEntry implements Backend, MeasuredBackend {
   instance: Instance;
   inFlight = 0;
   state: connectivityState = connectivityState.IDLE;
@@ -46,6 +49,7 @@ export class BackendEntry implements Backend {
   connectedBefore = false;
   /** The balancer's mark of the last update that listed it. */
   mark = 0;
+  category: BackendCategory | undefined;
   private readonly leaf: experimental.LeafLoadBalancer;
   private picker: experimental.Picker;
   private destroyed = false;
@@ -94,6 +98,9 @@ export class BackendEntry implements Backend {
   complete(args: PickArgs, policy: Picker, log: AttemptLog | undefined): PickResult {
     const result = this.picker.pick(args);
     if (result.pickResultType !== experimental.PickResultType.COMPLETE) return result;
+    const { metrics } = this.owner;
+    const attributes = metrics.enabled ? metrics.attempt(args) : undefined;
+    const { attemptStarted, attemptDuration } = metrics.instruments;
     let startedAt = 0;
     return {
       pickResultType: result.pickResultType,
@@ -104,11 +111,16 @@ export class BackendEntry implements Backend {
         startedAt = performance.now();
         this.inFlight++;
         log?.tried.add(this.instance.address);
+        if (attributes) attemptStarted.add(1, attributes);
       },
       onCallEnded: (code, details, metadata) => {
         result.onCallEnded?.(code, details, metadata);
         this.inFlight--;
         const durationMs = performance.now() - startedAt;
+        if (attributes) {
+          const ended = { ...attributes, 'grpc.status': status[code] ?? String(code) };
+          attemptDuration.record(durationMs / 1000, ended);
+        }
         this.owner.callEnded(this, policy, code, details, metadata, durationMs);
       },
     };
@@ -121,7 +133,7 @@ export class BackendEntry implements Backend {
     if (errorMessage) this.lastMessage = errorMessage;
     const previous = this.state;
     this.state = state;
-    this.owner.stateChanged(this, previous);
+    this.owner.stateChanged(this, previous, errorMessage !== null);
   }
 }
 

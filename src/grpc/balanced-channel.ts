@@ -152,9 +152,9 @@ export function createBalancedChannel(
   }
   const config = resolveChannelConfig(options);
   register();
-  const source = new PickerSource(picker$, config);
+  const target = `${SCHEME}:///${encodeURIComponent(config.name ?? 'unnamed')}`;
+  const source = new PickerSource(picker$, config, target);
   try {
-    const target = `${SCHEME}:///${encodeURIComponent(config.name ?? 'unnamed')}`;
     const options = grpcOptions(config.channelOptions, source);
     const channel = new BalancedGrpcChannel(source, target, config.credentials, options);
     // Connect now, so that the first call finds backends READY, as rxlb always has.

@@ -11,6 +11,7 @@ import { notify } from '../notify.js';
 import type { Picker } from '../picker.js';
 import { BackendEntry, type BackendOwner } from './backend.js';
 import { callOutcome } from './call-outcome.js';
+import { ChannelMetrics } from './channel-metrics.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { RESOLUTION_ATTRIBUTE, SOURCE_OPTION } from './picker-resolver.js';
 import { PickerSource, type Resolution } from './picker-source.js';
@@ -68,6 +69,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   private view: View | undefined;
   private detector: OutlierDetector | undefined;
   private readonly counts = new Map<connectivityState, number>();
+  metrics = ChannelMetrics.NONE;
   private lastError: string | undefined;
   private syncing = false;
   /** Marks the backends listed by the update in progress. */
@@ -99,6 +101,9 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     }
     this.source = source;
     source.balancer = this;
+    if (this.metrics === ChannelMetrics.NONE) {
+      this.metrics = new ChannelMetrics(source.config.metrics, source.target);
+    }
     this.resolution = resolution;
     const config = source.config.outlierDetection;
     if (config && !this.detector) {
@@ -131,7 +136,10 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   destroy(): void {
     this.destroyed = true;
     if (this.source?.balancer === this) this.source.balancer = undefined;
-    for (const backend of this.backends.values()) backend.destroy();
+    for (const backend of this.backends.values()) {
+      this.metrics.removed(backend);
+      backend.destroy();
+    }
     this.backends.clear();
     this.members = [];
     this.detector?.close();
@@ -146,9 +154,10 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     return this.members;
   }
 
-  stateChanged(backend: BackendEntry, previous: connectivityState): void {
+  stateChanged(backend: BackendEntry, previous: connectivityState, failed: boolean): void {
     if (this.destroyed || this.backends.get(backend.address) !== backend) return;
     const { state, address } = backend;
+    this.metrics.connection(backend, previous, failed);
     if (backend.lastError !== undefined) this.lastError = backend.lastError;
     if (state !== previous) {
       this.count(previous, -1);
@@ -220,6 +229,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
           if (backend.mark === this.generation) continue;
           this.backends.delete(address);
           this.count(backend.state, -1);
+          this.metrics.removed(backend);
           backend.destroy();
         }
       }
@@ -227,7 +237,10 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
       this.members = next;
       this.view = undefined;
       this.detector?.retain(next.map((backend) => backend.address));
-      for (const backend of created) backend.connect();
+      for (const backend of created) {
+        this.metrics.categorize(backend);
+        backend.connect();
+      }
     } finally {
       this.syncing = false;
     }
@@ -237,6 +250,8 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     const backend = this.backends.get(address);
     if (!backend || backend.ejected === ejected) return;
     backend.ejected = ejected;
+    if (ejected) this.metrics.ejected();
+    this.metrics.categorize(backend);
     if (backend.state === READY) this.view = undefined;
     this.publish();
   }
@@ -247,26 +262,39 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     const { resolution } = this;
     if (resolution === undefined || resolution.kind === 'failed') {
       const details = resolution?.kind === 'failed' ? resolution.message : this.resolverError;
-      this.update(TRANSIENT_FAILURE, () => details ?? 'no picker', true);
+      this.update(TRANSIENT_FAILURE, () => details ?? 'no picker', 'picker-failed', true);
       return;
     }
     if (resolution.kind === 'waiting') return;
     this.view ??= this.usableView();
     const { view } = this;
     if (view.usable.length > 0) {
-      const picker = new BalancedPicker(resolution.picker, view, this.backends, this.name);
+      const picker = new BalancedPicker(resolution.picker, view, this.backends, this.name, () =>
+        this.metrics.noBackend('all-tried'),
+      );
       this.parent.updateState(READY, picker, null);
     } else if (this.members.length === 0) {
-      this.update(TRANSIENT_FAILURE, () => this.nobody(resolution.picker));
+      const unresolved = discoveryOf(resolution.picker)?.unresolved !== undefined;
+      this.update(
+        TRANSIENT_FAILURE,
+        () => this.nobody(resolution.picker),
+        unresolved ? 'unresolved' : 'none',
+      );
     } else if ((this.counts.get(CONNECTING) ?? 0) + (this.counts.get(IDLE) ?? 0) > 0) {
       this.parent.updateState(CONNECTING, new experimental.QueuePicker(this), null);
     } else {
-      this.update(TRANSIENT_FAILURE, () => this.unreachable());
+      this.update(TRANSIENT_FAILURE, () => this.unreachable(), 'unreachable');
     }
   }
 
-  private update(state: connectivityState, details: () => string, drop = false): void {
-    this.parent.updateState(state, new FailingPicker(details, drop), details());
+  private update(
+    state: connectivityState,
+    details: () => string,
+    reason: Parameters<ChannelMetrics['noBackend']>[0],
+    drop = false,
+  ): void {
+    const picker = new FailingPicker(details, drop, () => this.metrics.noBackend(reason));
+    this.parent.updateState(state, picker, details());
   }
 
   /**

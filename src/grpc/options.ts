@@ -1,5 +1,7 @@
 import { ChannelCredentials, type ChannelOptions, credentials } from '@grpc/grpc-js';
 import { isRecord, type OptionReader, readOptions } from '../read-options.js';
+import { type Instruments, instruments } from '../telemetry/instruments.js';
+import { type MeterProviderLike, readMeterProvider } from '../telemetry/meter.js';
 import {
   type EjectionClock,
   type EjectionEvent,
@@ -93,6 +95,12 @@ export interface BalancedChannelOptions {
    * {@link OutlierDetectionOptions}. Default: on, with the defaults there; `false` turns it off.
    */
   readonly outlierDetection?: OutlierDetectionOptions | false;
+  /**
+   * Where the channel's metrics go (see README's "Metrics"): an OpenTelemetry
+   * `MeterProvider`. Default: the global one of `@opentelemetry/api`, if the application has
+   * it (register yours before creating channels); nothing without it.
+   */
+  readonly meterProvider?: MeterProviderLike;
 }
 
 /** Defaults of {@link BalancedChannelOptions}, in one place. */
@@ -116,10 +124,11 @@ export interface ChannelConfig {
   readonly name: string | undefined;
   /** Undefined when turned off. */
   readonly outlierDetection: OutlierDetectionConfig | undefined;
+  readonly metrics: Instruments;
 }
 
 const CALLER = 'createBalancedChannel()';
-const KNOWN = ['credentials', 'channelOptions', 'name', 'outlierDetection'];
+const KNOWN = ['credentials', 'channelOptions', 'name', 'outlierDetection', 'meterProvider'];
 const KNOWN_OUTLIER = [
   'consecutiveFailures',
   'baseEjectionMs',
@@ -147,6 +156,7 @@ export function resolveChannelConfig(options?: unknown): ChannelConfig {
       (channelOptions as ChannelOptions | undefined) ?? CHANNEL_DEFAULTS.channelOptions,
     name: o.string('name'),
     outlierDetection: resolveOutlierDetection(o),
+    metrics: instruments(readMeterProvider(o)),
   };
 }
 

@@ -1,4 +1,5 @@
 import { type ChannelOptions, experimental, Metadata, status } from '@grpc/grpc-js';
+import { methodConfigSelector } from './method-config-selector.js';
 import { PickerSource, type Resolution } from './picker-source.js';
 
 /** The target scheme of balanced channels: `rxlb:///<name>`. */
@@ -21,6 +22,8 @@ export const RESOLUTION_ATTRIBUTE = `${experimental.SUBCHANNEL_ARGS_EXCLUDE_KEY_
 export class PickerResolver implements experimental.Resolver {
   private readonly source: PickerSource | undefined;
   private readonly report = (resolution: Resolution) => this.tell(resolution);
+  /** grpc-js's method configs, handing each call's method to the picker for metrics. */
+  private readonly selector: experimental.ConfigSelector | undefined;
 
   constructor(
     private readonly target: experimental.GrpcUri,
@@ -29,6 +32,11 @@ export class PickerResolver implements experimental.Resolver {
   ) {
     const source: unknown = options[SOURCE_OPTION];
     this.source = source instanceof PickerSource ? source : undefined;
+    const serviceConfig = options['grpc.service_config'];
+    this.selector =
+      this.source?.config.metrics.enabled && typeof serviceConfig === 'string'
+        ? methodConfigSelector(serviceConfig)
+        : undefined;
   }
 
   updateResolution(): void {
@@ -50,7 +58,11 @@ export class PickerResolver implements experimental.Resolver {
   }
 
   private tell(resolution: Resolution): void {
-    const attributes = { [RESOLUTION_ATTRIBUTE]: resolution, [SOURCE_OPTION]: this.source };
+    const attributes = {
+      [RESOLUTION_ATTRIBUTE]: resolution,
+      [SOURCE_OPTION]: this.source,
+      ...(this.selector && { [experimental.CHANNEL_ARGS_CONFIG_SELECTOR_KEY]: this.selector }),
+    };
     switch (resolution.kind) {
       case 'waiting':
         return;

@@ -28,6 +28,8 @@ export class PickerSource {
   constructor(
     picker$: Observable<Picker>,
     readonly config: ChannelConfig,
+    /** The channel's target, `rxlb:///<name>`: metrics' `grpc.target`. */
+    readonly target: string,
   ) {
     this.subscription = picker$.subscribe({
       next: (picker) => this.resolve(picker),

@@ -35,6 +35,8 @@ export class BalancedPicker implements experimental.Picker {
     /** Every member's backend, by address, usable or not. */
     private readonly members: ReadonlyMap<Address, BackendEntry>,
     private readonly name: string,
+    /** Hears of a retry that fails here, every instance tried. */
+    private readonly exhausted: () => void = () => {},
   ) {}
 
   pick(args: PickArgs): PickResult {
@@ -79,15 +81,17 @@ export class BalancedPicker implements experimental.Picker {
 /**
  * Fails every pick with UNAVAILABLE and `details()`: a TRANSIENT_FAILURE result (grpc-js
  * queues `waitForReady` calls and fails the others), or with `drop` a DROP result (every call
- * fails, `waitForReady` or not).
+ * fails, `waitForReady` or not). `failed` hears of every call that fails here.
  */
 export class FailingPicker implements experimental.Picker {
   constructor(
     private readonly details: () => string,
-    private readonly drop = false,
+    private readonly drop: boolean,
+    private readonly failed: () => void,
   ) {}
 
-  pick(): PickResult {
+  pick(args: PickArgs): PickResult {
+    if (this.drop || !args.metadata.getOptions().waitForReady) this.failed();
     return failure(this.details(), this.drop);
   }
 }

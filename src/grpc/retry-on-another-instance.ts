@@ -7,6 +7,8 @@ import {
   Status,
 } from 'nice-grpc-common';
 import { readOptions } from '../read-options.js';
+import { instruments } from '../telemetry/instruments.js';
+import { type MeterProviderLike, readMeterProvider } from '../telemetry/meter.js';
 import { ATTEMPT_KEY, closeAttemptLog, openAttemptLog } from './attempts.js';
 
 /**
@@ -23,6 +25,11 @@ export interface RetryOnAnotherInstanceOptions {
    * tries every instance once. Default 3.
    */
   readonly maxAttempts?: number;
+  /**
+   * Where `rxlb.client.retries` goes: an OpenTelemetry `MeterProvider`. Default: the global
+   * one of `@opentelemetry/api`, if the application has it; nothing without it.
+   */
+  readonly meterProvider?: MeterProviderLike;
 }
 
 /**
@@ -98,9 +105,9 @@ async function* attempt<Request, Response>(
 export function retryOnAnotherInstance(
   options: RetryOnAnotherInstanceOptions = {},
 ): ClientMiddleware<RetryOnAnotherInstanceCallOptions> {
-  const defaultAttempts =
-    readOptions(CALLER, options, ['maxAttempts']).number('maxAttempts', ATTEMPTS) ??
-    RETRY_DEFAULTS.maxAttempts;
+  const o = readOptions(CALLER, options, ['maxAttempts', 'meterProvider']);
+  const defaultAttempts = o.number('maxAttempts', ATTEMPTS) ?? RETRY_DEFAULTS.maxAttempts;
+  const metrics = instruments(readMeterProvider(o));
 
   return async function* retryOnAnotherInstanceMiddleware<Request, Response>(
     call: ClientMiddlewareCall<Request, Response>,
@@ -137,6 +144,7 @@ export function retryOnAnotherInstance(
           // It went out on no backend: the channel had no other to offer (or is not rxlb's).
           if (log.tried.size === tried) throw lastError ?? error;
           if (n >= maxAttempts || rest.signal?.aborted) throw error;
+          if (metrics.enabled) metrics.retries.add(1, { 'grpc.method': call.method.path });
           lastError = error;
         }
       }

@@ -64,7 +64,15 @@ export interface GrpcJsModule {
 /** What every `consul:` target shares: the watch options given at registration. */
 export type ResolverDefaults = Pick<
   ConsulInstancesOptions,
-  'address' | 'token' | 'tls' | 'backoff' | 'minIntervalMs' | 'whenNobody' | 'onError' | 'onStatus'
+  | 'address'
+  | 'token'
+  | 'tls'
+  | 'backoff'
+  | 'minIntervalMs'
+  | 'whenNobody'
+  | 'onError'
+  | 'onStatus'
+  | 'meterProvider'
 >;
 
 const UNAVAILABLE = 14; // grpc.status.UNAVAILABLE, the same in every grpc-js

@@ -41,6 +41,7 @@ const KNOWN = [
   'whenNobody',
   'onError',
   'onStatus',
+  'meterProvider',
 ];
 
 function isGrpcJs(value: unknown): value is GrpcJsModule {

@@ -1,0 +1,64 @@
+import { createRequire } from 'node:module';
+import type * as Otel from '@opentelemetry/api';
+import type { OptionReader } from '../read-options.js';
+
+/**
+ * Where rxlb's metrics go: an OpenTelemetry `MeterProvider` (from `@opentelemetry/api`, e.g.
+ * the SDK's `MeterProvider`), described by what rxlb calls of it so that rxlb's types do not
+ * need `@opentelemetry/api` installed.
+ *
+ * @example
+ * ```ts
+ * import { MeterProvider } from '@opentelemetry/sdk-metrics';
+ *
+ * const meterProvider = new MeterProvider({ readers: [reader] });
+ * createBalancedChannel(picker$, { name: 'greeter', meterProvider });
+ * ```
+ */
+export interface MeterProviderLike {
+  getMeter(name: string, version?: string): unknown;
+}
+
+/** rxlb's instrumentation scope. */
+export const SCOPE = 'rxlb';
+
+type OtelApi = typeof Otel;
+let api: OtelApi | null | undefined;
+
+/**
+ * `@opentelemetry/api`, when the application has it (it is an optional peer of rxlb's), else
+ * null: rxlb then records nothing, at no cost and with no error.
+ */
+function otel(): OtelApi | null {
+  if (api === undefined) {
+    try {
+      api = createRequire(import.meta.url)('@opentelemetry/api') as OtelApi;
+    } catch {
+      api = null;
+    }
+  }
+  return api;
+}
+
+/**
+ * The meter rxlb records with: `provider`'s, else the global meter provider's (which is a
+ * no-op until the application registers one), else none without `@opentelemetry/api`.
+ */
+export function meterOf(provider: MeterProviderLike | undefined): Otel.Meter | undefined {
+  if (provider !== undefined) return provider.getMeter(SCOPE) as Otel.Meter;
+  return otel()?.metrics.getMeter(SCOPE);
+}
+
+/** The `meterProvider` option, checked; shared by every option reader that takes one. */
+export function readMeterProvider(o: OptionReader): MeterProviderLike | undefined {
+  const provider = o.raw('meterProvider');
+  if (provider === undefined) return undefined;
+  if (
+    typeof provider !== 'object' ||
+    provider === null ||
+    typeof (provider as Partial<MeterProviderLike>).getMeter !== 'function'
+  ) {
+    o.fail('meterProvider', 'an OpenTelemetry MeterProvider (with getMeter())');
+  }
+  return provider as unknown as MeterProviderLike;
+}

@@ -1,0 +1,100 @@
+/** The balanced channel's metrics, read through the OpenTelemetry SDK's in-memory reader. */
+import { createClient, createClientFactory } from 'nice-grpc';
+import { BehaviorSubject } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
+import type { Picker } from '../../src/picker.js';
+import { METRICS } from '../../src/telemetry/instruments.js';
+import { EchoService } from '../support/echo-service.js';
+import { useEchoServers } from '../support/fixture.js';
+import { type HttpErrorServer, startHttpErrorServer } from '../support/http-error-server.js';
+import { testMeters } from '../support/metrics.js';
+import { freePort } from '../support/net.js';
+import { roundRobinPicker } from '../support/pickers.js';
+import { allReady } from '../support/ready.js';
+
+const fixture = useEchoServers(2);
+let meters: ReturnType<typeof testMeters>;
+let broken: HttpErrorServer;
+beforeEach(async () => {
+  meters = testMeters();
+  broken = await startHttpErrorServer(503);
+});
+afterEach(async () => {
+  broken.stop();
+  await meters.shutdown();
+});
+
+const TARGET = { 'grpc.target': 'rxlb:///echo' };
+const UNARY = '/rxlb.test.Echo/Unary';
+
+describe('createBalancedChannel metrics', () => {
+  it('counts attempts by method and status, and connections as gRFC A66 and A94 name them', async () => {
+    const dead = `127.0.0.1:${await freePort()}`;
+    const picker$ = new BehaviorSubject<Picker>(roundRobinPicker([...fixture.addresses(), dead]));
+    const channel = fixture.channel(picker$, { name: 'echo', meterProvider: meters.meterProvider });
+    const { total } = meters;
+    await vi.waitFor(async () =>
+      expect(await total(METRICS.connectionsFailed, TARGET)).toBeGreaterThan(0),
+    );
+    const client = createClient(EchoService, channel);
+    for (let i = 0; i < 4; i++) await client.unary({ text: '' });
+
+    const attempt = { ...TARGET, 'grpc.method': UNARY };
+    expect(await total(METRICS.attemptStarted, attempt)).toBe(4);
+    expect(await total(METRICS.attemptDuration, { ...attempt, 'grpc.status': 'OK' })).toBe(4);
+    expect(await total(METRICS.connectionsSucceeded, TARGET)).toBe(2);
+    expect(await total(METRICS.openConnections, TARGET)).toBe(2);
+    expect(await total(METRICS.backends, { ...TARGET, 'rxlb.backend.state': 'ready' })).toBe(2);
+    expect(await total(METRICS.backends, { ...TARGET, 'rxlb.backend.state': 'failed' })).toBe(1);
+
+    fixture.server(0).kill();
+    await vi.waitFor(async () => expect(await total(METRICS.openConnections, TARGET)).toBe(1));
+    expect(await total(METRICS.disconnections, TARGET)).toBe(1);
+
+    picker$.next(roundRobinPicker([]));
+    await expect(client.unary({ text: '' })).rejects.toMatchObject({ code: 14 });
+    expect(await total(METRICS.noBackend, { ...TARGET, 'rxlb.reason': 'none' })).toBe(1);
+    expect(await total(METRICS.backends, TARGET)).toBe(0);
+    expect(await total(METRICS.openConnections, TARGET)).toBe(0);
+  });
+
+  it("still applies the service config's method configs, as grpc-js's own selector does", async () => {
+    const serviceConfig = {
+      methodConfig: [{ name: [{ service: 'rxlb.test.Echo', method: 'Unary' }], timeout: '0.1s' }],
+    };
+    const picker$ = new BehaviorSubject<Picker>(roundRobinPicker([fixture.server(0).address]));
+    const channel = fixture.channel(picker$, {
+      name: 'echo',
+      channelOptions: { 'grpc.service_config': JSON.stringify(serviceConfig) },
+      meterProvider: meters.meterProvider,
+    });
+    await allReady(channel);
+    const client = createClient(EchoService, channel);
+    await expect(client.unary({ text: '', hold: true })).rejects.toMatchObject({ code: 4 });
+    fixture.server(0).release();
+    const attempt = { ...TARGET, 'grpc.method': UNARY, 'grpc.status': 'DEADLINE_EXCEEDED' };
+    expect(await meters.total(METRICS.attemptDuration, attempt)).toBe(1);
+  });
+
+  it('counts ejections and retries on another instance', async () => {
+    const picker$ = new BehaviorSubject<Picker>(
+      roundRobinPicker([fixture.server(0).address, broken.address]),
+    );
+    const channel = fixture.channel(picker$, {
+      name: 'echo',
+      outlierDetection: { consecutiveFailures: 1 },
+      meterProvider: meters.meterProvider,
+    });
+    await allReady(channel);
+    const client = createClientFactory()
+      .use(retryOnAnotherInstance({ meterProvider: meters.meterProvider }))
+      .create(EchoService, channel);
+    for (let i = 0; i < 4; i++) await client.unary({ text: '' });
+    expect(await meters.total(METRICS.ejections, TARGET)).toBe(1);
+    expect(
+      await meters.total(METRICS.backends, { ...TARGET, 'rxlb.backend.state': 'ejected' }),
+    ).toBe(1);
+    expect(await meters.total(METRICS.retries, { 'grpc.method': UNARY })).toBe(1);
+  });
+});
