@@ -44,6 +44,7 @@ interface ChannelPicker extends GrpcJsPicker {
     view: Backends,
     members: ReadonlyMap<string, Backend>,
     name: string,
+    exhausted: () => void,
   ) => GrpcJsPicker;
 }
 type LiveBackend = Backend & { view: Backends | undefined };
@@ -108,7 +109,7 @@ function channelPick(
   const usable = cycle(live.backends, size);
   const view: Backends = { usable };
   const members = new Map(live.backends.map((backend) => [backend.instance.address, backend]));
-  const picker = new live.picker.constructor(policy, view, members, 'bench');
+  const picker = new live.picker.constructor(policy, view, members, 'bench', () => {});
   const args: experimental.PickArgs = { metadata: new Metadata(), extraPickInfo: {} };
   const [first] = live.backends;
   return {

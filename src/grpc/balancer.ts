@@ -6,10 +6,11 @@ import {
   type status,
 } from '@grpc/grpc-js';
 import { discoveryOf } from '../discovery.js';
-import { type Address, type Instance, parseAddress } from '../instance.js';
+import type { Address, Instance } from '../instance.js';
 import { notify } from '../notify.js';
 import type { Picker } from '../picker.js';
 import { BackendEntry, type BackendOwner } from './backend.js';
+import { BackendSet } from './backend-set.js';
 import { callOutcome } from './call-outcome.js';
 import { ChannelMetrics } from './channel-metrics.js';
 import { OutlierDetector } from './outlier-detection.js';
@@ -59,21 +60,18 @@ export class BalancerConfig implements experimental.TypedLoadBalancingConfig {
  * connect, or there is none. If `picker$` failed, every call fails.
  */
 export class Balancer implements experimental.LoadBalancer, BackendOwner {
-  private readonly backends = new Map<Address, BackendEntry>();
-  /** The backends of the current picker's members, in its order. */
-  private members: BackendEntry[] = [];
+  private readonly backends: BackendSet;
   private resolution: Resolution | undefined;
   private source: PickerSource | undefined;
   /** Why the resolver failed, when it did without a resolution (a target made by hand). */
   private resolverError: string | undefined;
   private view: View | undefined;
   private detector: OutlierDetector | undefined;
-  private readonly counts = new Map<connectivityState, number>();
   metrics = ChannelMetrics.NONE;
   private lastError: string | undefined;
   private syncing = false;
-  /** Marks the backends listed by the update in progress. */
-  private generation = 1;
+  /** The options every backend's connection gets. */
+  private leafOptions: ChannelOptions = {};
   private destroyed = false;
 
   /** What the backends get of grpc-js's helper: everything but `requestReresolution()`. */
@@ -84,6 +82,11 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
       // Discovery pushes every change: asking it again cannot tell more.
       requestReresolution: () => {},
     });
+    this.backends = new BackendSet(
+      (instance, endpoint) =>
+        new BackendEntry(instance, endpoint, this.helper, this.leafOptions, this),
+      (backend) => this.metrics.removed(backend),
+    );
   }
 
   updateAddressList(
@@ -123,8 +126,8 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
 
   /** grpc-js calls this for every call: O(1) unless a backend is IDLE, which is rare. */
   exitIdle(): void {
-    if ((this.counts.get(IDLE) ?? 0) === 0) return;
-    for (const backend of this.backends.values()) {
+    if (this.backends.inState(IDLE) === 0) return;
+    for (const backend of this.backends.members) {
       if (backend.state === IDLE) backend.exitIdle();
     }
   }
@@ -136,12 +139,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   destroy(): void {
     this.destroyed = true;
     if (this.source?.balancer === this) this.source.balancer = undefined;
-    for (const backend of this.backends.values()) {
-      this.metrics.removed(backend);
-      backend.destroy();
-    }
     this.backends.clear();
-    this.members = [];
     this.detector?.close();
   }
 
@@ -151,17 +149,16 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
 
   /** The backends of the current members, in the picker's order. */
   backendsNow(): readonly BackendEntry[] {
-    return this.members;
+    return this.backends.members;
   }
 
   stateChanged(backend: BackendEntry, previous: connectivityState, failed: boolean): void {
-    if (this.destroyed || this.backends.get(backend.address) !== backend) return;
+    if (this.destroyed || !this.backends.has(backend)) return;
     const { state, address } = backend;
     this.metrics.connection(backend, previous, failed);
     if (backend.lastError !== undefined) this.lastError = backend.lastError;
     if (state !== previous) {
-      this.count(previous, -1);
-      this.count(state, +1);
+      this.backends.moved(backend, previous);
       if (previous === READY) this.detector?.disconnected(address);
       if (state === READY) {
         if (backend.connectedBefore) this.detector?.reconnected(address);
@@ -184,7 +181,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   ): void {
     const outcome = callOutcome(code, metadata);
     // A failure while the connection is down is explained by that; the state says it already.
-    if (backend.state === READY && this.backends.get(backend.address) === backend) {
+    if (backend.state === READY && this.backends.has(backend)) {
       this.detector?.record(backend.address, outcome, details);
     }
     if (picker.callEnded) {
@@ -198,45 +195,14 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     }
   }
 
-  /**
-   * Makes the backends those of `instances` (each address once; one grpc-js cannot connect to
-   * is left out): new ones connect, departed ones close.
-   */
+  /** Makes the backends those of `instances`: new ones connect, departed ones close. */
   private sync(instances: readonly Instance[], options: ChannelOptions): void {
     this.syncing = true;
     try {
-      const next: BackendEntry[] = [];
-      const created: BackendEntry[] = [];
-      for (const instance of instances) {
-        let backend = this.backends.get(instance.address);
-        if (backend?.mark === this.generation) continue; // listed twice
-        if (backend) {
-          backend.instance = instance;
-        } else {
-          const address = parseAddress(instance.address);
-          if (address === undefined) continue;
-          const endpoint = { addresses: [address] };
-          backend = new BackendEntry(instance, endpoint, this.helper, options, this);
-          this.backends.set(instance.address, backend);
-          this.count(backend.state, +1);
-          created.push(backend);
-        }
-        backend.mark = this.generation;
-        next.push(backend);
-      }
-      if (next.length !== this.backends.size) {
-        for (const [address, backend] of this.backends) {
-          if (backend.mark === this.generation) continue;
-          this.backends.delete(address);
-          this.count(backend.state, -1);
-          this.metrics.removed(backend);
-          backend.destroy();
-        }
-      }
-      this.generation++;
-      this.members = next;
+      this.leafOptions = options;
+      const created = this.backends.sync(instances);
       this.view = undefined;
-      this.detector?.retain(next.map((backend) => backend.address));
+      this.detector?.retain(this.backends.members.map((backend) => backend.address));
       for (const backend of created) {
         this.metrics.categorize(backend);
         backend.connect();
@@ -247,7 +213,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   }
 
   private setEjected(address: Address, ejected: boolean): void {
-    const backend = this.backends.get(address);
+    const backend = this.backends.byAddress.get(address);
     if (!backend || backend.ejected === ejected) return;
     backend.ejected = ejected;
     if (ejected) this.metrics.ejected();
@@ -269,18 +235,22 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     this.view ??= this.usableView();
     const { view } = this;
     if (view.usable.length > 0) {
-      const picker = new BalancedPicker(resolution.picker, view, this.backends, this.name, () =>
-        this.metrics.noBackend('all-tried'),
+      const picker = new BalancedPicker(
+        resolution.picker,
+        view,
+        this.backends.byAddress,
+        this.name,
+        () => this.metrics.noBackend('all-tried'),
       );
       this.parent.updateState(READY, picker, null);
-    } else if (this.members.length === 0) {
+    } else if (this.backends.members.length === 0) {
       const unresolved = discoveryOf(resolution.picker)?.unresolved !== undefined;
       this.update(
         TRANSIENT_FAILURE,
         () => this.nobody(resolution.picker),
         unresolved ? 'unresolved' : 'none',
       );
-    } else if ((this.counts.get(CONNECTING) ?? 0) + (this.counts.get(IDLE) ?? 0) > 0) {
+    } else if (this.backends.inState(CONNECTING, IDLE) > 0) {
       this.parent.updateState(CONNECTING, new experimental.QueuePicker(this), null);
     } else {
       this.update(TRANSIENT_FAILURE, () => this.unreachable(), 'unreachable');
@@ -302,8 +272,9 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
    * than failing calls that a connected backend may serve.
    */
   private usableView(): View {
-    for (const backend of this.members) backend.view = undefined;
-    const ready = this.members.filter((backend) => backend.state === READY);
+    const { members } = this.backends;
+    for (const backend of members) backend.view = undefined;
+    const ready = members.filter((backend) => backend.state === READY);
     const usable = ready.filter((backend) => !backend.ejected);
     const view: View = { usable: usable.length > 0 ? usable : ready };
     for (const backend of view.usable) backend.view = view;
@@ -321,12 +292,8 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   }
 
   private unreachable(): string {
-    const n = this.members.length;
+    const n = this.backends.members.length;
     const which = n === 1 ? 'the 1 instance' : `any of the ${n} instances`;
     return `no connection to ${which} of "${this.name}"; last error: ${this.lastError ?? 'none'}`;
-  }
-
-  private count(state: connectivityState, delta: number): void {
-    this.counts.set(state, (this.counts.get(state) ?? 0) + delta);
   }
 }

@@ -36,7 +36,7 @@ export class BalancedPicker implements experimental.Picker {
     private readonly members: ReadonlyMap<Address, BackendEntry>,
     private readonly name: string,
     /** Hears of a retry that fails here, every instance tried. */
-    private readonly exhausted: () => void = () => {},
+    private readonly exhausted: () => void,
   ) {}
 
   pick(args: PickArgs): PickResult {
@@ -74,6 +74,7 @@ export class BalancedPicker implements experimental.Picker {
     const details = [...this.members.keys()].every((address) => log.tried.has(address))
       ? `every instance of "${this.name}" was already tried (${tried})`
       : `no instance of "${this.name}" that this call has not tried (${tried}) is connected`;
+    this.exhausted();
     return failure(details, true);
   }
 }

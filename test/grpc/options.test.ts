@@ -25,6 +25,7 @@ describe('createBalancedChannel options', () => {
       channelOptions: { 'grpc.keepalive_time_ms': 10_000 },
       name: 'greeter',
       outlierDetection: expect.objectContaining({ consecutiveFailures: 5 }),
+      metrics: expect.objectContaining({ enabled: true }),
     });
   });
 
