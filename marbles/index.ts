@@ -1,6 +1,7 @@
 import { diffMarbles } from './diff.marbles.js';
 import type { MarbleSuite } from './marble-suite.js';
 import { roundRobinMarbles } from './round-robin.marbles.js';
+import { weightedRoundRobinMarbles } from './weighted-round-robin.marbles.js';
 import {
   failFastMarbles,
   fallbackMarbles,
@@ -12,6 +13,7 @@ import {
 export const marbleSuites: readonly MarbleSuite<unknown, unknown>[] = [
   diffMarbles,
   roundRobinMarbles,
+  weightedRoundRobinMarbles,
   keepLastMarbles,
   failFastMarbles,
   fallbackMarbles,
