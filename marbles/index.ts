@@ -1,6 +1,7 @@
 import { diffMarbles } from './diff.marbles.js';
 import type { MarbleSuite } from './marble-suite.js';
 import { roundRobinMarbles } from './round-robin.marbles.js';
+import { subsetMarbles } from './subset.marbles.js';
 import { weightedRoundRobinMarbles } from './weighted-round-robin.marbles.js';
 import {
   failFastMarbles,
@@ -14,6 +15,7 @@ export const marbleSuites: readonly MarbleSuite<unknown, unknown>[] = [
   diffMarbles,
   roundRobinMarbles,
   weightedRoundRobinMarbles,
+  subsetMarbles,
   keepLastMarbles,
   failFastMarbles,
   fallbackMarbles,
