@@ -13,11 +13,14 @@ import {
 interface UsableSchedule {
   readonly usable: readonly Backend[];
   readonly schedule: Schedule;
+  /** The backend of each slot: a pick is then one index, as round robin's. */
+  readonly slots: readonly Backend[];
 }
 
 /**
- * Follows a precomputed smooth schedule of its members' weights (see `weighted-schedule.ts`):
- * a pick is an array index, as in `RoundRobinPicker`, plus one to map the slot to its member.
+ * Follows a precomputed smooth schedule of its members' weights (see `weighted-schedule.ts`),
+ * laid out as the member (or backend) of each slot: a pick is an array index, as in
+ * `RoundRobinPicker`.
  *
  * Given the channel's usable backends, it follows a schedule of those (built when the array
  * first comes, kept with the one before it, so that a retry's one-off array does not cost the
@@ -34,17 +37,20 @@ export class WeightedRoundRobinPicker implements Picker {
   /** Where picks start: a slot of the members' schedule. */
   readonly #start: number;
   #full: Schedule | undefined;
+  /** The member of each slot of the members' schedule, built on the first pick. */
+  #memberSlots: readonly Instance[] | undefined;
   #next: number;
 
   #current: UsableSchedule | undefined;
   #previous: UsableSchedule | undefined;
-  /** The current schedule's slots, and the cursor into them. */
-  #order: Uint32Array = new Uint32Array(0);
+  /** The usable array the current schedule is for, its slots, and the cursor into them. */
+  #usable: readonly Backend[] | undefined;
+  #slots: readonly Backend[] = [];
   #cursor = 0;
   /** Where the last pick among usable backends stood, when known and not yet in the cursor. */
   #last: SlotKey | undefined;
   #picked = false;
-  /** Position of each member, built on the first pick among usable backends. */
+  /** Position of each member by address, for backends that are not its instances. */
   #positions: Map<Address, number> | undefined;
 
   /**
@@ -63,17 +69,16 @@ export class WeightedRoundRobinPicker implements Picker {
 
   pick(backends?: Backends): Instance | undefined {
     if (backends === undefined) {
-      if (this.size === 0) return undefined;
-      const full = this.#fullSchedule();
-      const instance = this.#members[full.order[this.#next] as number];
-      this.#next = this.#next + 1 < full.period ? this.#next + 1 : 0;
+      const slots = this.#memberSlots ?? this.#layMembers();
+      const instance = slots[this.#next];
+      this.#next = this.#next + 1 < slots.length ? this.#next + 1 : 0;
       return instance;
     }
     const { usable } = backends;
-    if (usable !== this.#current?.usable) this.#switchTo(usable);
-    const order = this.#order;
-    const backend = usable[order[this.#cursor] as number];
-    this.#cursor = this.#cursor + 1 < order.length ? this.#cursor + 1 : 0;
+    if (usable !== this.#usable) this.#switchTo(usable);
+    const slots = this.#slots;
+    const backend = slots[this.#cursor];
+    this.#cursor = this.#cursor + 1 < slots.length ? this.#cursor + 1 : 0;
     this.#picked = true;
     return backend?.instance;
   }
@@ -83,9 +88,10 @@ export class WeightedRoundRobinPicker implements Picker {
     const last = this.#lastKey();
     const cached = this.#previous?.usable === usable ? this.#previous : undefined;
     this.#previous = this.#current;
-    this.#current = cached ?? { usable, schedule: this.#scheduleOf(usable) };
-    const { schedule } = this.#current;
-    this.#order = schedule.order;
+    this.#current = cached ?? this.#scheduleOf(usable);
+    const { schedule, slots } = this.#current;
+    this.#usable = usable;
+    this.#slots = slots;
     this.#cursor = resumeSlot(schedule, last);
     this.#last = last;
     this.#picked = false;
@@ -102,15 +108,15 @@ export class WeightedRoundRobinPicker implements Picker {
     return keyOf(full, this.#start > 0 ? this.#start - 1 : full.period - 1);
   }
 
-  #scheduleOf(usable: readonly Backend[]): Schedule {
+  #scheduleOf(usable: readonly Backend[]): UsableSchedule {
     // `usable` lists members in order, each at most once: all of them is the members' order.
-    if (usable.length === this.size) return this.#fullSchedule();
-    const weights = scheduledWeights(usable.length, (i) => usable[i]?.instance.weight);
-    const positions = new Int32Array(usable.length);
-    for (let i = 0; i < usable.length; i++) {
-      positions[i] = this.#position((usable[i] as Backend).instance.address);
+    let schedule: Schedule;
+    if (usable.length === this.size) schedule = this.#fullSchedule();
+    else {
+      const weights = scheduledWeights(usable.length, (i) => usable[i]?.instance.weight);
+      schedule = buildSchedule(weights, this.#positionsOf(usable));
     }
-    return buildSchedule(weights, positions);
+    return { usable, schedule, slots: layOut(schedule, usable) };
   }
 
   #fullSchedule(): Schedule {
@@ -122,10 +128,43 @@ export class WeightedRoundRobinPicker implements Picker {
     return this.#full;
   }
 
-  #position(address: Address): number {
-    if (this.#positions === undefined) {
-      this.#positions = new Map(this.#members.map((member, i) => [member.address, i]));
-    }
-    return this.#positions.get(address) ?? -1;
+  #layMembers(): readonly Instance[] {
+    this.#memberSlots = this.size === 0 ? [] : layOut(this.#fullSchedule(), this.#members);
+    return this.#memberSlots;
   }
+
+  /** Each usable backend's position among the members. */
+  #positionsOf(usable: readonly Backend[]): Int32Array {
+    const positions = new Int32Array(usable.length);
+    // In member order, as the channel promises: one walk finds them, with no lookup.
+    let m = 0;
+    for (let i = 0; i < usable.length; i++) {
+      const { instance } = usable[i] as Backend;
+      while (m < this.size && this.#members[m] !== instance) m++;
+      if (m === this.size) return this.#lookUpPositions(usable);
+      positions[i] = m++;
+    }
+    return positions;
+  }
+
+  /** The same, for backends that are not this picker's instances in its order. */
+  #lookUpPositions(usable: readonly Backend[]): Int32Array {
+    this.#positions ??= new Map(this.#members.map((member, i) => [member.address, i]));
+    const positions = new Int32Array(usable.length);
+    for (let i = 0; i < usable.length; i++) {
+      positions[i] = this.#positions.get((usable[i] as Backend).instance.address) ?? -1;
+    }
+    return positions;
+  }
+}
+
+/** The element of `view` at each slot of `schedule`; `view` itself when that is its order. */
+function layOut<T>(schedule: Schedule, view: readonly T[]): readonly T[] {
+  const { order } = schedule;
+  let identity = order.length === view.length;
+  for (let slot = 0; identity && slot < order.length; slot++) identity = order[slot] === slot;
+  if (identity) return view;
+  const slots = new Array<T>(order.length);
+  for (let slot = 0; slot < order.length; slot++) slots[slot] = view[order[slot] as number] as T;
+  return slots;
 }

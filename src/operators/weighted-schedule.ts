@@ -71,21 +71,27 @@ export function scheduledWeights(count: number, weightOf: (i: number) => unknown
     }
   }
   let divisor = 0;
-  for (let i = 0; i < count; i++) divisor = gcd(divisor, read[i] as number);
+  for (let i = 0; i < count && divisor !== 1; i++) divisor = gcd(divisor, read[i] as number);
   const weights = new Uint32Array(count);
   for (let i = 0; i < count; i++) weights[i] = (read[i] as number) / divisor;
   return weights;
 }
 
 function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
+  let x = a;
+  let y = b;
+  while (y !== 0) {
+    const r = x % y;
+    x = y;
+    y = r;
+  }
+  return x;
 }
 
 /** The sum of `weights`: the period of their schedule. */
 export function periodOf(weights: Uint32Array): number {
   let period = 0;
-  for (const w of weights) period += w;
+  for (let i = 0; i < weights.length; i++) period += weights[i] as number;
   return period;
 }
 
