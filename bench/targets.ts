@@ -50,12 +50,17 @@ function macroTargets({ macro }: BenchResults): TargetResult[] {
     }));
 }
 
-function pickTargets({ micro }: BenchResults): TargetResult[] {
-  const ratios = PICK_SIZES.flatMap((size) =>
+/** `members` and `usable` within 3× of their floors, at every pick() size. */
+function withinThreeTimesTheFloor(
+  micro: BenchResults['micro'],
+  members: string,
+  usable: string,
+): TargetResult[] {
+  return PICK_SIZES.flatMap((size) =>
     (
       [
-        [PICK_NAMES.members, PICK_NAMES.floor],
-        [PICK_NAMES.usable, PICK_NAMES.floorBackends],
+        [members, PICK_NAMES.floor],
+        [usable, PICK_NAMES.floorBackends],
       ] as const
     ).map(([name, floorName]) => {
       const floor = p50(micro, pickGroup(size), floorName);
@@ -67,6 +72,10 @@ function pickTargets({ micro }: BenchResults): TargetResult[] {
       };
     }),
   );
+}
+
+function pickTargets({ micro }: BenchResults): TargetResult[] {
+  const ratios = withinThreeTimesTheFloor(micro, PICK_NAMES.members, PICK_NAMES.usable);
   const largest = PICK_SIZES[PICK_SIZES.length - 1] ?? 0;
   const channel = p50(micro, pickGroup(largest), PICK_NAMES.channel);
   const grpcJs = p50(micro, pickGroup(largest), PICK_NAMES.grpcJs);
@@ -159,21 +168,10 @@ function weightedTargets({ micro, weightedShares: w }: BenchResults): TargetResu
     measured: `${w.shares.map((share) => share.toFixed(2)).join(' / ')} % (${w.errors} errors)`,
     met: w.errors === 0 && error <= MAX_SHARE_ERROR_POINTS,
   };
-  const picks = PICK_SIZES.flatMap((size) =>
-    (
-      [
-        [WEIGHTED_PICK_NAMES.members, PICK_NAMES.floor],
-        [WEIGHTED_PICK_NAMES.usable, PICK_NAMES.floorBackends],
-      ] as const
-    ).map(([name, floorName]) => {
-      const floor = p50(micro, pickGroup(size), floorName);
-      const pick = p50(micro, pickGroup(size), name);
-      return {
-        target: `${name} within 3× of its floor (${floorName.replace('floor: ', '')}), ${sizeLabel(size)}`,
-        measured: `${formatRatio(pick / floor)}× (${formatDuration(pick)} vs ${formatDuration(floor)})`,
-        met: pick / floor <= 3,
-      };
-    }),
+  const picks = withinThreeTimesTheFloor(
+    micro,
+    WEIGHTED_PICK_NAMES.members,
+    WEIGHTED_PICK_NAMES.usable,
   );
   return [shares, ...picks];
 }
