@@ -6,7 +6,16 @@ import { readOptions } from '../read-options.js';
 import { applyUpdates } from './picker-operator.js';
 import { hash32, idealSubset } from './subset-assignment.js';
 
-/** Options of {@link subset}. */
+/**
+ * Options of {@link subset}.
+ *
+ * @example
+ * ```ts
+ * // Worker 3 of a fleet numbered from 0: 20 connections, balanced with its peers'.
+ * const options: SubsetOptions = { size: 20, clientId: 3 };
+ * const picker$ = instances$.pipe(diff(), subset(options), roundRobin());
+ * ```
+ */
 export interface SubsetOptions {
   /** How many members each client keeps: an integer from 1 (`Infinity` keeps them all). */
   readonly size: number;

@@ -7,7 +7,15 @@ import { randomOffset } from './random-offset.js';
 import { WeightedRoundRobinPicker } from './weighted-round-robin-picker.js';
 import { periodOf, scheduledWeights } from './weighted-schedule.js';
 
-/** Options of {@link weightedRoundRobin}. */
+/**
+ * Options of {@link weightedRoundRobin}.
+ *
+ * @example
+ * ```ts
+ * // Deterministic pickers for a test: each starts at the first slot of its schedule.
+ * const picker$ = batches$.pipe(weightedRoundRobin({ random: () => 0 }));
+ * ```
+ */
 export interface WeightedRoundRobinOptions {
   /**
    * Chooses where each new picker starts: at slot `Math.floor(random() * period)` of its
