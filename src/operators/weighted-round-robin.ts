@@ -57,7 +57,7 @@ const DEFAULTS = { random: Math.random } as const satisfies Required<WeightedRou
  * index, O(1) and allocation-free like round robin's, and EEVDF's windows bound the lag below
  * one pick where plain EDF lets a heavy instance take a long run first (weights 100:1:…:1 give
  * EDF 99 picks of the heavy one in a row). The schedule is built on the first pick, in
- * O(W + n) time and 8 bytes a slot.
+ * O(W + n) time, and takes 16 bytes a slot.
  *
  * **Weights.** A positive finite weight is rounded to the nearest integer, at least 1. A weight
  * of 0 or below drains the instance: it gets no call while another one has a positive weight
@@ -65,9 +65,10 @@ const DEFAULTS = { random: Math.random } as const satisfies Required<WeightedRou
  * never stranded. NaN, ±Infinity or a non-number count as 1, as an absent weight does. Weights
  * are divided by their greatest common divisor, so equal weights behave exactly as
  * `roundRobin()`: the same picks in the same order from the same `random`. When they add up to
- * more than 2^18 (262,144), they are scaled down in proportion to add up to about that, each
- * rounded and at least 1: an instance's share then is off by at most 1 in 2^18 picks (more for
- * the drained-to-1 tail of a long list of tiny weights).
+ * more than 2^16 (65,536), they are scaled down in proportion to add up to about that, each
+ * rounded and at least 1: an instance's share then is off by at most half a pick in 2^16, but
+ * one whose exact share is below one pick in 2^16 gets one (in a long list of tiny weights
+ * beside large ones, those add up).
  *
  * **In a balanced channel** it schedules over the usable backends (connected, not ejected)
  * only, with their weights: a new schedule whenever the channel hands a new `usable` array
