@@ -56,8 +56,10 @@ const DEFAULTS = { random: Math.random } as const satisfies Required<WeightedRou
  * weights; nginx's smooth WRR is O(n) a pick. A precomputed period makes `pick()` an array
  * index, O(1) and allocation-free like round robin's, and EEVDF's windows bound the lag below
  * one pick where plain EDF lets a heavy instance take a long run first (weights 100:1:…:1 give
- * EDF 99 picks of the heavy one in a row). The schedule is built on the first pick, in
- * O(W + n) time, and takes 16 bytes a slot.
+ * EDF 99 picks of the heavy one in a row) and nginx's lets it pass one pick. The price: a
+ * schedule to build on the first pick, in O(W + n) time and 16 bytes a slot, and to build
+ * again when the usable backends change (reconnections, ejections), where round robin only
+ * looks its place up.
  *
  * **Weights.** A positive finite weight is rounded to the nearest integer, at least 1. A weight
  * of 0 or below drains the instance: it gets no call while another one has a positive weight
