@@ -78,8 +78,8 @@ export interface SubsetOptions {
  * (deletes first, then adds), the first batch comes even when empty, later batches come only
  * when the subset changed, and each carries discovery's status (see `createBalancedChannel()`).
  * Batches and their updates are frozen. The subset lives in the subscription: a resubscribed
- * pipeline starts afresh. A batch that only changes backends outside the subset costs O(batch
- * size); one that needs the deal costs O(N log N).
+ * pipeline starts afresh. A batch costs O(its size), unless a member left or a backend joined:
+ * then the deal is worked out again, in O(N log N) for N backends.
  *
  * ## Example
  *
