@@ -3,6 +3,8 @@ import type { ConvergenceConfig } from './convergence.js';
 import type { MacroConfig } from './macro.js';
 import type { MemoryConfig } from './memory.js';
 import type { MicroConfig } from './micro.js';
+import type { SubsettingConfig } from './subsetting.js';
+import type { WeightedSharesConfig } from './weighted-shares.js';
 
 /** How much of everything `npm run bench` does. */
 export interface BenchConfig {
@@ -12,6 +14,8 @@ export interface BenchConfig {
   readonly convergence: ConvergenceConfig;
   readonly consulLoad: ConsulLoadConfig;
   readonly memory: MemoryConfig;
+  readonly weightedShares: WeightedSharesConfig;
+  readonly subsetting: SubsettingConfig;
 }
 
 /** `npm run bench`: a few minutes; writes bench/RESULTS.md. */
@@ -29,6 +33,8 @@ export const FULL: BenchConfig = {
     countObjects: true,
     settleMs: 200,
   },
+  weightedShares: { calls: 10_000, concurrency: 16 },
+  subsetting: { clients: 100, size: 10, backends: 300, rolling: true },
 };
 
 /** `npm run bench -- --quick`: the same steps, small, for a check in seconds. */
@@ -46,6 +52,8 @@ export const QUICK: BenchConfig = {
     countObjects: true,
     settleMs: 200,
   },
+  weightedShares: { calls: 10_000, concurrency: 16 },
+  subsetting: { clients: 100, size: 10, backends: 300, rolling: false },
 };
 
 /** For the test that keeps the harness from rotting: every step, as small as it gets. */
@@ -63,4 +71,6 @@ export const TINY: BenchConfig = {
     countObjects: false,
     settleMs: 20,
   },
+  weightedShares: { calls: 50, concurrency: 4 },
+  subsetting: { clients: 12, size: 3, backends: 20, rolling: true },
 };

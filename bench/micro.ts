@@ -8,6 +8,7 @@ import { grpcJsPickers } from './grpc-js-picker.js';
 import { operatorBenchmarks } from './micro-diff.js';
 import { healthBenchmarks } from './micro-health.js';
 import { pickBenchmarks } from './micro-pick.js';
+import { usableChangeBenchmarks, weightedPickBenchmarks } from './micro-weighted.js';
 import type { RxlbApi } from './rxlb.js';
 
 export interface MicroConfig {
@@ -40,7 +41,8 @@ export async function runMicro(
   try {
     picks = await pickBenchmarks(rxlb, addresses, grpcJs.picker);
     const benchmarks = [
-      ...picks.benchmarks,
+      ...besideTheirGroup(picks.benchmarks, await weightedPickBenchmarks(rxlb)),
+      ...(await usableChangeBenchmarks(rxlb)),
       ...(await operatorBenchmarks()),
       ...(await healthBenchmarks()),
     ];
@@ -49,4 +51,17 @@ export async function runMicro(
     grpcJs.close();
     picks?.close();
   }
+}
+
+/** `benchmarks`, with each of `more` after the last one of its group, so groups stay together. */
+function besideTheirGroup(
+  benchmarks: readonly Benchmark[],
+  more: readonly Benchmark[],
+): Benchmark[] {
+  const merged = [...benchmarks];
+  for (const extra of more) {
+    const last = merged.findLastIndex((b) => b.group === extra.group);
+    merged.splice(last < 0 ? merged.length : last + 1, 0, extra);
+  }
+  return merged;
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { KIND_LABELS } from './channels.js';
 import { CHANGE_KINDS } from './convergence.js';
 import { quantile } from './stats.js';
+import { SUBSET_SCHEME_LABELS } from './subsetting.js';
 import type { BenchResults } from './suite.js';
 import { formatRatio, markdownTable, microTable } from './table.js';
 import type { TargetResult } from './targets.js';
@@ -142,6 +143,46 @@ function memoryTable({ memory }: BenchResults): string {
   return `${table}\n\nheapUsed during the changes (after GC): ${trend}\n\nCalls during the changes: ${memory.calls} (${memory.callErrors} failed).`;
 }
 
+function subsettingSummary({ subsetting: { config, rows } }: BenchResults): string {
+  const mean = rows[0]?.initial.mean ?? Number.NaN;
+  return `${config.clients} clients (ordinals 0–${config.clients - 1}) × subsets of ${config.size} over ${config.backends} backends: a mean of ${mean.toFixed(2)} clients per backend. A moved connection is a member a client drops for another; the rolling replacement replaces every backend once (a new one joins, then an old one leaves).`;
+}
+
+function weightedTable({ weightedShares: w }: BenchResults): string {
+  const total = w.weights.reduce((a, b) => a + b, 0);
+  return markdownTable(
+    ['backend', 'weight', 'expected share', 'measured share'],
+    w.weights.map((weight, i) => [
+      `#${i + 1}`,
+      String(weight),
+      `${((100 * weight) / total).toFixed(2)} %`,
+      `${(w.shares[i] ?? Number.NaN).toFixed(2)} %`,
+    ]),
+  );
+}
+
+function subsettingTable({ subsetting }: BenchResults): string {
+  const spread = ({ min, max }: { min: number; max: number }) => `${min} – ${max}`;
+  return markdownTable(
+    [
+      'scheme',
+      'clients per backend',
+      'one leaves: moved (clients)',
+      'one joins: moved (clients)',
+      'after a rolling replacement',
+      'moved by it',
+    ],
+    subsetting.rows.map((row) => [
+      SUBSET_SCHEME_LABELS[row.scheme],
+      spread(row.initial),
+      `${row.leave.moved} (${row.leave.clients}; ${row.leave.had} had it)`,
+      `${row.join.moved} (${row.join.clients})`,
+      row.rolling ? spread(row.rolling) : '–',
+      row.rolling ? String(row.rolling.moved) : '–',
+    ]),
+  );
+}
+
 export function renderResults(results: BenchResults, targets: readonly TargetResult[]): string {
   return [
     header(results),
@@ -151,6 +192,8 @@ export function renderResults(results: BenchResults, targets: readonly TargetRes
     `## Convergence\n\n${convergenceTable(results)}`,
     `## Load on Consul (idle watches)\n\n${consulTable(results)}`,
     `## Memory and handles\n\n${memoryTable(results)}`,
+    `## Weighted round robin through the channel\n\n${results.weightedShares.calls.toLocaleString('en')} unary calls, ${results.weightedShares.errors} failed.\n\n${weightedTable(results)}`,
+    `## Subsetting\n\n${subsettingSummary(results)}\n\n${subsettingTable(results)}`,
     readFileSync(METHOD, 'utf8').trim(),
   ].join('\n\n');
 }

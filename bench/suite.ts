@@ -9,6 +9,8 @@ import { type MacroRow, runMacro } from './macro.js';
 import { type MemoryResult, runMemory } from './memory.js';
 import { runMicro } from './micro.js';
 import type { Rxlb } from './rxlb.js';
+import { runSubsetting, type SubsettingResult } from './subsetting.js';
+import { runWeightedShares, type WeightedSharesResult } from './weighted-shares.js';
 
 export interface MachineInfo {
   readonly node: string;
@@ -33,6 +35,8 @@ export interface BenchResults {
   readonly convergence: ConvergenceResult;
   readonly consulLoad: readonly ConsulLoadResult[];
   readonly memory: MemoryResult;
+  readonly weightedShares: WeightedSharesResult;
+  readonly subsetting: SubsettingResult;
 }
 
 /** 3 backends for the macro rows, and a spare one for the changes. */
@@ -63,6 +67,12 @@ export async function runSuite(
       runConsulLoad(rxlb.api, config.consulLoad),
     );
     const memory = await step('memory', () => runMemory(rxlb.api, backends, config.memory));
+    const weightedShares = await step('weighted shares', () =>
+      runWeightedShares(rxlb.api, backends.addresses, config.weightedShares),
+    );
+    const subsetting = await step('subsetting', async () =>
+      runSubsetting(rxlb.api, config.subsetting),
+    );
     return {
       config: config.name,
       rxlbFrom: rxlb.from,
@@ -81,6 +91,8 @@ export async function runSuite(
       convergence,
       consulLoad,
       memory,
+      weightedShares,
+      subsetting,
     };
   } finally {
     await backends.close();

@@ -5,6 +5,7 @@ import type { MacroRow } from './macro.js';
 import type { MemorySnapshot } from './memory.js';
 import { CHANGES, DIFF_FLOOR, DIFF_SIZES, diffGroup } from './micro-diff.js';
 import { PICK_NAMES, PICK_SIZES, pickGroup } from './micro-pick.js';
+import { WEIGHTED_PICK_NAMES } from './micro-weighted.js';
 import type { BenchResults } from './suite.js';
 import { formatDuration, formatRatio } from './table.js';
 
@@ -49,12 +50,17 @@ function macroTargets({ macro }: BenchResults): TargetResult[] {
     }));
 }
 
-function pickTargets({ micro }: BenchResults): TargetResult[] {
-  const ratios = PICK_SIZES.flatMap((size) =>
+/** `members` and `usable` within 3× of their floors, at every pick() size. */
+function withinThreeTimesTheFloor(
+  micro: BenchResults['micro'],
+  members: string,
+  usable: string,
+): TargetResult[] {
+  return PICK_SIZES.flatMap((size) =>
     (
       [
-        [PICK_NAMES.members, PICK_NAMES.floor],
-        [PICK_NAMES.usable, PICK_NAMES.floorBackends],
+        [members, PICK_NAMES.floor],
+        [usable, PICK_NAMES.floorBackends],
       ] as const
     ).map(([name, floorName]) => {
       const floor = p50(micro, pickGroup(size), floorName);
@@ -66,6 +72,10 @@ function pickTargets({ micro }: BenchResults): TargetResult[] {
       };
     }),
   );
+}
+
+function pickTargets({ micro }: BenchResults): TargetResult[] {
+  const ratios = withinThreeTimesTheFloor(micro, PICK_NAMES.members, PICK_NAMES.usable);
   const largest = PICK_SIZES[PICK_SIZES.length - 1] ?? 0;
   const channel = p50(micro, pickGroup(largest), PICK_NAMES.channel);
   const grpcJs = p50(micro, pickGroup(largest), PICK_NAMES.grpcJs);
@@ -146,6 +156,46 @@ function memoryTargets({ memory }: BenchResults): TargetResult[] {
   ];
 }
 
+/** Weighted shares: each within this many percentage points of its weight's share. */
+export const MAX_SHARE_ERROR_POINTS = 1;
+
+function weightedTargets({ micro, weightedShares: w }: BenchResults): TargetResult[] {
+  const total = w.weights.reduce((a, b) => a + b, 0);
+  const exact = w.weights.map((weight) => (100 * weight) / total);
+  const error = Math.max(...w.shares.map((share, i) => Math.abs(share - (exact[i] ?? 0))));
+  const shares = {
+    target: `weightedRoundRobin, weights ${w.weights.join(':')}, ${w.calls.toLocaleString('en')} calls: shares within ±${MAX_SHARE_ERROR_POINTS} % of ${exact.map((e) => e.toFixed(0)).join('/')}`,
+    measured: `${w.shares.map((share) => share.toFixed(2)).join(' / ')} % (${w.errors} errors)`,
+    met: w.errors === 0 && error <= MAX_SHARE_ERROR_POINTS,
+  };
+  const picks = withinThreeTimesTheFloor(
+    micro,
+    WEIGHTED_PICK_NAMES.members,
+    WEIGHTED_PICK_NAMES.usable,
+  );
+  return [shares, ...picks];
+}
+
+function subsettingTargets({ subsetting }: BenchResults): TargetResult[] {
+  const row = subsetting.rows.find((r) => r.scheme === 'rxlb subset()');
+  if (!row) return [];
+  const { clients, size, backends } = subsetting.config;
+  const { min, max, mean } = row.initial;
+  return [
+    {
+      target: `subset(): ${clients} clients × ${size} over ${backends} backends, every backend serves 0.5× to 1.5× the mean number of clients`,
+      measured: `${min} to ${max} clients per backend (mean ${mean.toFixed(2)}; max/min ${formatRatio(max / min)})`,
+      met: min >= 0.5 * mean && max <= 1.5 * mean,
+    },
+    {
+      target:
+        'subset(): when one backend leaves, only the clients that had it move, by one connection each',
+      measured: `${row.leave.moved} connections moved, ${row.leave.clients} clients changed, ${row.leave.had} had it`,
+      met: row.leave.moved === row.leave.had && row.leave.clients === row.leave.had,
+    },
+  ];
+}
+
 export function evaluateTargets(results: BenchResults): TargetResult[] {
   return [
     ...macroTargets(results),
@@ -154,5 +204,7 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
     ...convergenceTargets(results),
     ...consulTargets(results),
     ...memoryTargets(results),
+    ...weightedTargets(results),
+    ...subsettingTargets(results),
   ];
 }

@@ -1,6 +1,8 @@
 import { diffMarbles } from './diff.marbles.js';
 import type { MarbleSuite } from './marble-suite.js';
 import { roundRobinMarbles } from './round-robin.marbles.js';
+import { subsetMarbles } from './subset.marbles.js';
+import { weightedRoundRobinMarbles } from './weighted-round-robin.marbles.js';
 import {
   failFastMarbles,
   fallbackMarbles,
@@ -12,6 +14,8 @@ import {
 export const marbleSuites: readonly MarbleSuite<unknown, unknown>[] = [
   diffMarbles,
   roundRobinMarbles,
+  weightedRoundRobinMarbles,
+  subsetMarbles,
   keepLastMarbles,
   failFastMarbles,
   fallbackMarbles,

@@ -17,11 +17,17 @@ function view(picker: Picker): PickerView {
   return { instances: [...picker.instances], picks };
 }
 
-function pickerView(
+/** A picker as a case expects it: its members (addresses or instances), and its picks. */
+export function pickerView(
   instances: readonly (Instance | Address)[],
   picks: readonly (Address | undefined)[],
 ): PickerView {
   return { instances: instances.map((i) => (typeof i === 'string' ? instance(i) : i)), picks };
+}
+
+/** `picker [10.0.0.1:80, ...], picks 10.0.0.2:80, ...` */
+export function describePickerView({ instances, picks }: PickerView): string {
+  return `picker [${instances.map(describeInstance).join(', ')}], picks ${picks.join(', ')}`;
 }
 
 const A = '10.0.0.1:80';
@@ -36,8 +42,7 @@ export const roundRobinMarbles: MarbleSuite<readonly Update[], PickerView> = {
   operator: 'roundRobin({ random: () => 0.5 })',
   pipe: (source) => source.pipe(roundRobin({ random }), map(view)),
   describeInput: describeBatch,
-  describeOutput: ({ instances, picks }) =>
-    `picker [${instances.map(describeInstance).join(', ')}], picks ${picks.join(', ')}`,
+  describeOutput: describePickerView,
   cases: [
     {
       title: 'Emits a picker per batch from a random offset',

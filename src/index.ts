@@ -39,6 +39,11 @@ export type { Address, Instance, InstanceSet, Update } from './instance.js';
 export { diff } from './operators/diff.js';
 export { InstanceSetError, type InstanceSetErrorCode } from './operators/instance-set-error.js';
 export { type RoundRobinOptions, roundRobin } from './operators/round-robin.js';
+export { type SubsetOptions, subset } from './operators/subset.js';
+export {
+  type WeightedRoundRobinOptions,
+  weightedRoundRobin,
+} from './operators/weighted-round-robin.js';
 export { whenNobody } from './operators/when-nobody.js';
 export type {
   FailFastOptions,

@@ -25,7 +25,10 @@ export interface Instance {
   readonly datacenter?: string;
   readonly tags: readonly string[];
   readonly meta: Readonly<Record<string, string>>;
-  /** Relative weight (Consul's `Service.Weights.Passing`), 1 when absent. */
+  /**
+   * Relative weight (Consul's `Service.Weights.Passing`, or `Weights.Warning` while a check is
+   * not passing), 1 when absent.
+   */
   readonly weight: number;
 }
 

@@ -40,10 +40,18 @@ function stringRecord(value: unknown): Readonly<Record<string, string>> {
   return Object.freeze(result);
 }
 
-function passingWeight(weights: unknown): number {
-  const passing = isRecord(weights) ? weights.Passing : undefined;
-  // beyond 2^53 a weight cannot be added up exactly: treat it as absent
-  return typeof passing === 'number' && Number.isSafeInteger(passing) && passing > 0 ? passing : 1;
+/**
+ * The instance's weight, as Consul's DNS interface weighs it: `Weights.Passing` while every
+ * check of the entry passes, `Weights.Warning` while one does not (a check in warning, or a
+ * critical one that `passing: false` lets through: Consul defines no weight for critical, and
+ * the warning one is the operator's weight for a degraded instance). 1 when it is not a
+ * positive safe integer: beyond 2^53 a weight cannot be added up exactly.
+ */
+function weightOf(weights: unknown, checks: unknown): number {
+  const degraded =
+    Array.isArray(checks) && checks.some((check) => isRecord(check) && check.Status !== 'passing');
+  const weight = isRecord(weights) ? weights[degraded ? 'Warning' : 'Passing'] : undefined;
+  return typeof weight === 'number' && Number.isSafeInteger(weight) && weight > 0 ? weight : 1;
 }
 
 type EntryResult = { instance: Instance } | { id: string | undefined; reason: string };
@@ -73,7 +81,7 @@ function toInstance(entry: unknown): EntryResult {
       ...(datacenter !== undefined && { datacenter }),
       tags: stringList(service.Tags),
       meta: stringRecord(service.Meta),
-      weight: passingWeight(service.Weights),
+      weight: weightOf(service.Weights, entry.Checks),
     }),
   };
 }

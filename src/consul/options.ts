@@ -86,7 +86,10 @@ export interface ConsulStatus {
 
 /** Options of {@link consulInstances$}. */
 export interface ConsulInstancesOptions extends ConsulConnectionOptions {
-  /** Only instances whose every check passes. Default `true`. */
+  /**
+   * Only instances whose every check passes. Default `true`. With `false`, an instance whose
+   * checks do not all pass comes weighted by its `Weights.Warning` rather than `Passing`.
+   */
   readonly passing?: boolean;
   /** Only instances that carry all of these tags. */
   readonly tags?: readonly string[];

@@ -3,6 +3,7 @@ import type { Update } from '../instance.js';
 import type { Picker } from '../picker.js';
 import { readOptions } from '../read-options.js';
 import { pickerOperator } from './picker-operator.js';
+import { randomOffset } from './random-offset.js';
 import { RoundRobinPicker } from './round-robin-picker.js';
 
 /** Options of {@link roundRobin}. */
@@ -76,15 +77,8 @@ export function roundRobin(
 ): OperatorFunction<readonly Update[], Picker> {
   const random = readOptions('roundRobin()', options, ['random']).function<() => number>('random');
   return pickerOperator('roundRobin()', () => (instances) => {
-    const start = instances.length > 0 ? offset(random ?? DEFAULTS.random, instances.length) : 0;
+    const size = instances.length;
+    const start = size > 0 ? randomOffset('roundRobin()', random ?? DEFAULTS.random, size) : 0;
     return new RoundRobinPicker(instances, start);
   });
-}
-
-function offset(random: () => number, size: number): number {
-  const r = random();
-  if (!(r >= 0 && r < 1)) {
-    throw new RangeError(`roundRobin(): options.random returned ${r}, expected a number in [0, 1)`);
-  }
-  return Math.floor(r * size);
 }

@@ -42,5 +42,9 @@ describe('the benchmark harness', () => {
     for (const target of targets) expect(markdown).toContain(target.target);
     expect(markdown).toContain('## Unary calls over 3 backends on loopback');
     expect(markdown).toContain('## Memory and handles');
+    expect(results.weightedShares.calls).toBe(TINY.weightedShares.calls);
+    expect(results.subsetting.rows.map((row) => row.scheme)).toContain('rxlb subset()');
+    expect(markdown).toContain('## Weighted round robin through the channel');
+    expect(markdown).toContain('## Subsetting');
   }, 30_000);
 });

@@ -79,3 +79,29 @@ describe('health entries → instances', () => {
       expect(mapHealthEntries(body)).toBeUndefined();
   });
 });
+
+describe('health entries → weights', () => {
+  const check = (Status: string) => ({ CheckID: `c-${Status}`, Status });
+  const weightWith = (...statuses: string[]) =>
+    onlyInstance([
+      { ...entry({ Weights: { Passing: 5, Warning: 2 } }), Checks: statuses.map(check) },
+    ])?.weight;
+
+  it('reads Weights.Passing while every check passes', () => {
+    expect(weightWith()).toBe(5);
+    expect(weightWith('passing', 'passing')).toBe(5);
+  });
+
+  it('reads Weights.Warning while a check warns, or is critical and the query lets it through', () => {
+    expect(weightWith('passing', 'warning')).toBe(2);
+    expect(weightWith('critical')).toBe(2);
+  });
+
+  it('reads 1 when Weights.Warning is missing or not a positive safe integer', () => {
+    const warned = (Weights: unknown) =>
+      onlyInstance([{ ...entry({ Weights }), Checks: [check('warning')] }])?.weight;
+    expect([warned({ Passing: 5 }), warned({ Passing: 5, Warning: 0 }), warned(null)]).toEqual([
+      1, 1, 1,
+    ]);
+  });
+});

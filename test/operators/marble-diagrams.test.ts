@@ -24,6 +24,8 @@ describe('docs/marbles', () => {
     'src/operators/diff.ts',
     'src/operators/round-robin.ts',
     'src/operators/when-nobody.ts',
+    'src/operators/weighted-round-robin.ts',
+    'src/operators/subset.ts',
   ])('is linked from %s only where a diagram exists', (path) => {
     const linked = [...readFileSync(path, 'utf8').matchAll(/docs\/marbles\/([\w.-]+\.svg)/g)];
     expect(linked.length).toBeGreaterThan(0);
