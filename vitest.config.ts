@@ -17,6 +17,8 @@ const CHANNEL_TESTS = [
   'test/grpc/conformance/discovery.test.ts',
   'test/grpc/grpc-js-version.test.ts',
   'test/telemetry/channel-metrics.test.ts',
+  'test/grpc/weighted-round-robin.test.ts',
+  'test/grpc/subset.test.ts',
 ];
 
 export default defineConfig({
