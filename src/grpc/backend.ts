@@ -9,6 +9,7 @@ import type { Instance } from '../instance.js';
 import type { Backend, Backends, Picker } from '../picker.js';
 import type { AttemptLog } from './attempts.js';
 import type { BackendCategory, ChannelMetrics, MeasuredBackend } from './channel-metrics.js';
+import type { GrpcJs } from './grpc-js-module.js';
 
 type PickArgs = experimental.PickArgs;
 type PickResult = experimental.PickResult;
@@ -55,6 +56,7 @@ export class BackendEntry implements Backend, MeasuredBackend {
   private destroyed = false;
 
   constructor(
+    grpc: GrpcJs,
     instance: Instance,
     endpoint: experimental.Endpoint,
     helper: experimental.ChannelControlHelper,
@@ -62,7 +64,8 @@ export class BackendEntry implements Backend, MeasuredBackend {
     private readonly owner: BackendOwner,
   ) {
     this.instance = instance;
-    this.leaf = new experimental.LeafLoadBalancer(endpoint, new Helper(helper, this), options, '');
+    const helperOfBackend = new Helper(helper, this);
+    this.leaf = new grpc.experimental.LeafLoadBalancer(endpoint, helperOfBackend, options, '');
     this.picker = this.leaf.getPicker();
   }
 

@@ -3,15 +3,14 @@ import {
   type ChannelCredentials,
   type ChannelOptions,
   connectivityState,
-  experimental,
-  Channel as GrpcChannel,
 } from '@grpc/grpc-js';
 import type { Observable } from 'rxjs';
 import type { Instance } from '../instance.js';
 import type { Picker } from '../picker.js';
-import { Balancer, BalancerConfig, POLICY } from './balancer.js';
+import { BalancerConfig, balancerOf, POLICY } from './balancer.js';
+import type { GrpcJs } from './grpc-js-module.js';
 import { type BalancedChannelOptions, resolveChannelConfig } from './options.js';
-import { PickerResolver, SCHEME, SOURCE_OPTION } from './picker-resolver.js';
+import { pickerResolverOf, SCHEME, SOURCE_OPTION } from './picker-resolver.js';
 import { PickerSource } from './picker-source.js';
 
 /** One member's backend as {@link BalancedChannel.backends} reports it. */
@@ -43,40 +42,53 @@ export interface BalancedChannel extends Channel {
   backends(): readonly BackendStatus[];
 }
 
-let registered = false;
+type BalancedChannelClass = new (
+  source: PickerSource,
+  target: string,
+  credentials: ChannelCredentials,
+  options: ChannelOptions,
+) => BalancedChannel;
 
-/** Registers rxlb's resolver and policy with grpc-js, once. */
-function register(): void {
-  if (registered) return;
-  experimental.registerResolver(SCHEME, PickerResolver);
-  experimental.registerLoadBalancerType(POLICY, Balancer, BalancerConfig);
-  registered = true;
-}
+/** The channel class of each grpc-js module, whose resolver and policy are registered. */
+const channelClasses = new WeakMap<GrpcJs, BalancedChannelClass>();
 
-class BalancedGrpcChannel extends GrpcChannel implements BalancedChannel {
-  constructor(
-    private readonly source: PickerSource,
-    target: string,
-    credentials: ChannelCredentials,
-    options: ChannelOptions,
-  ) {
-    super(target, credentials, options);
+/**
+ * The balanced channel class of `grpc`. The first time, registers rxlb's resolver and policy
+ * with that module: each copy of grpc-js has its own registry.
+ */
+function channelClassOf(grpc: GrpcJs): BalancedChannelClass {
+  const known = channelClasses.get(grpc);
+  if (known) return known;
+  grpc.experimental.registerResolver(SCHEME, pickerResolverOf(grpc));
+  grpc.experimental.registerLoadBalancerType(POLICY, balancerOf(grpc), BalancerConfig);
+
+  class BalancedGrpcChannel extends grpc.Channel implements BalancedChannel {
+    constructor(
+      private readonly source: PickerSource,
+      target: string,
+      credentials: ChannelCredentials,
+      options: ChannelOptions,
+    ) {
+      super(target, credentials, options);
+    }
+
+    override close(): void {
+      super.close();
+      this.source.close();
+    }
+
+    backends(): readonly BackendStatus[] {
+      return (this.source.balancer?.backendsNow() ?? []).map((backend) => ({
+        instance: backend.instance,
+        state: connectivityState[backend.state] as BackendStatus['state'],
+        ejected: backend.ejected,
+        inFlight: backend.inFlight,
+        lastError: backend.lastError,
+      }));
+    }
   }
-
-  override close(): void {
-    super.close();
-    this.source.close();
-  }
-
-  backends(): readonly BackendStatus[] {
-    return (this.source.balancer?.backendsNow() ?? []).map((backend) => ({
-      instance: backend.instance,
-      state: connectivityState[backend.state] as BackendStatus['state'],
-      ejected: backend.ejected,
-      inFlight: backend.inFlight,
-      lastError: backend.lastError,
-    }));
-  }
+  channelClasses.set(grpc, BalancedGrpcChannel);
+  return BalancedGrpcChannel;
 }
 
 /** The grpc-js options of the channel: the user's, with the policy and no proxy. */
@@ -151,7 +163,7 @@ export function createBalancedChannel(
     throw new TypeError('createBalancedChannel(): picker$ must be an Observable of Picker');
   }
   const config = resolveChannelConfig(options);
-  register();
+  const BalancedGrpcChannel = channelClassOf(config.grpc);
   const target = `${SCHEME}:///${encodeURIComponent(config.name ?? 'unnamed')}`;
   const source = new PickerSource(picker$, config, target);
   try {

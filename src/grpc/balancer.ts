@@ -1,7 +1,7 @@
 import {
   type ChannelOptions,
   connectivityState,
-  experimental,
+  type experimental,
   type Metadata,
   type status,
 } from '@grpc/grpc-js';
@@ -13,6 +13,7 @@ import { BackendEntry, type BackendOwner } from './backend.js';
 import { BackendSet } from './backend-set.js';
 import { callOutcome } from './call-outcome.js';
 import { ChannelMetrics } from './channel-metrics.js';
+import type { GrpcJs } from './grpc-js-module.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { RESOLUTION_ATTRIBUTE, SOURCE_OPTION } from './picker-resolver.js';
 import { PickerSource, type Resolution } from './picker-source.js';
@@ -77,14 +78,18 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   /** What the backends get of grpc-js's helper: everything but `requestReresolution()`. */
   private readonly helper: experimental.ChannelControlHelper;
 
-  constructor(private readonly parent: experimental.ChannelControlHelper) {
-    this.helper = experimental.createChildChannelControlHelper(parent, {
+  constructor(
+    /** The grpc-js of the channel: the backends' connections and the failures' metadata are its. */
+    private readonly grpc: GrpcJs,
+    private readonly parent: experimental.ChannelControlHelper,
+  ) {
+    this.helper = grpc.experimental.createChildChannelControlHelper(parent, {
       // Discovery pushes every change: asking it again cannot tell more.
       requestReresolution: () => {},
     });
     this.backends = new BackendSet(
       (instance, endpoint) =>
-        new BackendEntry(instance, endpoint, this.helper, this.leafOptions, this),
+        new BackendEntry(grpc, instance, endpoint, this.helper, this.leafOptions, this),
       (backend) => this.metrics.removed(backend),
     );
   }
@@ -236,6 +241,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     const { view } = this;
     if (view.usable.length > 0) {
       const picker = new BalancedPicker(
+        this.grpc,
         resolution.picker,
         view,
         this.backends.byAddress,
@@ -251,7 +257,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
         unresolved ? 'unresolved' : 'none',
       );
     } else if (this.backends.inState(CONNECTING, IDLE) > 0) {
-      this.parent.updateState(CONNECTING, new experimental.QueuePicker(this), null);
+      this.parent.updateState(CONNECTING, new this.grpc.experimental.QueuePicker(this), null);
     } else {
       this.update(TRANSIENT_FAILURE, () => this.unreachable(), 'unreachable');
     }
@@ -263,7 +269,8 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     reason: Parameters<ChannelMetrics['noBackend']>[0],
     drop = false,
   ): void {
-    const picker = new FailingPicker(details, drop, () => this.metrics.noBackend(reason));
+    const failed = () => this.metrics.noBackend(reason);
+    const picker = new FailingPicker(this.grpc, details, drop, failed);
     this.parent.updateState(state, picker, details());
   }
 
@@ -296,4 +303,15 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     const which = n === 1 ? 'the 1 instance' : `any of the ${n} instances`;
     return `no connection to ${which} of "${this.name}"; last error: ${this.lastError ?? 'none'}`;
   }
+}
+
+/** The policy for the channels of `grpc`, as grpc-js constructs it: with its helper only. */
+export function balancerOf(
+  grpc: GrpcJs,
+): Parameters<typeof experimental.registerLoadBalancerType>[1] {
+  return class extends Balancer {
+    constructor(helper: experimental.ChannelControlHelper) {
+      super(grpc, helper);
+    }
+  };
 }

@@ -1,7 +1,8 @@
-import { ChannelCredentials, type ChannelOptions, credentials } from '@grpc/grpc-js';
+import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import { isRecord, type OptionReader, readOptions } from '../read-options.js';
 import { type Instruments, instruments } from '../telemetry/instruments.js';
 import { type MeterProviderLike, readMeterProvider } from '../telemetry/meter.js';
+import { channelGrpcJs, type GrpcJs, type GrpcJsChannelModule } from './grpc-js-module.js';
 import {
   type EjectionClock,
   type EjectionEvent,
@@ -73,8 +74,19 @@ export interface BalancedChannelOptions {
    * (`credentials.createInsecure()` of `@grpc/grpc-js`). With TLS, the name checked against
    * each backend's certificate is the channel's authority, `name` (as for a grpc-js channel
    * to `dns:///<name>`), unless `channelOptions` sets `'grpc.ssl_target_name_override'`.
+   * Credentials of another copy of grpc-js than rxlb's make the channel of that copy (see
+   * `grpc`).
    */
   readonly credentials?: ChannelCredentials;
+  /**
+   * The `@grpc/grpc-js` module the channel is built of (`import * as grpc from
+   * '@grpc/grpc-js'`), 1.14.0 or later: that of the clients that call through it, so that
+   * their errors are nice-grpc `ClientError`s and `retryOnAnotherInstance()` retries
+   * them. Needed only when the app has another copy of grpc-js than rxlb (`npm ls
+   * @grpc/grpc-js` lists two, e.g. rxlb installed from a folder) and passes no credentials.
+   * Default: the module of `credentials` when given, else the one rxlb imports.
+   */
+  readonly grpc?: GrpcJsChannelModule;
   /**
    * grpc-js channel options (keepalive, message sizes, `'grpc.default_authority'`, a
    * `'grpc.service_config'` with method configs such as retry policies and timeouts, ...).
@@ -105,7 +117,6 @@ export interface BalancedChannelOptions {
 
 /** Defaults of {@link BalancedChannelOptions}, in one place. */
 export const CHANNEL_DEFAULTS = Object.freeze({
-  credentials: () => credentials.createInsecure(),
   channelOptions: Object.freeze({}) as ChannelOptions,
   outlierDetection: Object.freeze({
     consecutiveFailures: 5,
@@ -118,6 +129,8 @@ export const CHANNEL_DEFAULTS = Object.freeze({
 
 /** {@link BalancedChannelOptions}, validated and with defaults applied. */
 export interface ChannelConfig {
+  /** The grpc-js the channel is built of: the `grpc` option's, the credentials', or rxlb's. */
+  readonly grpc: GrpcJs;
   readonly credentials: ChannelCredentials;
   readonly channelOptions: ChannelOptions;
   /** Undefined when not given. */
@@ -128,7 +141,14 @@ export interface ChannelConfig {
 }
 
 const CALLER = 'createBalancedChannel()';
-const KNOWN = ['credentials', 'channelOptions', 'name', 'outlierDetection', 'meterProvider'];
+const KNOWN = [
+  'credentials',
+  'grpc',
+  'channelOptions',
+  'name',
+  'outlierDetection',
+  'meterProvider',
+];
 const KNOWN_OUTLIER = [
   'consecutiveFailures',
   'baseEjectionMs',
@@ -141,17 +161,17 @@ const KNOWN_OUTLIER = [
 /** Validates the options of {@link createBalancedChannel} once, with a `TypeError` naming the option. */
 export function resolveChannelConfig(options?: unknown): ChannelConfig {
   const o: OptionReader = readOptions(CALLER, options, KNOWN);
-  const creds = o.raw('credentials');
-  if (creds !== undefined && !(creds instanceof ChannelCredentials)) {
-    o.fail('credentials', 'a ChannelCredentials of @grpc/grpc-js, e.g. credentials.createSsl()');
-  }
+  const { grpc, credentials } = channelGrpcJs(o.raw('grpc'), o.raw('credentials'), (key, what) =>
+    o.fail(key, what),
+  );
   const channelOptions = o.raw('channelOptions');
   if (channelOptions !== undefined) {
     if (!isRecord(channelOptions)) o.fail('channelOptions', 'an object of grpc-js channel options');
     checkOwnedOptions(o, channelOptions);
   }
   return {
-    credentials: creds ?? CHANNEL_DEFAULTS.credentials(),
+    grpc,
+    credentials,
     channelOptions:
       (channelOptions as ChannelOptions | undefined) ?? CHANNEL_DEFAULTS.channelOptions,
     name: o.string('name'),

@@ -1,4 +1,5 @@
-import { type ChannelOptions, experimental, Metadata, status } from '@grpc/grpc-js';
+import { type ChannelOptions, experimental, status } from '@grpc/grpc-js';
+import type { GrpcJs } from './grpc-js-module.js';
 import { methodConfigSelector } from './method-config-selector.js';
 import { PickerSource, type Resolution } from './picker-source.js';
 
@@ -26,6 +27,8 @@ export class PickerResolver implements experimental.Resolver {
   private readonly selector: experimental.ConfigSelector | undefined;
 
   constructor(
+    /** The channel's grpc-js: its failures carry that module's metadata. */
+    private readonly grpc: GrpcJs,
     private readonly target: experimental.GrpcUri,
     private readonly listener: experimental.ResolverListener,
     options: ChannelOptions,
@@ -41,7 +44,7 @@ export class PickerResolver implements experimental.Resolver {
 
   updateResolution(): void {
     if (!this.source) {
-      const target = experimental.uriToString(this.target);
+      const target = this.grpc.experimental.uriToString(this.target);
       this.fail(`${target}: rxlb targets are made by createBalancedChannel(), not by hand`);
       return;
     }
@@ -68,7 +71,7 @@ export class PickerResolver implements experimental.Resolver {
         return;
       case 'picker':
         // The policy takes the members from the picker itself, and connects to new ones only.
-        this.listener(experimental.statusOrFromValue([]), attributes, null, '');
+        this.listener(this.grpc.experimental.statusOrFromValue([]), attributes, null, '');
         return;
       case 'failed':
         this.fail(resolution.message, attributes);
@@ -76,7 +79,22 @@ export class PickerResolver implements experimental.Resolver {
   }
 
   private fail(details: string, attributes: Record<string, unknown> = {}): void {
-    const error = { code: status.UNAVAILABLE, details, metadata: new Metadata() };
-    this.listener(experimental.statusOrFromError(error), attributes, null, '');
+    const error = { code: status.UNAVAILABLE, details, metadata: new this.grpc.Metadata() };
+    this.listener(this.grpc.experimental.statusOrFromError(error), attributes, null, '');
   }
+}
+
+/** The resolver of `rxlb:` targets for the channels of `grpc`, as grpc-js constructs it. */
+export function pickerResolverOf(
+  grpc: GrpcJs,
+): Parameters<typeof experimental.registerResolver>[1] {
+  return class extends PickerResolver {
+    constructor(
+      target: experimental.GrpcUri,
+      listener: experimental.ResolverListener,
+      options: ChannelOptions,
+    ) {
+      super(grpc, target, listener, options);
+    }
+  };
 }

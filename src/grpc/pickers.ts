@@ -1,8 +1,9 @@
-import { connectivityState, experimental, Metadata, status } from '@grpc/grpc-js';
+import { connectivityState, experimental, status } from '@grpc/grpc-js';
 import type { Address } from '../instance.js';
 import type { Backends, Picker } from '../picker.js';
 import { type AttemptLog, takeAttemptLog } from './attempts.js';
 import type { BackendEntry } from './backend.js';
+import type { GrpcJs } from './grpc-js-module.js';
 
 type PickArgs = experimental.PickArgs;
 type PickResult = experimental.PickResult;
@@ -30,6 +31,8 @@ export class BalancedPicker implements experimental.Picker {
   private fallback = 0;
 
   constructor(
+    /** The channel's grpc-js: its failures carry that module's metadata. */
+    private readonly grpc: GrpcJs,
     private readonly policy: Picker,
     private readonly view: View,
     /** Every member's backend, by address, usable or not. */
@@ -75,7 +78,7 @@ export class BalancedPicker implements experimental.Picker {
       ? `every instance of "${this.name}" was already tried (${tried})`
       : `no instance of "${this.name}" that this call has not tried (${tried}) is connected`;
     this.exhausted();
-    return failure(details, true);
+    return failure(this.grpc, details, true);
   }
 }
 
@@ -86,6 +89,7 @@ export class BalancedPicker implements experimental.Picker {
  */
 export class FailingPicker implements experimental.Picker {
   constructor(
+    private readonly grpc: GrpcJs,
     private readonly details: () => string,
     private readonly drop: boolean,
     private readonly failed: () => void,
@@ -93,17 +97,22 @@ export class FailingPicker implements experimental.Picker {
 
   pick(args: PickArgs): PickResult {
     if (this.drop || !args.metadata.getOptions().waitForReady) this.failed();
-    return failure(this.details(), this.drop);
+    return failure(this.grpc, this.details(), this.drop);
   }
 }
 
-function failure(details: string, drop: boolean): PickResult {
+/**
+ * An UNAVAILABLE pick result. Its metadata is of the channel's grpc-js: the caller's error
+ * carries it, and nice-grpc makes a `ClientError` only of an error whose metadata is of its
+ * own grpc-js.
+ */
+function failure(grpc: GrpcJs, details: string, drop: boolean): PickResult {
   return {
     pickResultType: drop
       ? experimental.PickResultType.DROP
       : experimental.PickResultType.TRANSIENT_FAILURE,
     subchannel: null,
-    status: { code: status.UNAVAILABLE, details, metadata: new Metadata() },
+    status: { code: status.UNAVAILABLE, details, metadata: new grpc.Metadata() },
     onCallStarted: null,
     onCallEnded: null,
   };

@@ -7,7 +7,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import { connect } from 'node:net';
-import { ChannelCredentials } from '@grpc/grpc-js';
 import { type Channel, createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import type { CheckStatus, ParsedCheck } from './registration.js';
@@ -99,10 +98,8 @@ function grpcProbe(check: ParsedCheck): Probe & { close(): void } {
   let channel: Channel | undefined;
   const probe = async (signal: AbortSignal): Promise<ProbeResult> => {
     try {
-      channel ??= createChannel(
-        address,
-        check.grpcUseTls ? ChannelCredentials.createSsl() : ChannelCredentials.createInsecure(),
-      );
+      // credentials of nice-grpc's own grpc-js, whichever copy that is: said by the scheme
+      channel ??= createChannel(`${check.grpcUseTls ? 'https' : 'http'}://${address}`);
       const client = createClient(HealthDefinition, channel);
       const { status } = await client.check({ service }, { signal });
       return status === 1

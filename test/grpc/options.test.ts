@@ -1,3 +1,4 @@
+import * as grpcJs from '@grpc/grpc-js';
 import { credentials } from '@grpc/grpc-js';
 import { NEVER } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ describe('createBalancedChannel options', () => {
       name: 'greeter',
     });
     expect(config).toEqual({
+      grpc: grpcJs,
       credentials: ssl,
       channelOptions: { 'grpc.keepalive_time_ms': 10_000 },
       name: 'greeter',
