@@ -26,8 +26,16 @@ export async function makeCa(name = 'rxlb test CA'): Promise<Pem> {
   return { key: ca.private, cert: ca.cert };
 }
 
-/** A certificate `ca` signs, for a server on 127.0.0.1 or for a client. */
-export async function issue(ca: Pem, use: 'server' | 'client'): Promise<Pem> {
+/**
+ * A certificate `ca` signs, for a server on 127.0.0.1 (and the host names `dnsNames`, e.g. a
+ * balanced channel's authority) or for a client.
+ */
+export async function issue(
+  ca: Pem,
+  use: 'server' | 'client',
+  dnsNames: readonly string[] = [],
+): Promise<Pem> {
+  const names = dnsNames.map((value) => ({ type: 2 as const, value }));
   const pems = await generate([{ name: 'commonName', value: `rxlb test ${use}` }], {
     ...BASE,
     ca: { key: ca.key, cert: ca.cert },
@@ -35,7 +43,7 @@ export async function issue(ca: Pem, use: 'server' | 'client'): Promise<Pem> {
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
       { name: 'extKeyUsage', serverAuth: use === 'server', clientAuth: use === 'client' },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, ...names] },
     ],
   });
   return { key: pems.private, cert: pems.cert };
