@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
 /**
  * The balanced channel is a grpc-js load-balancing policy, written against grpc-js's
@@ -21,26 +21,58 @@ const CHANNEL_TESTS = [
   'test/grpc/subset.test.ts',
 ];
 
-export default defineConfig({
+/**
+ * `npm run test:fast` (`vitest run --mode fast`), the inner loop: the main project (the
+ * installed grpc-js only) without what is slow by nature. `npm test` runs everything.
+ */
+const FAST = {
+  projects: [
+    {
+      extends: true,
+      test: {
+        name: 'rxlb (fast)',
+        include: ['test/**/*.test.ts'],
+        exclude: [
+          ...configDefaults.exclude,
+          'test/soak/**', // the soak: seconds of churn under load
+          'test/bench/**', // the benchmark harness
+          'test/package/**', // npm pack and installs
+          'test/e2e/**', // greeter servers as processes
+          'test/grpc/conformance/**', // restarts and backoffs, side by side with grpc-js
+          'test/cli/watch.test.ts', // the rxlb command as a process, per test
+          'test/resolver/grpc-js-1.14.0.test.ts', // the installed grpc-js is enough here
+        ],
+      },
+    },
+  ],
+  // nor the tests that a child process exits by itself, all named so
+  testNamePattern: /^(?!.*\bexits? by itself)/,
+} satisfies { projects: TestProjectInlineConfiguration[]; testNamePattern: RegExp };
+
+const ALL = {
+  projects: [
+    { extends: true, test: { name: 'rxlb', include: ['test/**/*.test.ts'] } },
+    {
+      extends: true,
+      test: {
+        name: 'grpc-js 1.14.0',
+        include: CHANNEL_TESTS,
+        // rxlb's imports, and nice-grpc's require(), as a project with that one copy has it
+        alias: { '@grpc/grpc-js': 'grpc-js-1.14.0' },
+        setupFiles: ['test/support/use-grpc-js-1.14.0.ts'],
+        env: { RXLB_GRPC_JS: '1.14.0' },
+      },
+    },
+  ],
+} satisfies { projects: TestProjectInlineConfiguration[] };
+
+export default defineConfig(({ mode }) => ({
   test: {
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 20_000,
     reporters: ['default', 'json'],
     outputFile: { json: 'reports/vitest.json' },
-    projects: [
-      { extends: true, test: { name: 'rxlb', include: ['test/**/*.test.ts'] } },
-      {
-        extends: true,
-        test: {
-          name: 'grpc-js 1.14.0',
-          include: CHANNEL_TESTS,
-          // rxlb's imports, and nice-grpc's require(), as a project with that one copy has it
-          alias: { '@grpc/grpc-js': 'grpc-js-1.14.0' },
-          setupFiles: ['test/support/use-grpc-js-1.14.0.ts'],
-          env: { RXLB_GRPC_JS: '1.14.0' },
-        },
-      },
-    ],
+    ...(mode === 'fast' ? FAST : ALL),
   },
-});
+}));
