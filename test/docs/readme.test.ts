@@ -1,0 +1,93 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { diagramFiles, pinDiagrams } from '../../scripts/readme-diagrams.js';
+import { type Snippet, tsSnippets, typeCheck } from './readme-snippets.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const GREETER = join(ROOT, 'examples', 'greeter');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const snippets = tsSnippets(README);
+
+describe("README.md's TypeScript blocks", () => {
+  let errors: Map<Snippet, string[]>;
+  beforeAll(() => {
+    errors = typeCheck(ROOT, GREETER, snippets);
+  }, 60_000);
+
+  it.each(snippets.map((snippet) => [snippet.line, snippet] as const))(
+    'the block at line %i type-checks',
+    (_line, snippet) => {
+      expect(errors.get(snippet)).toEqual([]);
+    },
+  );
+});
+
+describe("README.md's diagrams", () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+    files: string[];
+  };
+
+  it('link to the SVGs the package ships, at its version, which the npm page can show', () => {
+    const images = [...README.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((match) => match[1]);
+    expect(images.length).toBeGreaterThan(10);
+    expect(images.filter((url) => !url?.startsWith('https://'))).toEqual([]);
+    // after `npm version`, or for a new diagram: npx tsx scripts/pin-readme-diagrams.ts
+    expect(pinDiagrams(README, pkg.name, pkg.version)).toBe(README);
+    expect(diagramFiles(README)).toHaveLength(images.length);
+    const missing = diagramFiles(README).filter(
+      (file) => !existsSync(join(ROOT, 'docs', 'marbles', file)),
+    );
+    expect(missing).toEqual([]);
+    expect(pkg.files).toContain('docs/marbles/*.svg');
+  });
+});
+
+describe('the README block checker', () => {
+  const markdown = [
+    '# title',
+    '<!-- prelude: import { of } from "rxjs"; -->',
+    '```ts',
+    'const n: number = of(1);',
+    '```',
+    '',
+    '```sh',
+    'npm test',
+    '```',
+    '```ts',
+    'undeclared.call();',
+    '```',
+    '<!-- prelude: declare const picker$: unknown;',
+    '  declare const channel: unknown; -->',
+    '```ts',
+    'console.log(picker$, channel);',
+    '```',
+  ].join('\n');
+
+  it('takes each ts block, with the prelude of the comment right before it, on its first line', () => {
+    expect(tsSnippets(markdown)).toEqual([
+      { line: 4, code: 'import { of } from "rxjs"; const n: number = of(1);' },
+      { line: 11, code: ' undeclared.call();' },
+      {
+        line: 16,
+        code: 'declare const picker$: unknown;   declare const channel: unknown; console.log(picker$, channel);',
+      },
+    ]);
+  });
+
+  it('reports what does not compile at its line of the README', () => {
+    const checked = typeCheck(ROOT, GREETER, tsSnippets(markdown));
+    expect([...checked.values()]).toEqual([
+      [
+        expect.stringMatching(
+          /^README\.md:4: Type 'Observable<number>' is not assignable to type 'number'/,
+        ),
+      ],
+      ["README.md:11: Cannot find name 'undeclared'."],
+      [],
+    ]);
+  }, 60_000);
+});
