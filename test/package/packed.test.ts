@@ -78,7 +78,7 @@ async function runFixture(
   args: string[] = [],
   nodeOptions: string[] = [],
 ): Promise<unknown> {
-  await copyFile(join(FIXTURES, name), join(dir, name));
+  for (const file of [name, 'common.mjs']) await copyFile(join(FIXTURES, file), join(dir, file));
   const { code, stdout, stderr } = await exec(
     process.execPath,
     [...nodeOptions, name, ...args],
