@@ -32,6 +32,8 @@ const FAST = {
       test: {
         name: 'rxlb (fast)',
         include: ['test/**/*.test.ts'],
+        // one module load per worker, not per file: a third of the time (npm test isolates)
+        isolate: false,
         exclude: [
           ...configDefaults.exclude,
           'test/soak/**', // the soak: seconds of churn under load
@@ -48,7 +50,13 @@ const FAST = {
   ],
   // nor the tests that a child process exits by itself, all named so
   testNamePattern: /^(?!.*\bexits? by itself)/,
-} satisfies { projects: TestProjectInlineConfiguration[]; testNamePattern: RegExp };
+  // the tests mostly wait (on sockets, timers, backoffs): more of them at once than cores
+  maxWorkers: 4,
+} satisfies {
+  projects: TestProjectInlineConfiguration[];
+  testNamePattern: RegExp;
+  maxWorkers: number;
+};
 
 const ALL = {
   projects: [
