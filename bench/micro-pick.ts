@@ -40,6 +40,7 @@ type GrpcJsPicker = experimental.Picker;
 /** What the benchmark needs of the channel's picker and its backends (dist's classes). */
 interface ChannelPicker extends GrpcJsPicker {
   readonly constructor: new (
+    grpc: unknown, // the channel's grpc-js module
     policy: Picker,
     view: Backends,
     members: ReadonlyMap<string, Backend>,
@@ -109,7 +110,8 @@ function channelPick(
   const usable = cycle(live.backends, size);
   const view: Backends = { usable };
   const members = new Map(live.backends.map((backend) => [backend.instance.address, backend]));
-  const picker = new live.picker.constructor(policy, view, members, 'bench', () => {});
+  const grpc = field(live.picker, 'grpc');
+  const picker = new live.picker.constructor(grpc, policy, view, members, 'bench', () => {});
   const args: experimental.PickArgs = { metadata: new Metadata(), extraPickInfo: {} };
   const [first] = live.backends;
   return {
