@@ -1,8 +1,8 @@
 /**
- * The published package, as users get it: `npm pack` (which builds), then the tarball
- * installed into empty projects, and rxlb installed from its folder by an app with its own
- * copies of grpc-js and nice-grpc. Slow (a build and two installs: tens of seconds), so it
- * packs once, with generous limits, and stays out of `npm run test:fast`.
+ * The published package, as users get it: `npm pack` of dist/ (built first if stale), then
+ * the tarball installed into empty projects, and rxlb installed from its folder by an app with
+ * its own copies of grpc-js and nice-grpc. Slow (two installs: tens of seconds), so it packs
+ * once, with generous limits, and stays out of `npm run test:fast`.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../../bench/rxlb.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
 import { issue, makeCa } from '../support/tls.js';
 
@@ -97,7 +98,9 @@ const versionIn = async (dir: string, name: string) =>
 
 beforeAll(async () => {
   workdir = await mkdtemp(join(tmpdir(), 'rxlb-packed-'));
-  const packed = await exec(npm, ['pack', '--pack-destination', workdir], ROOT);
+  // npm test has just built dist/ (and npm pack's prepare would build it again)
+  ensureBuilt(() => {});
+  const packed = await exec(npm, ['pack', '--ignore-scripts', '--pack-destination', workdir], ROOT);
   expect(packed.code, packed.stderr).toBe(0);
   const name = (await readdir(workdir)).find((file) => file.endsWith('.tgz'));
   if (!name) throw new Error(`npm pack wrote no tarball in ${workdir}`);
