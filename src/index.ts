@@ -28,6 +28,7 @@ export {
   type BalancedChannel,
   createBalancedChannel,
 } from './grpc/balanced-channel.js';
+export type { GrpcJsChannelModule } from './grpc/grpc-js-module.js';
 export type { BalancedChannelOptions, OutlierDetectionOptions } from './grpc/options.js';
 export type { EjectionClock, EjectionEvent } from './grpc/outlier-detection.js';
 export {
