@@ -40,6 +40,7 @@ const LOWEST_PEERS = {
   'nice-grpc-common': '2.0.0',
   'nice-grpc': '2.1.0',
   'nice-grpc-server-health': '2.0.19',
+  '@opentelemetry/api': '1.10.0',
 };
 
 let workdir: string;
@@ -132,7 +133,7 @@ describe('the packed package, installed alone in an empty project', () => {
     expect(files).toContain(join('docs', 'marbles', 'diff-the-first-emission-adds-everything.svg'));
   });
 
-  it('brings its peers grpc-js, rxjs and nice-grpc-common, but not nice-grpc nor nice-grpc-server-health', () => {
+  it('brings its peers grpc-js, rxjs and nice-grpc-common, not its optional ones', () => {
     const has = (name: string) => existsSync(join(dir, 'node_modules', name, 'package.json'));
     expect({
       consul: has('consul'),
@@ -141,6 +142,7 @@ describe('the packed package, installed alone in an empty project', () => {
       'nice-grpc-common': has('nice-grpc-common'),
       'nice-grpc': has('nice-grpc'),
       'nice-grpc-server-health': has('nice-grpc-server-health'),
+      '@opentelemetry/api': has('@opentelemetry/api'),
     }).toEqual({
       consul: true,
       '@grpc/grpc-js': true,
@@ -148,6 +150,7 @@ describe('the packed package, installed alone in an empty project', () => {
       'nice-grpc-common': true,
       'nice-grpc': false,
       'nice-grpc-server-health': false,
+      '@opentelemetry/api': false,
     });
   });
 
