@@ -42,6 +42,7 @@ const FAST = {
           'test/e2e/**', // greeter servers as processes
           'test/grpc/conformance/**', // restarts and backoffs, side by side with grpc-js
           'test/cli/watch.test.ts', // the rxlb command as a process, per test
+          'test/telemetry/without-otel.test.ts', // a process that cannot load OpenTelemetry
           'test/resolver/grpc-js-1.14.0.test.ts', // the installed grpc-js is enough here
           'test/docs/**', // the README's blocks, compiled: a whole TypeScript program
         ],
