@@ -1,7 +1,16 @@
 import type { InstanceSet } from '../instance.js';
 import { type OptionReader, readOptions } from '../read-options.js';
 
-/** One datacenter's latest set of healthy instances, as {@link chooseDatacenter} takes them. */
+/**
+ * One datacenter's latest set of healthy instances, as {@link chooseDatacenter} takes them.
+ *
+ * @example
+ * ```ts
+ * const dc2$: Observable<DatacenterSet> = consulInstances$('greeter', { dc: 'dc2' }).pipe(
+ *   map((set) => ({ datacenter: 'dc2', set })),
+ * );
+ * ```
+ */
 export interface DatacenterSet {
   /** The datacenter the set comes from: one of the operator's `datacenters`. */
   readonly datacenter: string;
@@ -13,17 +22,41 @@ export interface DatacenterSet {
  * - `home`: the first datacenter's set;
  * - `failover`: another datacenter's set, because the ones before it have too few healthy;
  * - `nobody`: the first datacenter's empty set, because no datacenter has anyone healthy.
+ *
+ * @example
+ * ```ts
+ * chooseDatacenter({
+ *   datacenters: ['dc1', 'dc2'],
+ *   onChoice: ({ mode, reason }) => mode !== 'home' && alertOps(`greeter: ${reason}`),
+ * });
+ * ```
  */
 export type DatacenterMode = 'home' | 'failover' | 'nobody';
 
-/** Healthy instances of one datacenter, as a {@link DatacenterChoice} counts them. */
+/**
+ * Healthy instances of one datacenter, as a {@link DatacenterChoice} counts them.
+ *
+ * @example
+ * ```ts
+ * const line = (counts: readonly DatacenterCount[]) =>
+ *   counts.map(({ datacenter, healthy }) => `${datacenter}: ${healthy ?? '?'}`).join(', ');
+ * ```
+ */
 export interface DatacenterCount {
   readonly datacenter: string;
   /** Instances in its latest set; undefined before its first. */
   readonly healthy: number | undefined;
 }
 
-/** Told each time {@link chooseDatacenter} serves another datacenter, or another mode. */
+/**
+ * Told each time {@link chooseDatacenter} serves another datacenter, or another mode.
+ *
+ * @example
+ * ```ts
+ * const onChoice = ({ datacenter, reason, served }: DatacenterChoice) =>
+ *   console.warn(`greeter: ${served.size} instances of ${datacenter}: ${reason}`);
+ * ```
+ */
 export interface DatacenterChoice {
   /** The datacenter whose set is served from now on. */
   readonly datacenter: string;
@@ -36,7 +69,14 @@ export interface DatacenterChoice {
   readonly served: InstanceSet;
 }
 
-/** Options of {@link chooseDatacenter}. */
+/**
+ * Options of {@link chooseDatacenter}.
+ *
+ * @example
+ * ```ts
+ * const options: ChooseDatacenterOptions = { datacenters: ['dc1', 'dc2', 'dc3'], minHealthy: 2 };
+ * ```
+ */
 export interface ChooseDatacenterOptions {
   /**
    * The datacenters in order of preference, each named once: the first is home, served
