@@ -195,6 +195,18 @@ describe('consulInstances$ with failover', () => {
     w.subscription.unsubscribe();
   });
 
+  it("fails over on dc2's last good answer while dc2's watch fails", async () => {
+    const w = watch();
+    await vi.waitFor(() => expect(dc1.activeRequests).toBe(2));
+    dc1.inject({ kind: 'status', status: 503, datacenter: 'dc2', count: Number.POSITIVE_INFINITY });
+    register(dc2, 'b2'); // wakes dc2's blocking query, which fails: b2 is never seen
+    await vi.waitFor(() => expect(w.failures.length).toBeGreaterThan(0));
+    fail(dc1, 'a1', 'a2');
+    await vi.waitFor(() => expect(w.served()).toEqual(['b1@dc2']));
+    expect(w.statuses.at(-1)?.failover?.datacenters[1]).toMatchObject({ state: 'retrying' });
+    w.subscription.unsubscribe();
+  });
+
   it('goes on without the name when the agent refuses /v1/agent/self, and says so once', async () => {
     dc1.inject({
       kind: 'status',
