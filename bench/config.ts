@@ -1,5 +1,6 @@
 import type { ConsulLoadConfig } from './consul-load.js';
 import type { ConvergenceConfig } from './convergence.js';
+import type { FailoverConfig } from './failover.js';
 import type { MacroConfig } from './macro.js';
 import type { MemoryConfig } from './memory.js';
 import type { MicroConfig } from './micro.js';
@@ -12,6 +13,7 @@ export interface BenchConfig {
   readonly convergence: ConvergenceConfig;
   readonly consulLoad: ConsulLoadConfig;
   readonly memory: MemoryConfig;
+  readonly failover: FailoverConfig;
 }
 
 /** `npm run bench`: a few minutes; writes bench/RESULTS.md. */
@@ -28,6 +30,15 @@ export const FULL: BenchConfig = {
     concurrency: 4,
     countObjects: true,
     settleMs: 200,
+  },
+  failover: {
+    warmupCycles: 2,
+    cycles: 30,
+    gapMs: 100,
+    concurrency: 2,
+    waitMs: 250,
+    periods: 20,
+    sharedSubscribers: 100,
   },
 };
 
@@ -46,6 +57,15 @@ export const QUICK: BenchConfig = {
     countObjects: true,
     settleMs: 200,
   },
+  failover: {
+    warmupCycles: 1,
+    cycles: 3,
+    gapMs: 60,
+    concurrency: 2,
+    waitMs: 100,
+    periods: 5,
+    sharedSubscribers: 100,
+  },
 };
 
 /** For the test that keeps the harness from rotting: every step, as small as it gets. */
@@ -62,5 +82,14 @@ export const TINY: BenchConfig = {
     concurrency: 2,
     countObjects: false,
     settleMs: 20,
+  },
+  failover: {
+    warmupCycles: 0,
+    cycles: 1,
+    gapMs: 60,
+    concurrency: 2,
+    waitMs: 50,
+    periods: 2,
+    sharedSubscribers: 3,
   },
 };

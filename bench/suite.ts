@@ -5,6 +5,7 @@ import type { BenchmarkResult } from './benchmark.js';
 import type { BenchConfig } from './config.js';
 import { type ConsulLoadResult, runConsulLoad } from './consul-load.js';
 import { type ConvergenceResult, runConvergence } from './convergence.js';
+import { type FailoverResult, runFailover } from './failover.js';
 import { type MacroRow, runMacro } from './macro.js';
 import { type MemoryResult, runMemory } from './memory.js';
 import { runMicro } from './micro.js';
@@ -33,6 +34,7 @@ export interface BenchResults {
   readonly convergence: ConvergenceResult;
   readonly consulLoad: readonly ConsulLoadResult[];
   readonly memory: MemoryResult;
+  readonly failover: FailoverResult;
 }
 
 /** 3 backends for the macro rows, and a spare one for the changes. */
@@ -63,6 +65,7 @@ export async function runSuite(
       runConsulLoad(rxlb.api, config.consulLoad),
     );
     const memory = await step('memory', () => runMemory(rxlb.api, backends, config.memory));
+    const failover = await step('failover', () => runFailover(rxlb.api, backends, config.failover));
     return {
       config: config.name,
       rxlbFrom: rxlb.from,
@@ -81,6 +84,7 @@ export async function runSuite(
       convergence,
       consulLoad,
       memory,
+      failover,
     };
   } finally {
     await backends.close();

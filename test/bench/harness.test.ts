@@ -36,11 +36,17 @@ describe('the benchmark harness', () => {
     expect(results.convergence.samples).toHaveLength(4 * TINY.convergence.cycles);
     expect(results.consulLoad.map((load) => load.watches)).toEqual([1, TINY.consulLoad.watches]);
     expect(results.memory.snapshots).toHaveLength(4);
+    expect(results.failover.samples).toHaveLength(2 * TINY.failover.cycles);
+    expect(results.failover.idle.map((idle) => idle.subscribers)).toEqual([
+      1,
+      TINY.failover.sharedSubscribers,
+    ]);
 
     const targets = evaluateTargets(results);
     const markdown = renderResults(results, targets);
     for (const target of targets) expect(markdown).toContain(target.target);
     expect(markdown).toContain('## Unary calls over 3 backends on loopback');
     expect(markdown).toContain('## Memory and handles');
+    expect(markdown).toContain('## Failover between datacenters');
   }, 30_000);
 });
