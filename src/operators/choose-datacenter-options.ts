@@ -61,7 +61,10 @@ export interface DatacenterChoice {
   /** The datacenter whose set is served from now on. */
   readonly datacenter: string;
   readonly mode: DatacenterMode;
-  /** Why, in a sentence: `"dc1 has 0 healthy (minHealthy 1): serving dc2 (3 healthy)"`. */
+  /**
+   * Why, in words that stay true while the choice lasts: `"dc1 has nobody healthy: serving
+   * dc2"`, `"dc1 and dc2 have fewer than 2 healthy: serving dc3"`.
+   */
   readonly reason: string;
   /** Every datacenter in order of preference, with its healthy instances. */
   readonly healthy: readonly DatacenterCount[];

@@ -85,12 +85,12 @@ export function datacenterOperator(
   const { datacenters, minHealthy, onChoice } = config;
   const home = datacenters[0] ?? '';
   const known = new Set(datacenters);
+  const why = reasons(datacenters, minHealthy);
   return (source) =>
     new Observable<InstanceSet>((subscriber) => {
       const latest = new Map<string, InstanceSet>();
       let served: InstanceSet | undefined;
       let chosen = '';
-      const count = (dc: string) => latest.get(dc)?.size ?? 0;
 
       const serve = (datacenter: string, mode: DatacenterMode, reason: string) => {
         const set = latest.get(datacenter) as InstanceSet;
@@ -116,24 +116,15 @@ export function datacenterOperator(
           const set = latest.get(dc);
           if (set === undefined) return; // its first set may win: wait for it
           if (set.size >= minHealthy) {
-            if (i === 0) serve(dc, 'home', `${dc} has ${set.size} healthy${atLeast()}`);
-            else serve(dc, 'failover', `${passedOver(i)}: serving ${dc} (${set.size} healthy)`);
+            if (i === 0) serve(dc, 'home', why.home);
+            else serve(dc, 'failover', why.failover(i));
             return;
           }
           if (firstWithAny === undefined && set.size > 0) firstWithAny = dc;
         }
-        if (firstWithAny !== undefined) {
-          const reason = `no datacenter has ${minHealthy} healthy: serving ${firstWithAny}, the first with any (${count(firstWithAny)} healthy)`;
-          serve(firstWithAny, firstWithAny === home ? 'home' : 'failover', reason);
-        } else {
-          serve(home, 'nobody', 'no datacenter has anyone healthy');
-        }
-      };
-
-      const atLeast = () => (minHealthy > 1 ? ` (minHealthy ${minHealthy})` : '');
-      const passedOver = (i: number) => {
-        const counts = datacenters.slice(0, i).map((dc) => `${dc} has ${count(dc)}`);
-        return `${counts.join(', ')} healthy (minHealthy ${minHealthy})`;
+        if (firstWithAny === undefined) serve(home, 'nobody', why.nobody);
+        else
+          serve(firstWithAny, firstWithAny === home ? 'home' : 'failover', why.short(firstWithAny));
       };
 
       return source.subscribe({
@@ -157,4 +148,24 @@ export function datacenterOperator(
         complete: () => subscriber.complete(),
       });
     });
+}
+
+/**
+ * Why each kind of choice is made, in words that stay true for as long as the choice does
+ * (counts change more often than choices: `DatacenterChoice.healthy` has them).
+ */
+function reasons(datacenters: readonly string[], minHealthy: number) {
+  const enough = minHealthy === 1 ? 'someone healthy' : `${minHealthy} or more healthy`;
+  const few = minHealthy === 1 ? 'nobody healthy' : `fewer than ${minHealthy} healthy`;
+  const names = (list: readonly string[]) =>
+    list.length === 1
+      ? `${list[0]} has`
+      : `${list.slice(0, -1).join(', ')} and ${list.at(-1)} have`;
+  return {
+    home: `${datacenters[0]} has ${enough}`,
+    failover: (i: number) => `${names(datacenters.slice(0, i))} ${few}: serving ${datacenters[i]}`,
+    short: (dc: string) =>
+      `no datacenter has ${enough}: serving ${dc}, the first with someone healthy`,
+    nobody: 'no datacenter has anyone healthy',
+  };
 }

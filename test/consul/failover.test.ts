@@ -131,7 +131,7 @@ describe('consulInstances$ with failover', () => {
         serving: {
           datacenter: 'dc2',
           mode: 'failover',
-          reason: 'dc1 has 0 healthy (minHealthy 1): serving dc2 (1 healthy)',
+          reason: 'dc1 has nobody healthy: serving dc2',
         },
         datacenters: [
           { datacenter: 'dc1', healthy: 0, state: 'ok' },
@@ -224,7 +224,7 @@ describe('consulInstances$ with failover', () => {
     });
     expect(w.failures[0]?.error.message).toMatch(/^GET \/v1\/agent\/self at .* failed: HTTP 403/);
     expect(w.statuses.at(-1)?.failover?.serving?.reason).toBe(
-      "the agent's datacenter has 0 healthy (minHealthy 1): serving dc2 (1 healthy)",
+      "the agent's datacenter has nobody healthy: serving dc2",
     );
     expect(w.statuses.at(-1)?.failover?.datacenters[0]?.datacenter).toBeUndefined();
     expect(agentSelfRequests()).toHaveLength(1);

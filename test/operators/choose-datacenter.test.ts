@@ -71,7 +71,7 @@ describe('chooseDatacenter()', () => {
     expect(h.choices[0]).toEqual({
       datacenter: 'dc1',
       mode: 'home',
-      reason: 'dc1 has 2 healthy',
+      reason: 'dc1 has someone healthy',
       healthy: [
         { datacenter: 'dc1', healthy: 2 },
         { datacenter: 'dc2', healthy: undefined },
@@ -87,8 +87,16 @@ describe('chooseDatacenter()', () => {
     h.send('dc2');
     h.send('dc3', C, B);
     expect(h.choices.map((c) => [c.datacenter, c.mode, c.reason])).toEqual([
-      ['dc3', 'failover', 'dc1 has 1, dc2 has 0 healthy (minHealthy 2): serving dc3 (2 healthy)'],
+      ['dc3', 'failover', 'dc1 and dc2 have fewer than 2 healthy: serving dc3'],
     ]);
+    expect(h.choices[0]?.healthy.map((c) => c.healthy)).toEqual([1, 0, 2]);
+  });
+
+  it('says who has nobody healthy when it fails over with minHealthy 1', () => {
+    const h = harness();
+    h.send('dc1');
+    h.send('dc2', C);
+    expect(h.choices.map((c) => c.reason)).toEqual(['dc1 has nobody healthy: serving dc2']);
   });
 
   it('says when it serves a datacenter below minHealthy, and when nobody anywhere is healthy', () => {
@@ -101,7 +109,7 @@ describe('chooseDatacenter()', () => {
       [
         'dc2',
         'failover',
-        'no datacenter has 2 healthy: serving dc2, the first with any (1 healthy)',
+        'no datacenter has 2 or more healthy: serving dc2, the first with someone healthy',
       ],
       ['dc1', 'nobody', 'no datacenter has anyone healthy'],
     ]);
@@ -125,8 +133,8 @@ describe('chooseDatacenter()', () => {
     h.send('dc3');
     h.send('dc1', A);
     expect(h.choices.map((c) => c.reason)).toEqual([
-      'dc1 has 2 healthy (minHealthy 2)',
-      'no datacenter has 2 healthy: serving dc1, the first with any (1 healthy)',
+      'dc1 has 2 or more healthy',
+      'no datacenter has 2 or more healthy: serving dc1, the first with someone healthy',
     ]);
   });
 
