@@ -16,7 +16,7 @@ import { rxlbChannel } from './channels.js';
 import { registerAll } from './consul-fixture.js';
 import { unaryCaller } from './echo-client.js';
 import type { RxlbApi } from './rxlb.js';
-import { quantile, sleep } from './stats.js';
+import { type Spread, sleep, spread } from './stats.js';
 import { type CallRecord, startTraffic } from './traffic.js';
 
 export interface FailoverConfig {
@@ -56,8 +56,8 @@ export interface FailoverIdle {
 
 export interface FailoverResult {
   readonly samples: readonly FailoverSample[];
-  readonly toPicker: { readonly p50: number; readonly p99: number; readonly max: number };
-  readonly toCall: { readonly p50: number; readonly p99: number; readonly max: number };
+  readonly toPicker: Spread;
+  readonly toCall: Spread;
   /** Changes whose picker or first call did not come within the timeout. */
   readonly timeouts: number;
   /** Calls that started after a switch's picker and still reached the datacenter left. */
@@ -82,11 +82,6 @@ async function twoDatacenters(dc1Addresses: readonly string[], dc2Addresses: rea
       await dc1.stop();
     },
   };
-}
-
-function summary(values: readonly number[]) {
-  const finite = values.filter(Number.isFinite);
-  return { p50: quantile(finite, 0.5), p99: quantile(finite, 0.99), max: Math.max(...finite) };
 }
 
 /** One switch being timed: from `changedAt` to a picker over `to` and a call answered there. */
@@ -183,8 +178,8 @@ async function measureSwitches(
   }
   return {
     samples,
-    toPicker: summary(samples.map((s) => s.toPickerMs)),
-    toCall: summary(samples.map((s) => s.toCallMs)),
+    toPicker: spread(samples.map((s) => s.toPickerMs)),
+    toCall: spread(samples.map((s) => s.toCallMs)),
     timeouts,
     violations,
     callErrors: traffic.errors,

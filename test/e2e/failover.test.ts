@@ -9,18 +9,18 @@ import { createClientFactory } from 'nice-grpc';
 import { type Observable, ReplaySubject, share } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GreeterDefinition } from '../../examples/greeter/generated/greeter.js';
-import { type GreeterServer, startGreeter } from '../../examples/greeter/server.js';
+import type { GreeterServer } from '../../examples/greeter/server.js';
 import {
   type ConsulFailure,
   consulInstances$,
   createBalancedChannel,
   diff,
   type Picker,
-  registerInstance,
   retryOnAnotherInstance,
   roundRobin,
 } from '../../src/index.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
+import { registeredGreeters } from '../support/greeters.js';
 
 let dc1: ConsulTestServer;
 let dc2: ConsulTestServer;
@@ -38,21 +38,8 @@ afterEach(async () => {
 
 /** `count` greeters registered, with a gRPC health check, with the agent of `consul`. */
 async function greeters(consul: ConsulTestServer, count: number): Promise<GreeterServer[]> {
-  const servers: GreeterServer[] = [];
-  for (let i = 0; i < count; i++) {
-    const greeter = await startGreeter();
-    const registration = await registerInstance({
-      name: 'greeter',
-      address: '127.0.0.1',
-      port: greeter.port,
-      consul: { address: consul.address },
-      check: { interval: 25, timeout: 500, deregisterCriticalServiceAfter: '1m' },
-    });
-    cleanup.push(() => greeter.server.forceShutdown());
-    cleanup.push(() => registration.deregister().catch(() => {}));
-    servers.push(greeter);
-  }
-  return servers;
+  const servers = await registeredGreeters(consul.address, count, cleanup);
+  return servers.map((s) => s.greeter);
 }
 
 /** A greeter client of dc1's agent that fails over to dc2; the latest picker's addresses. */
