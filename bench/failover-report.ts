@@ -7,15 +7,30 @@ const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)} ms`
 
 export function failoverSection(failover: FailoverResult): string {
   const switches = markdownTable(
-    ['switch', 'n', '→ picker p50', 'p99', 'max', '→ first call there p50', 'p99', 'max'],
+    [
+      'switch',
+      'n',
+      '→ picker p50',
+      'p99',
+      'max',
+      '→ first call there p50',
+      'p99',
+      'max',
+      'waiting for a CPU p50 / max',
+      'GC pauses p50 / max',
+    ],
     [undefined, ...FAILOVER_KINDS].map((kind) => {
       const samples = failover.samples.filter((s) => kind === undefined || s.kind === kind);
       const picker = samples.map((s) => s.toPickerMs).filter(Number.isFinite);
       const call = samples.map((s) => s.toCallMs).filter(Number.isFinite);
+      const pair = (values: number[]) =>
+        `${ms(quantile(values, 0.5))} / ${ms(quantile(values, 1))}`;
       return [
         kind ?? '**both**',
         String(samples.length),
         ...[picker, call].flatMap((values) => [0.5, 0.99, 1].map((q) => ms(quantile(values, q)))),
+        pair(samples.map((s) => s.runQueueMs)),
+        pair(samples.map((s) => s.gcMs)),
       ];
     }),
   );

@@ -15,6 +15,8 @@ import type { Backends } from './backends.js';
 import { rxlbChannel } from './channels.js';
 import { registerAll } from './consul-fixture.js';
 import { unaryCaller } from './echo-client.js';
+import { recordGcPauses } from './gc-pauses.js';
+import { runQueueWaitMs } from './run-queue.js';
 import type { RxlbApi } from './rxlb.js';
 import { type Spread, sleep, spread } from './stats.js';
 import { type CallRecord, startTraffic } from './traffic.js';
@@ -43,6 +45,10 @@ export interface FailoverSample {
   readonly toPickerMs: number;
   /** From the change to the end of the first call answered in that datacenter. */
   readonly toCallMs: number;
+  /** Meanwhile, how long this process's event loop waited for a CPU (see run-queue.ts). */
+  readonly runQueueMs: number;
+  /** Meanwhile, how long this process paused for garbage collection. */
+  readonly gcMs: number;
 }
 
 export interface FailoverIdle {
@@ -130,7 +136,8 @@ async function measureSwitches(
   };
   const channel = rxlbChannel(rxlb, dc1.address, SERVICE, { tap: onPicker, failover: ['dc2'] });
   const traffic = startTraffic(unaryCaller(channel), config.concurrency, onCall);
-  const samples: FailoverSample[] = [];
+  const timed: { sample: Omit<FailoverSample, 'gcMs'>; from: number; to: number }[] = [];
+  const gc = recordGcPauses();
   let timeouts = 0;
   const measure = async (kind: FailoverKind, emptied: boolean) => {
     let done = () => {};
@@ -149,22 +156,25 @@ async function measureSwitches(
       done,
     };
     pending = p;
+    const queued = runQueueWaitMs();
     dc1.setNodeMaintenance(emptied, 'failover benchmark');
     if (!(await settled)) timeouts += 1;
     clearTimeout(timer);
     pending = undefined;
-    samples.push({
+    const sample = {
       kind,
       toPickerMs: (p.pickerAt ?? Number.NaN) - p.changedAt,
       toCallMs: (p.callAt ?? Number.NaN) - p.changedAt,
-    });
+      runQueueMs: runQueueWaitMs() - queued,
+    };
+    timed.push({ sample, from: p.changedAt, to: performance.now() });
     await sleep(config.gapMs);
   };
   try {
     await sleep(config.gapMs); // the first picker and connections
     for (let cycle = 0; cycle < config.warmupCycles + config.cycles; cycle++) {
       if (cycle === config.warmupCycles) {
-        samples.length = 0;
+        timed.length = 0;
         timeouts = 0;
         violations = 0;
       }
@@ -172,10 +182,12 @@ async function measureSwitches(
       await measure('dc1 back → dc1', false);
     }
   } finally {
+    gc.stop();
     await traffic.stop();
     channel.close();
     await stop();
   }
+  const samples = timed.map(({ sample, from, to }) => ({ ...sample, gcMs: gc.pausedMs(from, to) }));
   return {
     samples,
     toPicker: spread(samples.map((s) => s.toPickerMs)),
