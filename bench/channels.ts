@@ -29,13 +29,18 @@ export function rxlbChannel(
   rxlb: RxlbApi,
   consulAddress: string,
   service: string,
-  options: { readonly minIntervalMs?: number; readonly tap?: (picker: Picker) => void } = {},
+  options: {
+    readonly minIntervalMs?: number;
+    readonly tap?: (picker: Picker) => void;
+    readonly failover?: readonly string[];
+  } = {},
 ): Channel & { close(): void } {
   const { consulInstances$, createBalancedChannel, diff, roundRobin } = rxlb;
-  const { minIntervalMs, tap: onPicker = () => {} } = options;
+  const { minIntervalMs, tap: onPicker = () => {}, failover } = options;
   const instances$ = consulInstances$(service, {
     address: consulAddress,
     ...(minIntervalMs !== undefined && { minIntervalMs }),
+    ...(failover !== undefined && { failover }),
   });
   return createBalancedChannel(instances$.pipe(diff(), roundRobin(), tap(onPicker)), {
     name: service,

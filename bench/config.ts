@@ -1,5 +1,6 @@
 import type { ConsulLoadConfig } from './consul-load.js';
 import type { ConvergenceConfig } from './convergence.js';
+import type { FailoverConfig } from './failover.js';
 import type { MacroConfig } from './macro.js';
 import type { MemoryConfig } from './memory.js';
 import type { MicroConfig } from './micro.js';
@@ -16,6 +17,7 @@ export interface BenchConfig {
   readonly memory: MemoryConfig;
   readonly weightedShares: WeightedSharesConfig;
   readonly subsetting: SubsettingConfig;
+  readonly failover: FailoverConfig;
 }
 
 /** `npm run bench`: a few minutes; writes bench/RESULTS.md. */
@@ -35,6 +37,15 @@ export const FULL: BenchConfig = {
   },
   weightedShares: { calls: 10_000, concurrency: 16 },
   subsetting: { clients: 100, size: 10, backends: 300, rolling: true },
+  failover: {
+    warmupCycles: 2,
+    cycles: 30,
+    gapMs: 100,
+    concurrency: 2,
+    waitMs: 250,
+    periods: 20,
+    sharedSubscribers: 100,
+  },
 };
 
 /** `npm run bench -- --quick`: the same steps, small, for a check in seconds. */
@@ -54,6 +65,15 @@ export const QUICK: BenchConfig = {
   },
   weightedShares: { calls: 10_000, concurrency: 16 },
   subsetting: { clients: 100, size: 10, backends: 300, rolling: false },
+  failover: {
+    warmupCycles: 1,
+    cycles: 3,
+    gapMs: 60,
+    concurrency: 2,
+    waitMs: 100,
+    periods: 5,
+    sharedSubscribers: 100,
+  },
 };
 
 /** For the test that keeps the harness from rotting: every step, as small as it gets. */
@@ -73,4 +93,13 @@ export const TINY: BenchConfig = {
   },
   weightedShares: { calls: 50, concurrency: 4 },
   subsetting: { clients: 12, size: 3, backends: 20, rolling: true },
+  failover: {
+    warmupCycles: 0,
+    cycles: 1,
+    gapMs: 60,
+    concurrency: 2,
+    waitMs: 50,
+    periods: 2,
+    sharedSubscribers: 3,
+  },
 };

@@ -19,7 +19,7 @@ import { unaryCaller } from './echo-client.js';
 import { recordGcPauses } from './gc-pauses.js';
 import { runQueueWaitMs } from './run-queue.js';
 import type { RxlbApi } from './rxlb.js';
-import { quantile, sleep } from './stats.js';
+import { type Spread, sleep, spread } from './stats.js';
 import { type CallRecord, startTraffic } from './traffic.js';
 
 export interface ConvergenceConfig {
@@ -57,8 +57,8 @@ export interface ConvergenceSample {
 
 export interface ConvergenceResult {
   readonly samples: readonly ConvergenceSample[];
-  readonly toPicker: { readonly p50: number; readonly p99: number; readonly max: number };
-  readonly toCall: { readonly p50: number; readonly p99: number; readonly max: number };
+  readonly toPicker: Spread;
+  readonly toCall: Spread;
   /** Changes whose picker or honouring call did not come within the timeout. */
   readonly timeouts: number;
   /** Calls that started after a removal's picker and still reached the removed backend. */
@@ -75,11 +75,6 @@ interface Pending {
   pickerAt: number | undefined;
   callAt: number | undefined;
   readonly done: () => void;
-}
-
-function summary(values: readonly number[]) {
-  const finite = values.filter(Number.isFinite);
-  return { p50: quantile(finite, 0.5), p99: quantile(finite, 0.99), max: Math.max(...finite) };
 }
 
 export async function runConvergence(
@@ -193,8 +188,8 @@ export async function runConvergence(
   }));
   return {
     samples,
-    toPicker: summary(samples.map((s) => s.toPickerMs)),
-    toCall: summary(samples.map((s) => s.toCallMs)),
+    toPicker: spread(samples.map((s) => s.toPickerMs)),
+    toCall: spread(samples.map((s) => s.toCallMs)),
     timeouts,
     violations,
     callErrors: traffic.errors,

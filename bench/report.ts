@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { KIND_LABELS } from './channels.js';
 import { CHANGE_KINDS } from './convergence.js';
+import { failoverSection } from './failover-report.js';
 import { quantile } from './stats.js';
 import { SUBSET_SCHEME_LABELS } from './subsetting.js';
 import type { BenchResults } from './suite.js';
@@ -194,6 +195,7 @@ export function renderResults(results: BenchResults, targets: readonly TargetRes
     `## Memory and handles\n\n${memoryTable(results)}`,
     `## Weighted round robin through the channel\n\n${results.weightedShares.calls.toLocaleString('en')} unary calls, ${results.weightedShares.errors} failed.\n\n${weightedTable(results)}`,
     `## Subsetting\n\n${subsettingSummary(results)}\n\n${subsettingTable(results)}`,
+    `## Failover between datacenters\n\n${failoverSection(results.failover)}`,
     readFileSync(METHOD, 'utf8').trim(),
   ].join('\n\n');
 }

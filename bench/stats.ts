@@ -6,6 +6,18 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[rank] ?? Number.NaN;
 }
 
+/** p50, p99 and max of a benchmark's timings; values that are not finite are left out. */
+export interface Spread {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  const finite = values.filter(Number.isFinite);
+  return { p50: quantile(finite, 0.5), p99: quantile(finite, 0.99), max: Math.max(...finite) };
+}
+
 export function median(values: readonly number[]): number {
   return quantile(values, 0.5);
 }

@@ -5,6 +5,7 @@ import type { BenchmarkResult } from './benchmark.js';
 import type { BenchConfig } from './config.js';
 import { type ConsulLoadResult, runConsulLoad } from './consul-load.js';
 import { type ConvergenceResult, runConvergence } from './convergence.js';
+import { type FailoverResult, runFailover } from './failover.js';
 import { type MacroRow, runMacro } from './macro.js';
 import { type MemoryResult, runMemory } from './memory.js';
 import { runMicro } from './micro.js';
@@ -37,6 +38,7 @@ export interface BenchResults {
   readonly memory: MemoryResult;
   readonly weightedShares: WeightedSharesResult;
   readonly subsetting: SubsettingResult;
+  readonly failover: FailoverResult;
 }
 
 /** 3 backends for the macro rows, and a spare one for the changes. */
@@ -73,6 +75,7 @@ export async function runSuite(
     const subsetting = await step('subsetting', async () =>
       runSubsetting(rxlb.api, config.subsetting),
     );
+    const failover = await step('failover', () => runFailover(rxlb.api, backends, config.failover));
     return {
       config: config.name,
       rxlbFrom: rxlb.from,
@@ -93,6 +96,7 @@ export async function runSuite(
       memory,
       weightedShares,
       subsetting,
+      failover,
     };
   } finally {
     await backends.close();

@@ -31,6 +31,8 @@ export const ALLOWED_NOISE_BYTES = 64 * 1024;
 export const BYTES_PER_CHANGE = 4;
 /** rxlb's channel against grpc-js's round_robin on the same backends, calls/s. */
 export const MIN_A_OVER_B = 0.99;
+/** Failover (issue #12): from the answer that empties or refills home to the switch. */
+export const MAX_FAILOVER_MS = 20;
 /** The balanced channel's whole per-call pick, at 10,000 members. */
 export const MAX_CHANNEL_PICK_NS = 100;
 
@@ -130,6 +132,29 @@ function consulTargets({ consulLoad }: BenchResults): TargetResult[] {
   }));
 }
 
+function failoverTargets({ failover: f }: BenchResults): TargetResult[] {
+  const clean = f.timeouts === 0 && f.violations === 0 && f.callErrors === 0;
+  const extra = `${f.samples.length} switches, ${f.timeouts} timeouts, ${f.violations} calls to the datacenter left, ${f.callErrors} failed calls`;
+  return [
+    {
+      target: `failover p99 < ${MAX_FAILOVER_MS} ms: the answer that empties or refills home → picker of the other datacenter`,
+      measured: `${f.toPicker.p99.toFixed(1)} ms (p50 ${f.toPicker.p50.toFixed(1)} ms; ${extra}; first call answered there: p50 ${f.toCall.p50.toFixed(1)} ms, p99 ${f.toCall.p99.toFixed(1)} ms, reported, see the method)`,
+      met: clean && f.toPicker.p99 < MAX_FAILOVER_MS,
+    },
+    ...f.idle.map((idle) => {
+      const worst = Math.max(idle.perWait.dc1, idle.perWait.dc2);
+      const who = idle.shared
+        ? `${idle.subscribers} sharedConsulInstances$ subscribers`
+        : `${idle.subscribers} consulInstances$ watch`;
+      return {
+        target: `idle failover watch: at most one request per wait per watched datacenter (${who})`,
+        measured: `dc1 ${idle.perWait.dc1.toFixed(2)}, dc2 ${idle.perWait.dc2.toFixed(2)} per wait (wait ${idle.waitMs} ms)`,
+        met: worst <= 1,
+      };
+    }),
+  ];
+}
+
 function memoryTargets({ memory }: BenchResults): TargetResult[] {
   const [before, warm, churned, closed] = memory.snapshots;
   if (!before || !warm || !churned || !closed) return [];
@@ -206,5 +231,6 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
     ...memoryTargets(results),
     ...weightedTargets(results),
     ...subsettingTargets(results),
+    ...failoverTargets(results),
   ];
 }

@@ -27,6 +27,12 @@ import { type BackendRow, draw, event, freeze } from './demo/display.js';
 import { GreeterDefinition } from './greeter/generated/greeter.js';
 import { type GreeterProcess, spawnGreeter } from './greeter/spawn.js';
 
+// `npm start -- --failover`: failover between two datacenters instead (examples/demo/failover.ts)
+if (process.argv.includes('--failover')) {
+  const { runFailoverDemo } = await import('./demo/failover.js');
+  process.exit(await runFailoverDemo());
+}
+
 const PHASE_MS = 5_000;
 const WORKERS = 8;
 const CHANGE_TIMEOUT_MS = 10_000;

@@ -1,3 +1,4 @@
+import { chooseDatacenterMarbles, minHealthyMarbles } from './choose-datacenter.marbles.js';
 import { diffMarbles } from './diff.marbles.js';
 import type { MarbleSuite } from './marble-suite.js';
 import { roundRobinMarbles } from './round-robin.marbles.js';
@@ -20,4 +21,6 @@ export const marbleSuites: readonly MarbleSuite<unknown, unknown>[] = [
   failFastMarbles,
   fallbackMarbles,
   panicMarbles,
+  chooseDatacenterMarbles,
+  minHealthyMarbles,
 ];

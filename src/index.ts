@@ -7,6 +7,11 @@
 
 export type { ConsulConnectionOptions, ConsulTlsOptions } from './consul/connection.js';
 export { ConsulError, type ConsulErrorCode } from './consul/errors.js';
+export type {
+  FailoverOptions,
+  FailoverStatus,
+  WatchedDatacenter,
+} from './consul/failover-options.js';
 export type { SkippedEntry } from './consul/health.js';
 export { consulInstances$ } from './consul/instances.js';
 export type {
@@ -37,6 +42,14 @@ export {
   retryOnAnotherInstance,
 } from './grpc/retry-on-another-instance.js';
 export type { Address, Instance, InstanceSet, Update } from './instance.js';
+export { chooseDatacenter } from './operators/choose-datacenter.js';
+export type {
+  ChooseDatacenterOptions,
+  DatacenterChoice,
+  DatacenterCount,
+  DatacenterMode,
+  DatacenterSet,
+} from './operators/choose-datacenter-options.js';
 export { diff } from './operators/diff.js';
 export { InstanceSetError, type InstanceSetErrorCode } from './operators/instance-set-error.js';
 export { type RoundRobinOptions, roundRobin } from './operators/round-robin.js';

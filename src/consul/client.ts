@@ -8,7 +8,9 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import Consul from 'consul';
+import { isRecord } from '../read-options.js';
 import type { ConsulEndpoint } from './connection.js';
+import { ConsulError } from './errors.js';
 import { type PapiError, toConsulError } from './to-consul-error.js';
 
 /** Query parameters of `/v1/health/service/:service`, as the `consul` client takes them. */
@@ -65,6 +67,15 @@ interface HealthServiceCall {
 
 interface TypedHealth {
   service(options: HealthServiceCall): Promise<[http.IncomingMessage, unknown]>;
+}
+
+/** `consul`'s `agent.self()`, with the options it really accepts. */
+interface TypedAgent {
+  self(options: {
+    timeout: number;
+    token?: string;
+    ctx: PapiContext;
+  }): Promise<[http.IncomingMessage, unknown]>;
 }
 
 /** A request as papi (the HTTP layer under `consul`) takes it. */
@@ -172,13 +183,37 @@ export class ConsulClient {
       ...(this.#endpoint.token !== undefined && { token: this.#endpoint.token }),
     };
     const health = this.#consul.health as unknown as TypedHealth;
+    const where = query.dc === undefined ? '' : ` in ${query.dc}`;
     const [res, body] = await this.#withSignal(
       call.ctx,
       signal,
-      `health query for "${query.service}"`,
+      `health query for "${query.service}"${where}`,
       () => health.service(call),
     );
     return { body, meta: queryMeta(res.headers) };
+  }
+
+  /**
+   * The agent's datacenter: `Config.Datacenter` of `GET /v1/agent/self` (ACL: `agent:read`).
+   * Rejects as {@link healthService} does.
+   */
+  async agentDatacenter(timeoutMs: number, signal: AbortSignal): Promise<string> {
+    const ctx = newContext();
+    const token = this.#endpoint.token;
+    const agent = this.#consul.agent as unknown as TypedAgent;
+    const what = 'GET /v1/agent/self';
+    const [, body] = await this.#withSignal(ctx, signal, what, () =>
+      agent.self({ timeout: timeoutMs, ctx, ...(token !== undefined && { token }) }),
+    );
+    const config = isRecord(body) ? body.Config : undefined;
+    const datacenter = isRecord(config) ? config.Datacenter : undefined;
+    if (typeof datacenter !== 'string' || datacenter === '') {
+      throw new ConsulError(
+        'ERR_CONSUL_BAD_RESPONSE',
+        `${what} at ${this.origin} returned no Config.Datacenter`,
+      );
+    }
+    return datacenter;
   }
 
   /** `PUT /v1/agent/service/register`. */

@@ -3,8 +3,10 @@ import { defer, Observable, tap } from 'rxjs';
 import { type DiscoveryStatus, withDiscovery } from '../discovery.js';
 import { type InstanceSet, sameInstance } from '../instance.js';
 import { notify } from '../notify.js';
+import { backoffDelay } from './backoff.js';
 import { ConsulClient } from './client.js';
 import { ConsulError } from './errors.js';
+import { datacenterSets } from './failover.js';
 import { mapHealthEntries, type SkippedEntry } from './health.js';
 import {
   type ConsulFailure,
@@ -43,6 +45,14 @@ import { serveWhenNobody } from './serve-when-nobody.js';
  * first set is emitted at once. To share one watch between many subscribers, use
  * `sharedConsulInstances$`.
  *
+ * With `failover: ['dc2', 'dc3']`, home (the `dc` option, else the agent's datacenter, asked
+ * once of `/v1/agent/self`) and each datacenter of the list are watched by their own loop,
+ * and {@link chooseDatacenter} serves home while it has `minHealthy` (default 1) healthy
+ * instances, else the first datacenter of the list that has, and home again as soon as it
+ * has: a failover takes no request of its own. Every instance carries its `datacenter`;
+ * `onStatus` hears each loop, with the datacenter served and why; `whenNobody` acts only when
+ * no datacenter has anyone healthy.
+ *
  * Connection settings default to Consul's environment variables (`CONSUL_HTTP_ADDR`,
  * `CONSUL_HTTP_TOKEN`, `CONSUL_HTTP_SSL`, `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`,
  * `CONSUL_CLIENT_KEY`); the token travels only in the `X-Consul-Token` header.
@@ -72,7 +82,7 @@ export function consulInstances$(
 ): Observable<InstanceSet> {
   const config = resolveWatchConfig(service, options);
   return servedWithStatus(config, (onStatus) =>
-    watchSets({ ...config, onStatus }).pipe(serveWhenNobody(config, watchSets)),
+    datacenterSets({ ...config, onStatus }, watchSets).pipe(serveWhenNobody(config, watchSets)),
   );
 }
 
@@ -124,12 +134,6 @@ function sameSet(a: InstanceSet, b: InstanceSet): boolean {
   return true;
 }
 
-/** Exponential backoff with "equal jitter": within [d/2, d] where d doubles up to maxMs. */
-function backoffDelay(attempt: number, { initialMs, maxMs }: WatchConfig['backoff']): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}
-
 /** Consul's index rules: reset to 0 when it goes backwards, never 0 or missing after. */
 function nextIndex(sent: number, received: number | undefined): number {
   if (received === undefined || received < 1) return 1;
@@ -148,7 +152,13 @@ async function watch(
   const { service } = config.query;
   const discovery: Discovery = { service, unresolved: undefined };
   const { metrics } = config;
-  const attributes = metrics.enabled ? { 'rxlb.service': service } : undefined;
+  const attributes = metrics.enabled
+    ? {
+        'rxlb.service': service,
+        // each loop of a failover watch is its own datacenter's
+        ...(config.query.dc !== undefined && { 'rxlb.datacenter': config.query.dc }),
+      }
+    : undefined;
   const emit = (set: InstanceSet) => emitSet(withDiscovery(set, discovery));
   let index = 0;
   let served: InstanceSet | undefined;
@@ -160,8 +170,10 @@ async function watch(
   let lastContactMs: number | undefined;
   let skipped: readonly SkippedEntry[] = [];
 
+  const { dc: datacenter } = config.query;
   const status = (): ConsulStatus => ({
     service,
+    datacenter,
     state: failures === 0 ? 'ok' : 'retrying',
     index,
     instances: served?.size ?? 0,
@@ -213,7 +225,13 @@ async function watch(
       failures += 1;
       lastError = error;
       const nextDelayMs = backoffDelay(failures, config.backoff);
-      const failure: ConsulFailure = { service, error, attempt: failures, nextDelayMs };
+      const failure: ConsulFailure = {
+        service,
+        datacenter,
+        error,
+        attempt: failures,
+        nextDelayMs,
+      };
       if (attributes) metrics.discoveryFailures.add(1, { ...attributes, 'rxlb.error': error.code });
       notify(config.onError, failure);
       notify(config.onStatus, status());

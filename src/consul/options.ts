@@ -18,6 +18,12 @@ import {
   resolveEndpoint,
 } from './connection.js';
 import type { ConsulError } from './errors.js';
+import {
+  type FailoverOptions,
+  type FailoverSettings,
+  type FailoverStatus,
+  readFailover,
+} from './failover-options.js';
 import type { SkippedEntry } from './health.js';
 
 /**
@@ -48,6 +54,11 @@ export interface BackoffOptions {
 /** One failed attempt, as `onError` reports it. The stream itself never errors. */
 export interface ConsulFailure {
   readonly service: string;
+  /**
+   * The datacenter whose query failed: the `dc` option or a `failover` datacenter; undefined
+   * for the agent's own when its name is not known.
+   */
+  readonly datacenter: string | undefined;
   readonly error: ConsulError;
   /** 1 for the first failure after a success (or after the start), then 2, 3, ... */
   readonly attempt: number;
@@ -82,6 +93,14 @@ export interface ConsulStatus {
   readonly lastError: ConsulError | undefined;
   /** Entries of the last good answer that could not become instances. */
   readonly skipped: readonly SkippedEntry[];
+  /**
+   * The datacenter of the watch that answered or failed (what `state`, `index`, `lastError`
+   * and the other fields of its loop are about): the `dc` option or, with `failover`, each
+   * watched datacenter in turn; undefined for the agent's own when its name is not known.
+   */
+  readonly datacenter: string | undefined;
+  /** With `failover`: which datacenter is served and why, and how each one is doing. */
+  readonly failover?: FailoverStatus;
 }
 
 /** Options of {@link consulInstances$}. */
@@ -129,6 +148,16 @@ export interface ConsulInstancesOptions extends ConsulConnectionOptions {
    * the watch also follows every registered instance (the same query with `passing=false`).
    */
   readonly whenNobody?: ConsulNobodyOptions | false;
+  /**
+   * Datacenters to fail over to, in order of preference, or `{ datacenters, minHealthy }`.
+   * Home (the `dc` option, else the agent's datacenter, asked once of `/v1/agent/self`) is
+   * served while it has `minHealthy` (default 1) healthy instances; otherwise the first
+   * datacenter in the list that has; home again as soon as it has. Each datacenter is
+   * watched by its own blocking-query loop, so a failover needs no request of its own.
+   * `whenNobody` acts only when no datacenter has anyone healthy (`'panic'` is refused: use
+   * `minHealthy`). Default: no failover.
+   */
+  readonly failover?: readonly string[] | FailoverOptions;
 }
 
 /** Defaults of {@link ConsulInstancesOptions}, in one place. */
@@ -163,6 +192,8 @@ export interface WatchConfig {
   /** The empty-set policy; undefined for `whenNobody: false`. */
   readonly nobody: NobodySettings | undefined;
   readonly metrics: Instruments;
+  /** Datacenters to fail over to; undefined without failover. */
+  readonly failover: FailoverSettings | undefined;
 }
 
 const KNOWN = [
@@ -181,6 +212,7 @@ const KNOWN = [
   'onStatus',
   'whenNobody',
   'meterProvider',
+  'failover',
 ];
 
 function readNodeMeta(o: OptionReader): readonly string[] {
@@ -241,13 +273,22 @@ export function resolveWatchConfig(
     o.duration('wait', { min: 1, max: WATCH_DEFAULTS.maxWaitMs }) ?? WATCH_DEFAULTS.waitMs,
   );
   const timeoutMs = waitMs + Math.ceil(waitMs / 16) + WATCH_DEFAULTS.timeoutMarginMs;
+  const dc = o.string('dc');
+  const failover = readFailover(o, dc);
+  const nobody = readNobody(o);
+  if (failover && nobody?.policy === 'panic') {
+    // panic compares one datacenter's healthy and registered instances: failover comes first
+    throw new TypeError(
+      `${caller}: option "whenNobody.policy" "panic" does not combine with "failover": set "failover.minHealthy" to fail over below a count, and "fallback" for when no datacenter has anyone healthy`,
+    );
+  }
   return {
     endpoint: resolveEndpoint(o),
     query: {
       service,
       passing: o.boolean('passing') ?? WATCH_DEFAULTS.passing,
       tags: readTags(o),
-      dc: o.string('dc'),
+      dc,
       nodeMeta: readNodeMeta(o),
       filter: o.string('filter'),
       near: o.string('near'),
@@ -261,7 +302,8 @@ export function resolveWatchConfig(
     minIntervalMs: o.ms('minIntervalMs') ?? WATCH_DEFAULTS.minIntervalMs,
     onError: o.function<(failure: ConsulFailure) => void>('onError'),
     onStatus: o.function<(status: ConsulStatus) => void>('onStatus'),
-    nobody: readNobody(o),
+    nobody,
+    failover,
     metrics: instruments(readMeterProvider(o)),
   };
 }

@@ -24,6 +24,7 @@ export function serveWhenNobody(
     onError: undefined,
     onStatus: undefined,
     nobody: undefined,
+    failover: undefined,
   };
   const registered$ = needsRegistered(nobody.policy) ? watch(registered) : undefined;
   const { onReport } = nobody;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { finalize, Observable, ReplaySubject, share } from 'rxjs';
 import type { InstanceSet } from '../instance.js';
 import { notify } from '../notify.js';
+import { datacenterSets } from './failover.js';
 import { servedWithStatus, watchSets } from './instances.js';
 import {
   type ConsulFailure,
@@ -42,6 +43,10 @@ const watches = new Map<string, SharedWatch>();
  * at once, without a request; the watch stops (request aborted, no timer left) when the last
  * one leaves, and the next subscriber starts a new one.
  *
+ * With `failover`, each datacenter's loop is shared the same way: between failover
+ * subscribers, and with plain subscribers of that datacenter (home's loop asks without `dc`
+ * unless the `dc` option is given, as a watch without failover does).
+ *
  * `onError` and `onStatus` are not part of the key: each call's callbacks hear the shared
  * watch for as long as its subscription lasts. A subscriber that joins a running watch gets
  * its latest status at once, so it knows how fresh the replayed set is; failures reach
@@ -74,7 +79,7 @@ export function sharedConsulInstances$(
   const config = resolveWatchConfig(service, options, CALLER);
   // the empty-set policy is each subscriber's own, applied after the shared watch
   return servedWithStatus(config, (onStatus) =>
-    sharedSets({ ...config, onStatus }).pipe(serveWhenNobody(config, sharedSets)),
+    datacenterSets({ ...config, onStatus }, sharedSets).pipe(serveWhenNobody(config, sharedSets)),
   );
 }
 

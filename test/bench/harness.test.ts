@@ -36,6 +36,11 @@ describe('the benchmark harness', () => {
     expect(results.convergence.samples).toHaveLength(4 * TINY.convergence.cycles);
     expect(results.consulLoad.map((load) => load.watches)).toEqual([1, TINY.consulLoad.watches]);
     expect(results.memory.snapshots).toHaveLength(4);
+    expect(results.failover.samples).toHaveLength(2 * TINY.failover.cycles);
+    expect(results.failover.idle.map((idle) => idle.subscribers)).toEqual([
+      1,
+      TINY.failover.sharedSubscribers,
+    ]);
 
     const targets = evaluateTargets(results);
     const markdown = renderResults(results, targets);
@@ -46,5 +51,6 @@ describe('the benchmark harness', () => {
     expect(results.subsetting.rows.map((row) => row.scheme)).toContain('rxlb subset()');
     expect(markdown).toContain('## Weighted round robin through the channel');
     expect(markdown).toContain('## Subsetting');
+    expect(markdown).toContain('## Failover between datacenters');
   }, 30_000);
 });

@@ -90,6 +90,15 @@ describe('consulInstances$ teardown', () => {
     expect(sent.filter((q) => !q.query.includes('index=')).length).toBe(1);
   });
 
+  it('lets a process exit by itself after unsubscribing from a failover watch', async () => {
+    await expect(runChild('failover')).resolves.toBe(0);
+    await vi.waitFor(() => expect(server.activeRequests).toBe(0));
+    const queries = healthQueries(server.requests, SERVICE);
+    expect(queries.map((q) => q.query)).toContain('passing=true&dc=dc2'); // dc2's loop ran
+    const blocking = queries.filter((q) => q.query.includes('index='));
+    expect(blocking.map((q) => q.outcome)).toEqual(['closed-by-client']);
+  });
+
   it('lets a process exit by itself after unsubscribing during a backoff', async () => {
     server.inject({ kind: 'status', status: 500, count: Number.POSITIVE_INFINITY });
     await expect(runChild('backoff')).resolves.toBe(0);

@@ -9,15 +9,12 @@ import { ClientError, createClientFactory, Status } from 'nice-grpc';
 import { type Observable, ReplaySubject, share } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GreeterDefinition, type HelloReply } from '../../examples/greeter/generated/greeter.js';
-import { type GreeterServer, startGreeter } from '../../examples/greeter/server.js';
 import { spawnGreeter } from '../../examples/greeter/spawn.js';
 import {
   consulInstances$,
   createBalancedChannel,
   diff,
   type Picker,
-  type RegisteredInstance,
-  registerInstance,
   retryOnAnotherInstance,
   roundRobin,
 } from '../../src/index.js';
@@ -25,6 +22,7 @@ import { ConsulTestServer } from '../../src/testing/index.js';
 import { startEchoServers } from '../support/echo-server.js';
 import { type EchoReply, EchoService } from '../support/echo-service.js';
 import { tally } from '../support/fixture.js';
+import { registeredGreeters } from '../support/greeters.js';
 
 let consul: ConsulTestServer;
 const cleanup: (() => unknown)[] = [];
@@ -38,23 +36,7 @@ afterEach(async () => {
 });
 
 /** Greeter servers with gRPC health, registered with Consul by registerInstance(). */
-async function greeters(count: number) {
-  const servers: { greeter: GreeterServer; registration: RegisteredInstance }[] = [];
-  for (let i = 0; i < count; i++) {
-    const greeter = await startGreeter();
-    const registration = await registerInstance({
-      name: 'greeter',
-      address: '127.0.0.1',
-      port: greeter.port,
-      consul: { address: consul.address },
-      check: { interval: 25, timeout: 500, deregisterCriticalServiceAfter: '1m' },
-    });
-    cleanup.push(() => greeter.server.forceShutdown());
-    cleanup.push(() => registration.deregister().catch(() => {}));
-    servers.push({ greeter, registration });
-  }
-  return servers;
-}
+const greeters = (count: number) => registeredGreeters(consul.address, count, cleanup);
 
 /** The pipeline of the README, and a way to see the latest picker it built. */
 function pipeline(service: string) {
