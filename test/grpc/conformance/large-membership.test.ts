@@ -13,7 +13,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EchoServer, startEchoServers } from '../../support/echo-server.js';
 import { conformanceReport, describeBySide } from './report.js';
-import { bothSides, type SideName } from './sides.js';
+import type { SideName } from './sides.js';
 
 const MEMBERS = 2_000;
 const LISTENING = 10;
@@ -93,7 +93,9 @@ describe('conformance with grpc-js round_robin: 2,000 members, 10 listening', ()
     });
     const file = join(dir, 'addresses.json');
     writeFileSync(file, JSON.stringify(addresses));
-    results = await bothSides((side) => run(side, file));
+    // One after the other: two processes with 2,000 connections each would fight for the 2
+    // cores, and the one the scheduler favours would look faster.
+    results = { 'grpc-js': await run('grpc-js', file), rxlb: await run('rxlb', file) };
     const first = (r: ChildResult) =>
       `${r.firstCode === status.OK ? 'OK' : status[r.firstCode]} after ${(r.firstMs / 1000).toFixed(2)} s`;
     report({
@@ -101,7 +103,7 @@ describe('conformance with grpc-js round_robin: 2,000 members, 10 listening', ()
       ...describeBySide(results, first),
     });
     report({
-      scenario: `2,000 members: 1 caller, ${DURATION_MS / 1000} s (both at once); heap / RSS growth; sockets 500 ms after close()`,
+      scenario: `2,000 members: 1 caller, ${DURATION_MS / 1000} s (one side after the other); heap / RSS growth; sockets 500 ms after close()`,
       ...describeBySide(
         results,
         (r) =>
@@ -119,8 +121,8 @@ describe('conformance with grpc-js round_robin: 2,000 members, 10 listening', ()
     expect(results.rxlb).toMatchObject({ firstCode: status.OK, failed: 0 });
   });
 
-  // Both processes ran at once on 2 cores, next to 2,000 failing connections each: these two
-  // guard against gross regressions only. npm run bench compares them closely (interleaved).
+  // One run of each on a shared 2-core machine, next to 2,000 failing connections: these two
+  // guard against gross regressions only; the table reports the figures.
   it('keeps throughput in the range of grpc-js round_robin on the same list', () => {
     expect(results.rxlb.calls).toBeGreaterThanOrEqual(0.5 * results['grpc-js'].calls);
   });
