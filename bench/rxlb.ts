@@ -33,10 +33,16 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** True when dist/ is missing or older than a file of src/. */
+/** True when dist/ is missing or older than a file of src/ or the build's configuration. */
 export function buildIsStale(): boolean {
   if (!existsSync(DIST_ENTRY)) return true;
-  return newestMtime(fileURLToPath(new URL('src/', ROOT))) > statSync(DIST_ENTRY).mtimeMs;
+  const inputs = [
+    newestMtime(fileURLToPath(new URL('src/', ROOT))),
+    ...['tsup.config.ts', 'package.json', 'tsconfig.json'].map(
+      (file) => statSync(new URL(file, ROOT)).mtimeMs,
+    ),
+  ];
+  return Math.max(...inputs) > statSync(DIST_ENTRY).mtimeMs;
 }
 
 /** Runs `npm run build` when dist/ is missing or stale. */
