@@ -1,5 +1,7 @@
 import { diffMarbles } from './diff.marbles.js';
+import { leastRequestMarbles } from './least-request.marbles.js';
 import type { MarbleSuite } from './marble-suite.js';
+import { peakEwmaMarbles } from './peak-ewma.marbles.js';
 import { roundRobinMarbles } from './round-robin.marbles.js';
 import {
   failFastMarbles,
@@ -12,6 +14,8 @@ import {
 export const marbleSuites: readonly MarbleSuite<unknown, unknown>[] = [
   diffMarbles,
   roundRobinMarbles,
+  leastRequestMarbles,
+  peakEwmaMarbles,
   keepLastMarbles,
   failFastMarbles,
   fallbackMarbles,

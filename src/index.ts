@@ -37,6 +37,8 @@ export {
 export type { Address, Instance, InstanceSet, Update } from './instance.js';
 export { diff } from './operators/diff.js';
 export { InstanceSetError, type InstanceSetErrorCode } from './operators/instance-set-error.js';
+export { type LeastRequestOptions, leastRequest } from './operators/least-request.js';
+export { type PeakEwmaOptions, peakEwma } from './operators/peak-ewma.js';
 export { type RoundRobinOptions, roundRobin } from './operators/round-robin.js';
 export { whenNobody } from './operators/when-nobody.js';
 export type {
