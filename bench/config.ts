@@ -3,6 +3,8 @@ import type { ConvergenceConfig } from './convergence.js';
 import type { MacroConfig } from './macro.js';
 import type { MemoryConfig } from './memory.js';
 import type { MicroConfig } from './micro.js';
+import type { PolicyLoadConfig } from './policy-load.js';
+import type { TurnSlowConfig } from './turn-slow.js';
 
 /** How much of everything `npm run bench` does. */
 export interface BenchConfig {
@@ -12,6 +14,7 @@ export interface BenchConfig {
   readonly convergence: ConvergenceConfig;
   readonly consulLoad: ConsulLoadConfig;
   readonly memory: MemoryConfig;
+  readonly policies: { readonly load: PolicyLoadConfig; readonly turnSlow: TurnSlowConfig };
 }
 
 /** `npm run bench`: a few minutes; writes bench/RESULTS.md. */
@@ -28,6 +31,17 @@ export const FULL: BenchConfig = {
     concurrency: 4,
     countObjects: true,
     settleMs: 200,
+  },
+  policies: {
+    load: { rounds: 3, cellMs: 2_000, warmupMs: 1_000, concurrency: 32, slowMs: 100 },
+    turnSlow: {
+      runs: 2,
+      beforeMs: 1_000,
+      afterMs: 1_500,
+      windowMs: 100,
+      concurrency: 32,
+      slowMs: 100,
+    },
   },
 };
 
@@ -46,6 +60,17 @@ export const QUICK: BenchConfig = {
     countObjects: true,
     settleMs: 200,
   },
+  policies: {
+    load: { rounds: 1, cellMs: 500, warmupMs: 300, concurrency: 32, slowMs: 100 },
+    turnSlow: {
+      runs: 1,
+      beforeMs: 500,
+      afterMs: 1_000,
+      windowMs: 100,
+      concurrency: 32,
+      slowMs: 100,
+    },
+  },
 };
 
 /** For the test that keeps the harness from rotting: every step, as small as it gets. */
@@ -62,5 +87,9 @@ export const TINY: BenchConfig = {
     concurrency: 2,
     countObjects: false,
     settleMs: 20,
+  },
+  policies: {
+    load: { rounds: 1, cellMs: 50, warmupMs: 50, concurrency: 4, slowMs: 20 },
+    turnSlow: { runs: 1, beforeMs: 100, afterMs: 200, windowMs: 50, concurrency: 4, slowMs: 20 },
   },
 };

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { KIND_LABELS } from './channels.js';
 import { CHANGE_KINDS } from './convergence.js';
+import { policySections } from './policy-report.js';
 import { quantile } from './stats.js';
 import type { BenchResults } from './suite.js';
 import { formatRatio, markdownTable, microTable } from './table.js';
@@ -151,6 +152,7 @@ export function renderResults(results: BenchResults, targets: readonly TargetRes
     `## Convergence\n\n${convergenceTable(results)}`,
     `## Load on Consul (idle watches)\n\n${consulTable(results)}`,
     `## Memory and handles\n\n${memoryTable(results)}`,
+    ...policySections(results),
     readFileSync(METHOD, 'utf8').trim(),
   ].join('\n\n');
 }

@@ -8,7 +8,9 @@ import { type ConvergenceResult, runConvergence } from './convergence.js';
 import { type MacroRow, runMacro } from './macro.js';
 import { type MemoryResult, runMemory } from './memory.js';
 import { runMicro } from './micro.js';
+import { type PolicyRow, runPolicyLoad } from './policy-load.js';
 import type { Rxlb } from './rxlb.js';
+import { runTurnSlow, type TurnSlowRow } from './turn-slow.js';
 
 export interface MachineInfo {
   readonly node: string;
@@ -33,10 +35,15 @@ export interface BenchResults {
   readonly convergence: ConvergenceResult;
   readonly consulLoad: readonly ConsulLoadResult[];
   readonly memory: MemoryResult;
+  /** Policies side by side over five backends, equal and one slow; one turning slow. */
+  readonly policies: {
+    readonly load: readonly PolicyRow[];
+    readonly turnSlow: readonly TurnSlowRow[];
+  };
 }
 
-/** 3 backends for the macro rows, and a spare one for the changes. */
-const BACKENDS = 4;
+/** 3 backends for the macro rows, a spare one for the changes, and a fifth for the policy rows. */
+const BACKENDS = 5;
 
 export async function runSuite(
   config: BenchConfig,
@@ -63,6 +70,10 @@ export async function runSuite(
       runConsulLoad(rxlb.api, config.consulLoad),
     );
     const memory = await step('memory', () => runMemory(rxlb.api, backends, config.memory));
+    const policies = await step('policies', async () => ({
+      load: await runPolicyLoad(rxlb.api, backends, config.policies.load),
+      turnSlow: await runTurnSlow(rxlb.api, backends, config.policies.turnSlow),
+    }));
     return {
       config: config.name,
       rxlbFrom: rxlb.from,
@@ -81,6 +92,7 @@ export async function runSuite(
       convergence,
       consulLoad,
       memory,
+      policies,
     };
   } finally {
     await backends.close();

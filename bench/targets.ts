@@ -5,6 +5,7 @@ import type { MacroRow } from './macro.js';
 import type { MemorySnapshot } from './memory.js';
 import { CHANGES, DIFF_FLOOR, DIFF_SIZES, diffGroup } from './micro-diff.js';
 import { PICK_NAMES, PICK_SIZES, pickGroup } from './micro-pick.js';
+import { policyTargets } from './policy-targets.js';
 import type { BenchResults } from './suite.js';
 import { formatDuration, formatRatio } from './table.js';
 
@@ -154,5 +155,6 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
     ...convergenceTargets(results),
     ...consulTargets(results),
     ...memoryTargets(results),
+    ...policyTargets(results),
   ];
 }

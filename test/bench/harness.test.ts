@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { TINY } from '../../bench/config.js';
 import { countHeapObjects } from '../../bench/heap-objects.js';
+import { POLICIES } from '../../bench/policies.js';
 import { renderResults } from '../../bench/report.js';
 import { loadRxlb } from '../../bench/rxlb.js';
 import { runSuite } from '../../bench/suite.js';
@@ -36,11 +37,21 @@ describe('the benchmark harness', () => {
     expect(results.convergence.samples).toHaveLength(4 * TINY.convergence.cycles);
     expect(results.consulLoad.map((load) => load.watches)).toEqual([1, TINY.consulLoad.watches]);
     expect(results.memory.snapshots).toHaveLength(4);
+    expect(results.policies.load.map((row) => [row.policy, row.backends])).toEqual([
+      ...POLICIES.map((policy) => [policy.name, 'equal']),
+      ...POLICIES.map((policy) => [policy.name, 'one slow']),
+    ]);
+    expect(results.policies.load.every((row) => row.callsPerSecond > 0)).toBe(true);
+    expect(results.policies.turnSlow.map((row) => row.shedMs.length)).toEqual(
+      POLICIES.map(() => TINY.policies.turnSlow.runs),
+    );
 
     const targets = evaluateTargets(results);
     const markdown = renderResults(results, targets);
     for (const target of targets) expect(markdown).toContain(target.target);
     expect(markdown).toContain('## Unary calls over 3 backends on loopback');
     expect(markdown).toContain('## Memory and handles');
+    expect(markdown).toContain('## Policies over five backends, one of them slow');
+    expect(markdown).toContain('## A backend that turns slow mid-run');
   }, 30_000);
 });
