@@ -1,6 +1,7 @@
 /**
  * A `Math.random` look-alike that gives the same numbers for the same seed (mulberry32), for
- * tests that count how often a random policy picks each member without being flaky.
+ * tests that count how often a random policy picks each member without being flaky, and for
+ * churn that a failing run can replay.
  */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
