@@ -12,10 +12,11 @@ const C = '10.0.0.3:80';
 /** The calls in flight on each backend whenever a case's picker picks. */
 const IN_FLIGHT = { [A]: 2, [B]: 0, [C]: 5 };
 /**
- * Over three members, the pairs drawn in turn are (A, B), (A, C), (B, A), (B, C), (C, A),
- * (C, B): every ordered pair once. (Over two, both are always drawn.)
+ * One draw per pick: its integer part (times the number of members) is the first candidate, its
+ * fraction the second. Over three members, the pairs drawn in turn are (A, B), (A, C), (B, A),
+ * (B, C), (C, A), (C, B): every ordered pair once. (Over two, both are always drawn.)
  */
-const DRAWS = [0.1, 0.1, 0.1, 0.9, 0.5, 0.1, 0.5, 0.9, 0.9, 0.1, 0.9, 0.9];
+const DRAWS = [0.1, 0.25, 0.4, 0.6, 0.7, 0.9];
 const PICKS = 6;
 
 export const leastRequestMarbles: MarbleSuite<readonly Update[], PicksView> = {

@@ -1,8 +1,8 @@
 /**
  * rxlb: client-side load balancing for Node.js gRPC clients, built from RxJS streams.
  *
- * Discovery (`consulInstances$`, with its `whenNobody` policy) → `diff()` → `roundRobin()` →
- * `createBalancedChannel()`.
+ * Discovery (`consulInstances$`, with its `whenNobody` policy) → `diff()` → a policy
+ * (`roundRobin()`, `leastRequest()`, `peakEwma()`) → `createBalancedChannel()`.
  */
 
 export type { ConsulConnectionOptions, ConsulTlsOptions } from './consul/connection.js';

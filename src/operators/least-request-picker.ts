@@ -17,7 +17,12 @@ export class LeastRequestPicker extends PowerOfChoicesPicker {
   #ofUsable = new Float64Array(0);
   #weighted = false;
 
-  constructor(members: readonly Instance[], choices: number, random: () => number, caller: string) {
+  constructor(
+    members: readonly Instance[],
+    choices: number,
+    random: (() => number) | undefined,
+    caller: string,
+  ) {
     super(members, choices, random, caller);
     this.#ofMembers = Float64Array.from(members, inverseWeight);
   }

@@ -10,20 +10,19 @@ export interface LeastRequestOptions {
   /**
    * How many distinct backends each pick draws at random before taking the least loaded: 2 is
    * the power of two choices; more gets closer to "the least loaded of all" and costs a draw
-   * of `random` per choice. An integer of at least 2. Default 2.
+   * of `random` per choice (the two of P2C share one). An integer of at least 2. Default 2.
    */
   readonly choices?: number;
   /**
-   * The source of the random draws: must return a number in `[0, 1)`, as `Math.random` does.
-   * Inject a fixed sequence for deterministic tests. Default `Math.random`.
+   * The source of the random draws, one per pick: must return a number in `[0, 1)`, as
+   * `Math.random` does. Inject a fixed sequence for deterministic tests. Default: each picker's
+   * own xorshift32 generator, seeded from `Math.random` (as uniform, and several times
+   * cheaper than a call to `Math.random`).
    */
   readonly random?: () => number;
 }
 
-const DEFAULTS = {
-  choices: 2,
-  random: Math.random,
-} as const satisfies Required<LeastRequestOptions>;
+const DEFAULTS = { choices: 2 } as const satisfies Omit<Required<LeastRequestOptions>, 'random'>;
 
 const CALLER = 'leastRequest()';
 
@@ -102,7 +101,7 @@ export function leastRequest(
   const choices =
     reader.number('choices', { min: 2, max: Number.MAX_SAFE_INTEGER, integer: true }) ??
     DEFAULTS.choices;
-  const random = reader.function<() => number>('random') ?? DEFAULTS.random;
+  const random = reader.function<() => number>('random');
   return pickerOperator(
     CALLER,
     () => (members) => new LeastRequestPicker(members, choices, random, CALLER),

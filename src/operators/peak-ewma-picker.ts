@@ -1,6 +1,6 @@
 import type { Instance } from '../instance.js';
 import type { Backend, CallReport } from '../picker.js';
-import type { Estimate, LatencyEstimates } from './latency-estimates.js';
+import type { LatencyEstimates } from './latency-estimates.js';
 import { PowerOfChoicesPicker } from './power-of-choices-picker.js';
 
 /**
@@ -12,20 +12,20 @@ import { PowerOfChoicesPicker } from './power-of-choices-picker.js';
  */
 export class PeakEwmaPicker extends PowerOfChoicesPicker {
   readonly #estimates: LatencyEstimates;
-  /** The estimate of each member, and of each usable backend, by position. */
-  readonly #ofMembers: readonly Readonly<Estimate>[];
-  #ofUsable: readonly Readonly<Estimate>[] = [];
+  /** The estimates' slot of each member, and of each usable backend, by position. */
+  readonly #ofMembers: Int32Array;
+  #ofUsable = new Int32Array(0);
 
   /** `estimates` must already hold every one of `members` (see `LatencyEstimates.retain`). */
   constructor(
     members: readonly Instance[],
     estimates: LatencyEstimates,
-    random: () => number,
+    random: (() => number) | undefined,
     caller: string,
   ) {
     super(members, 2, random, caller);
     this.#estimates = estimates;
-    this.#ofMembers = members.map((member) => estimates.of(member.address));
+    this.#ofMembers = Int32Array.from(members, (member) => estimates.slotOf(member.address));
   }
 
   callEnded(report: CallReport): void {
@@ -33,16 +33,16 @@ export class PeakEwmaPicker extends PowerOfChoicesPicker {
   }
 
   protected override usableChanged(): void {
-    this.#ofUsable = this.usable.map((backend) => this.#estimates.of(backend.instance.address));
+    const estimates = this.#estimates;
+    this.#ofUsable = Int32Array.from(this.usable, (b) => estimates.slotOf(b.instance.address));
   }
 
   protected override costOfUsable(position: number): number {
-    const estimate = this.#ofUsable[position] as Estimate;
-    const backend = this.usable[position] as Backend;
-    return this.#estimates.costOf(estimate) * (backend.inFlight + 1);
+    const cost = this.#estimates.costAt(this.#ofUsable[position] as number);
+    return cost * ((this.usable[position] as Backend).inFlight + 1);
   }
 
   protected override costOfMember(position: number): number {
-    return this.#estimates.costOf(this.#ofMembers[position] as Estimate);
+    return this.#estimates.costAt(this.#ofMembers[position] as number);
   }
 }

@@ -21,8 +21,9 @@ export interface PeakEwmaOptions {
    */
   readonly scheduler?: SchedulerLike;
   /**
-   * The source of the random draws: must return a number in `[0, 1)`, as `Math.random` does.
-   * Inject a fixed sequence for deterministic tests. Default `Math.random`.
+   * The source of the random draws, one per pick: must return a number in `[0, 1)`, as
+   * `Math.random` does. Inject a fixed sequence for deterministic tests. Default: each picker's
+   * own xorshift32 generator, seeded from `Math.random`.
    */
   readonly random?: () => number;
 }
@@ -30,8 +31,7 @@ export interface PeakEwmaOptions {
 const DEFAULTS = {
   decayMs: 10_000,
   scheduler: asyncScheduler,
-  random: Math.random,
-} as const satisfies Required<PeakEwmaOptions>;
+} as const satisfies Omit<Required<PeakEwmaOptions>, 'random'>;
 
 const CALLER = 'peakEwma()';
 
@@ -121,7 +121,7 @@ export function peakEwma(
 ): OperatorFunction<readonly Update[], Picker> {
   const reader = readOptions(CALLER, options, ['decayMs', 'scheduler', 'random']);
   const decayMs = reader.ms('decayMs', { min: 1 }) ?? DEFAULTS.decayMs;
-  const random = reader.function<() => number>('random') ?? DEFAULTS.random;
+  const random = reader.function<() => number>('random');
   const scheduler = reader.raw('scheduler') ?? DEFAULTS.scheduler;
   const clock = hasNow(scheduler)
     ? scheduler

@@ -1,5 +1,6 @@
 import type { Instance } from '../instance.js';
 import type { Backend, Backends, Picker } from '../picker.js';
+import { Xorshift32 } from './xorshift.js';
 
 /**
  * The choice `leastRequest()` and `peakEwma()` share: the power of d random choices
@@ -9,9 +10,10 @@ import type { Backend, Backends, Picker } from '../picker.js';
  * `Load` is measured.
  *
  * Candidates are drawn in random order and the first drawn wins a tie, so a tie goes to a
- * random one of the tied without another draw. With d = 2 a pick costs two draws of `random`
- * and no branch that the processor could mispredict half the time (a pick costs a few
- * nanoseconds: a misprediction would double it). With more, a partial
+ * random one of the tied without another draw. With d = 2 a pick costs one draw of `random`,
+ * split into the two positions (a draw costs more than the rest of a pick), and no branch that
+ * the processor could mispredict half the time (a misprediction would cost as much as the
+ * pick). With more, a partial
  * Fisher-Yates shuffle of a scratch permutation the picker keeps (a permutation stays one
  * whatever order it is left in, so it never needs resetting; it is allocated again only when
  * the number of candidates changes), one draw per candidate. With d at least the number of
@@ -25,15 +27,23 @@ export abstract class PowerOfChoicesPicker implements Picker {
   /** The usable backends of the latest `pick(backends)`, which {@link costOfUsable} reads. */
   protected usable: readonly Backend[] = [];
   readonly #choices: number;
-  readonly #random: () => number;
+  /** The caller's source of draws; undefined: the picker's own generator. */
+  readonly #random: (() => number) | undefined;
+  readonly #generator = new Xorshift32();
   readonly #caller: string;
   #order = new Uint32Array(0);
 
   /**
    * Takes ownership of `members`: the caller must not change the array afterwards.
-   * `choices` must be an integer of at least 2.
+   * `choices` must be an integer of at least 2. Without `random`, draws come from a
+   * {@link Xorshift32} of the picker's own.
    */
-  constructor(members: readonly Instance[], choices: number, random: () => number, caller: string) {
+  constructor(
+    members: readonly Instance[],
+    choices: number,
+    random: (() => number) | undefined,
+    caller: string,
+  ) {
     this.members = members;
     this.instances = Object.freeze([...members]);
     this.size = members.length;
@@ -43,8 +53,16 @@ export abstract class PowerOfChoicesPicker implements Picker {
   }
 
   pick(backends?: Backends): Instance | undefined {
+    // Both paths are #choose's for two choices, written out so that they compile to
+    // straight-line code with no call: the channel takes the second on every call.
     if (backends === undefined) {
-      return this.size === 0 ? undefined : this.members[this.#choose(this.size, false)];
+      const n = this.size;
+      if (n < 2 || this.#choices !== 2) return this.members[this.#choose(n, false)];
+      const drawn = this.#draw(n);
+      const first = drawn | 0;
+      const second = secondOf(drawn, first, n);
+      const winner = Number(this.costOfMember(second) < this.costOfMember(first));
+      return this.members[first + (second - first) * winner];
     }
     const { usable } = backends;
     if (usable !== this.usable) {
@@ -52,14 +70,12 @@ export abstract class PowerOfChoicesPicker implements Picker {
       this.usableChanged();
     }
     const n = usable.length;
-    if (n <= 1 || this.#choices !== 2) return usable[this.#choose(n, true)]?.instance;
-    // The channel's path, once per call: #choose's, written out so that it compiles to
-    // straight-line code with no call.
-    const first = this.#draw(n);
-    let second = this.#draw(n - 1);
-    second += Number(second >= first);
+    if (n < 2 || this.#choices !== 2) return usable[this.#choose(n, true)]?.instance;
+    const drawn = this.#draw(n);
+    const first = drawn | 0;
+    const second = secondOf(drawn, first, n);
     const winner = Number(this.costOfUsable(second) < this.costOfUsable(first));
-    return usable[first + (second - first) * winner]?.instance;
+    return (usable[first + (second - first) * winner] as Backend).instance;
   }
 
   /** The cost of `usable[position]` now: lower is better. */
@@ -75,10 +91,9 @@ export abstract class PowerOfChoicesPicker implements Picker {
   #choose(n: number, ofUsable: boolean): number {
     if (n <= 1) return 0;
     if (this.#choices === 2) {
-      const first = this.#draw(n);
-      let second = this.#draw(n - 1);
-      // Number(boolean) compiles to a flag, where `c ? 1 : 0` compiles to a branch.
-      second += Number(second >= first);
+      const drawn = this.#draw(n);
+      const first = drawn | 0;
+      const second = secondOf(drawn, first, n);
       const secondWins = this.#cost(second, ofUsable) < this.#cost(first, ofUsable);
       return first + (second - first) * Number(secondWins);
     }
@@ -88,7 +103,7 @@ export abstract class PowerOfChoicesPicker implements Picker {
     let best = 0;
     let bestCost = Number.POSITIVE_INFINITY;
     for (let t = 0; t < draws; t++) {
-      const drawn = t + this.#draw(n - t);
+      const drawn = t + (this.#draw(n - t) | 0);
       const candidate = order[drawn] as number;
       order[drawn] = order[t] as number;
       order[t] = candidate;
@@ -105,14 +120,31 @@ export abstract class PowerOfChoicesPicker implements Picker {
     return ofUsable ? this.costOfUsable(position) : this.costOfMember(position);
   }
 
-  /** A uniformly random integer in `[0, n)` (for `r` below 1, `r * n` stays below `n`). */
+  /**
+   * A draw scaled to `[0, n)`: for `r` below 1, `r * n` stays below `n`. Its integer part is
+   * uniform in `[0, n)`, and so is its fraction in `[0, 1)`, to the bits of the draw less
+   * log2(n) (see {@link Xorshift32} for its own generator's).
+   */
   #draw(n: number): number {
-    const r = this.#random();
+    const random = this.#random;
+    if (random === undefined) return this.#generator.next() * n;
+    const r = random();
     if (!(r >= 0 && r < 1)) {
       throw new RangeError(
         `${this.#caller}: options.random returned ${r}, expected a number in [0, 1)`,
       );
     }
-    return (r * n) | 0;
+    return r * n;
   }
+}
+
+/**
+ * The second of two distinct positions among `n` from one draw in `[0, n)` whose integer part,
+ * `first`, is the first: its fraction picks one of the `n - 1` others, uniformly.
+ */
+function secondOf(drawn: number, first: number, n: number): number {
+  const second = ((drawn - first) * (n - 1)) | 0;
+  // Number(boolean) compiles to a flag, where `c ? 1 : 0` compiles to a branch that the
+  // processor would mispredict half the time.
+  return second + Number(second >= first);
 }

@@ -21,8 +21,8 @@ function estimates() {
     ended(member: Instance, durationMs: number, code = 0, connectionFailure = false) {
       state.observe({ instance: member, durationMs, code, connectionFailure });
     },
-    cost: (member: Instance) => state.costOf(state.of(member.address)),
-    value: (member: Instance) => state.of(member.address).value,
+    cost: (member: Instance) => state.costAt(state.slotOf(member.address)),
+    value: (member: Instance) => state.estimateOf(member.address)?.value ?? Number.NaN,
   };
 }
 
@@ -120,7 +120,7 @@ describe('peakEwma() latency estimates, property', () => {
         });
         const mean =
           latencies.length === 0 ? 1 : latencies.reduce((a, b) => a + b, 0) / latencies.length;
-        expect(state.costOf(state.of(B.address))).toBeCloseTo(mean, 6);
+        expect(state.costAt(state.slotOf(B.address))).toBeCloseTo(mean, 6);
       }),
     );
   });
@@ -147,7 +147,7 @@ describe('peakEwma() latency estimates', () => {
     e.ended(A, 100);
     e.ended(B, 10);
     e.state.retain([B]);
-    expect(e.state.of(A.address).known).toBe(false);
+    expect(e.state.estimateOf(A.address)).toBeUndefined();
     expect(e.state.neutral).toBe(10);
     e.state.retain([A, B]);
     expect(e.cost(A)).toBe(10);
@@ -158,7 +158,7 @@ describe('peakEwma() latency estimates', () => {
     e.ended(instance('10.9.9.9:80'), 5);
     e.ended(A, Number.NaN);
     e.ended(A, -1);
-    expect(e.state.of(A.address).known).toBe(false);
+    expect(e.state.estimateOf(A.address)).toBeUndefined();
     expect(e.state.neutral).toBe(1);
   });
 
