@@ -89,6 +89,13 @@ describe('leastRequest() pickers', () => {
     expect(counts.get(B)).toBeGreaterThan(1_300);
   });
 
+  it('with its own generator (no random option), picks members of equal load alike, and never the most loaded', () => {
+    const picker = pickerOf([added(A), added(B), added(C), added('10.0.0.4:80')]);
+    const counts = tally(picks(picker, backends(picker, [1, 1, 1, 3]), 6_000));
+    expect(counts.get('10.0.0.4:80')).toBeUndefined();
+    for (const address of [A, B, C]) expect(counts.get(address)).toBeGreaterThan(1_800);
+  });
+
   it('weighs the calls in flight as Envoy does: weight 3 with 2 in flight beats weight 1 with 1', () => {
     const picker = pickerOf([added(instance(A, { weight: 3 })), added(B)]);
     expect(tally(picks(picker, backends(picker, [2, 1]), 20)).get(A)).toBe(20);
