@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Xorshift32 } from '../../src/operators/xorshift.js';
 import { countOf } from '../support/seeded-random.js';
 
-describe('Xorshift32, the P2C pickers' own generator', () => {
+describe('Xorshift32, the generator of the P2C pickers', () => {
   it('draws numbers in [0, 1) that fall evenly into ten buckets', () => {
     const generator = new Xorshift32();
     const draws = Array.from({ length: 100_000 }, () => generator.next());
