@@ -33,8 +33,7 @@ export class LeastRequestPicker extends PowerOfChoicesPicker {
     this.#ofUsable = this.#weighted ? inverse : new Float64Array(0);
   }
 
-  protected override costOfUsable(position: number): number {
-    const { inFlight } = this.usable[position] as Backend;
+  protected override costOfUsable({ inFlight }: Backend, position: number): number {
     return this.#weighted ? (inFlight + 1) * (this.#ofUsable[position] as number) : inFlight;
   }
 

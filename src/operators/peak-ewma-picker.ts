@@ -37,9 +37,8 @@ export class PeakEwmaPicker extends PowerOfChoicesPicker {
     this.#ofUsable = Int32Array.from(this.usable, (b) => estimates.slotOf(b.instance.address));
   }
 
-  protected override costOfUsable(position: number): number {
-    const cost = this.#estimates.costAt(this.#ofUsable[position] as number);
-    return cost * ((this.usable[position] as Backend).inFlight + 1);
+  protected override costOfUsable({ inFlight }: Backend, position: number): number {
+    return this.#estimates.costAt(this.#ofUsable[position] as number) * (inFlight + 1);
   }
 
   protected override costOfMember(position: number): number {

@@ -24,7 +24,7 @@ export abstract class PowerOfChoicesPicker implements Picker {
   readonly size: number;
   /** A private copy to pick from: V8 reads a frozen array's elements several times slower. */
   protected readonly members: readonly Instance[];
-  /** The usable backends of the latest `pick(backends)`, which {@link costOfUsable} reads. */
+  /** The usable backends of the latest `pick(backends)`, by whose positions costs are asked. */
   protected usable: readonly Backend[] = [];
   readonly #choices: number;
   /** The caller's source of draws; undefined: the picker's own generator. */
@@ -32,6 +32,9 @@ export abstract class PowerOfChoicesPicker implements Picker {
   readonly #generator = new Xorshift32();
   readonly #caller: string;
   #order = new Uint32Array(0);
+  /** Whether a pick among the members, or among `usable`, is P2C of two or more. */
+  readonly #pairOfMembers: boolean;
+  #pairOfUsable = false;
 
   /**
    * Takes ownership of `members`: the caller must not change the array afterwards.
@@ -50,42 +53,49 @@ export abstract class PowerOfChoicesPicker implements Picker {
     this.#choices = choices;
     this.#random = random;
     this.#caller = caller;
+    this.#pairOfMembers = choices === 2 && members.length >= 2;
   }
 
   pick(backends?: Backends): Instance | undefined {
     // Both paths are #choose's for two choices, written out so that they compile to
-    // straight-line code with no call: the channel takes the second on every call.
+    // straight-line code with no call: the channel takes the second on every call, where a
+    // pick costs about as much as three array reads and each check counts.
     if (backends === undefined) {
       const n = this.size;
-      if (n < 2 || this.#choices !== 2) return this.members[this.#choose(n, false)];
-      const drawn = this.#draw(n);
+      if (!this.#pairOfMembers) return this.members[this.#choose(n, false)];
+      const drawn = this.#random === undefined ? this.#generator.next() * n : this.#draw(n);
       const first = drawn | 0;
       const second = secondOf(drawn, first, n);
       const winner = Number(this.costOfMember(second) < this.costOfMember(first));
       return this.members[first + (second - first) * winner];
     }
     const { usable } = backends;
-    if (usable !== this.usable) {
-      this.usable = usable;
-      this.usableChanged();
-    }
+    if (usable !== this.usable) this.#useUsable(usable);
+    if (!this.#pairOfUsable) return usable[this.#choose(usable.length, true)]?.instance;
     const n = usable.length;
-    if (n < 2 || this.#choices !== 2) return usable[this.#choose(n, true)]?.instance;
-    const drawn = this.#draw(n);
+    const drawn = this.#random === undefined ? this.#generator.next() * n : this.#draw(n);
     const first = drawn | 0;
     const second = secondOf(drawn, first, n);
-    const winner = Number(this.costOfUsable(second) < this.costOfUsable(first));
+    const a = usable[first] as Backend;
+    const b = usable[second] as Backend;
+    const winner = Number(this.costOfUsable(b, second) < this.costOfUsable(a, first));
     return (usable[first + (second - first) * winner] as Backend).instance;
   }
 
-  /** The cost of `usable[position]` now: lower is better. */
-  protected abstract costOfUsable(position: number): number;
+  /** The cost of `backend`, which is `usable[position]`, now: lower is better. */
+  protected abstract costOfUsable(backend: Backend, position: number): number;
 
   /** The cost of `members[position]` for a pick without backends: lower is better. */
   protected abstract costOfMember(position: number): number;
 
   /** Called when a pick brings a new `usable` array, before any cost of it is asked. */
   protected usableChanged(): void {}
+
+  #useUsable(usable: readonly Backend[]): void {
+    this.usable = usable;
+    this.#pairOfUsable = this.#choices === 2 && usable.length >= 2;
+    this.usableChanged();
+  }
 
   /** The position, among `n` candidates, of the least costly of `choices` random ones. */
   #choose(n: number, ofUsable: boolean): number {
@@ -117,7 +127,9 @@ export abstract class PowerOfChoicesPicker implements Picker {
   }
 
   #cost(position: number, ofUsable: boolean): number {
-    return ofUsable ? this.costOfUsable(position) : this.costOfMember(position);
+    return ofUsable
+      ? this.costOfUsable(this.usable[position] as Backend, position)
+      : this.costOfMember(position);
   }
 
   /**
