@@ -55,6 +55,6 @@ export function policySections({ policies }: Pick<BenchResults, 'policies'>): st
   return [
     `## Policies over five backends, one of them slow\n\nUnary calls, closed loop, over five backends of which one answers every call 100 ms later; medians over rounds (see the method). "On the slow one": its share of the calls. ÷ roundRobin() and ÷ grpc-js: median of the per-round ratios of calls/s.\n\n${policyTable(of('one slow'))}`,
     `## Policies over five equal backends\n\nThe same, all five backends fast (the share in parentheses is the fifth backend's).\n\n${policyTable(of('equal'))}`,
-    `## A backend that turns slow mid-run\n\nFive fast backends; one of them turns 100 ms slower while the calls go on. Time from the change until its share of the calls fell below 10 % (half its round-robin share) for good, over windows of 100 ms of calls by start time.\n\n${turnSlowTable(policies.turnSlow)}`,
+    `## A backend that turns slow mid-run\n\nFive fast backends; one of them turns 100 ms slower while the calls go on. Time from the change until its share of the calls was below 10 % (half its round-robin share) for good, over windows of 100 ms of calls by start time (the end of the first window from which every window is below: 100 ms means from the change on).\n\n${turnSlowTable(policies.turnSlow)}`,
   ];
 }

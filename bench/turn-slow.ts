@@ -2,8 +2,9 @@
  * A backend that turns slow mid-run (issue #10): each policy of policies.ts runs over the five
  * backends of policy-load.ts, all fast, then one of them becomes `slowMs` slower while the calls
  * go on. The result is how long after the change its share of the calls fell below half its
- * round-robin share (1/5 ÷ 2 = 10 %) for good: the start of the first window of `windowMs` (by
- * the time calls started, stepped by 10 ms) from which every later window shows less.
+ * round-robin share (1/5 ÷ 2 = 10 %) for good: the end of the first window of `windowMs` (by
+ * the time calls started, stepped by 10 ms) from which every later window shows less. So
+ * `windowMs` is the shortest time it can report: that of a share below 10 % from the change on.
  */
 import type { Backends } from './backends.js';
 import { unaryCaller } from './echo-client.js';
@@ -32,7 +33,7 @@ const STEP_MS = 10;
 
 export interface TurnSlowRow {
   readonly policy: string;
-  /** Per run: ms from the change until the share fell below {@link SHED_SHARE} for good. */
+  /** Per run: ms from the change until the share was below {@link SHED_SHARE} for good. */
   readonly shedMs: readonly number[];
   /** The share of the calls started in the last `windowMs` of each run. */
   readonly finalShare: readonly number[];
@@ -46,7 +47,8 @@ interface Sample {
 
 /**
  * How long after `changedAt` the share of slow samples, over windows of `windowMs` by start
- * time, fell below `threshold` for good; Infinity when the last window is still above it.
+ * time, was below `threshold` for good: the end of the first window from which every window is
+ * below; Infinity when the last window is still above it.
  */
 export function shedTime(
   samples: readonly Sample[],
@@ -66,7 +68,8 @@ export function shedTime(
       shed = start + STEP_MS - changedAt;
   }
   // too short a run to tell, or still above in its last window
-  return Number.isNaN(lastStart) || shed > lastStart - changedAt ? Number.POSITIVE_INFINITY : shed;
+  if (Number.isNaN(lastStart) || shed > lastStart - changedAt) return Number.POSITIVE_INFINITY;
+  return shed + windowMs;
 }
 
 async function runOnce(rxlb: RxlbApi, backends: Backends, config: TurnSlowConfig, policy: Policy) {
