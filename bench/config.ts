@@ -33,7 +33,7 @@ export const FULL: BenchConfig = {
     settleMs: 200,
   },
   policies: {
-    load: { rounds: 3, cellMs: 2_000, warmupMs: 1_000, concurrency: 32, slowMs: 100 },
+    load: { rounds: 6, cellMs: 1_000, warmupMs: 1_000, concurrency: 32, slowMs: 100 },
     turnSlow: {
       runs: 2,
       beforeMs: 1_000,
