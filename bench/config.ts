@@ -33,7 +33,13 @@ export const FULL: BenchConfig = {
     settleMs: 200,
   },
   policies: {
-    load: { rounds: 6, cellMs: 1_000, warmupMs: 1_000, concurrency: 32, slowMs: 100 },
+    load: {
+      rounds: { equal: 10, slow: 4 },
+      cellMs: 1_000,
+      warmupMs: 1_000,
+      concurrency: 32,
+      slowMs: 100,
+    },
     turnSlow: {
       runs: 2,
       beforeMs: 1_000,
@@ -61,7 +67,13 @@ export const QUICK: BenchConfig = {
     settleMs: 200,
   },
   policies: {
-    load: { rounds: 1, cellMs: 500, warmupMs: 300, concurrency: 32, slowMs: 100 },
+    load: {
+      rounds: { equal: 1, slow: 1 },
+      cellMs: 500,
+      warmupMs: 300,
+      concurrency: 32,
+      slowMs: 100,
+    },
     turnSlow: {
       runs: 1,
       beforeMs: 500,
@@ -89,7 +101,13 @@ export const TINY: BenchConfig = {
     settleMs: 20,
   },
   policies: {
-    load: { rounds: 1, cellMs: 50, warmupMs: 50, concurrency: 4, slowMs: 20 },
+    load: {
+      rounds: { equal: 1, slow: 1 },
+      cellMs: 50,
+      warmupMs: 50,
+      concurrency: 4,
+      slowMs: 20,
+    },
     turnSlow: { runs: 1, beforeMs: 100, afterMs: 200, windowMs: 50, concurrency: 4, slowMs: 20 },
   },
 };

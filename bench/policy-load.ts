@@ -14,7 +14,11 @@ import type { RxlbApi } from './rxlb.js';
 import { median } from './stats.js';
 
 export interface PolicyLoadConfig {
-  readonly rounds: number;
+  /**
+   * Rounds over equal backends, and with one slow: on equal backends the policies differ by
+   * a few percent at most, which takes more rounds to tell from the machine's drift.
+   */
+  readonly rounds: { readonly equal: number; readonly slow: number };
   /** How long each policy runs in each round. */
   readonly cellMs: number;
   /** Load on every channel before the first round (connections, JIT, what a policy learns). */
@@ -90,7 +94,8 @@ async function measureMix(
   try {
     for (const { cell } of channels) await cell(config.warmupMs);
     const cells: Cell[] = [];
-    for (let round = 0; round < config.rounds; round++) {
+    const rounds = mix === 'equal' ? config.rounds.equal : config.rounds.slow;
+    for (let round = 0; round < rounds; round++) {
       for (const { policy, cell } of rotate(channels, round)) {
         cells.push({ policy, round, ...(await cell(config.cellMs)) });
       }
