@@ -95,12 +95,14 @@ describe.each([
     });
     afterEach(() => broken.stop());
 
-    it('fails no call: each failed attempt is retried elsewhere, and the backend gets at most the 5 that eject it', async () => {
+    it('fails no call: each failed attempt is retried elsewhere, and the backend gets no more than ejecting it takes', async () => {
+      const callers = 4;
       const { channel, client } = await setup(policy, [...fixture.addresses(), broken.address]);
-      const { replies, errors } = await load(client, 4, 25);
+      const { replies, errors } = await load(client, callers, 25);
       expect(errors).toEqual([]);
       expect(replies).toHaveLength(100);
-      expect(broken.received).toBeLessThanOrEqual(5);
+      // 5 failures in a row eject it; the other callers' calls may be on their way to it then
+      expect(broken.received).toBeLessThanOrEqual(5 + callers - 1);
       const state = channel.backends().find((b) => b.instance.address === broken.address);
       // ejected after its 5th failure in a row, unless the policy stopped sending it calls first
       expect(state?.ejected || broken.received < 5).toBe(true);
