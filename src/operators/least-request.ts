@@ -60,8 +60,8 @@ const CALLER = 'leastRequest()';
  * `pick()` without backends (no channel: tests, another kind of client) sees nothing in
  * flight: it returns the heavier of the drawn members, so with equal weights a uniformly
  * random member, and `undefined` when there is none. `pick()` is O(`choices`) and allocates
- * nothing (beyond a scratch array, when `choices` > 2, whenever the number of usable
- * backends changes). Members are applied as `roundRobin()` applies them (an `add` replaces in
+ * nothing but, when the usable backends change, an array of their weights (and, with
+ * `choices` > 2, a scratch array). Members are applied as `roundRobin()` applies them (an `add` replaces in
  * place, a `delete` of an unknown address does nothing) and a new picker is emitted for every
  * batch, also an empty one. Completion and errors of the source pass through; a resubscribed
  * pipeline starts with no member. A `random` that returns a value outside `[0, 1)` makes

@@ -64,9 +64,9 @@ const CALLER = 'peakEwma()';
  * - **Failures are penalised.** A call that failed for the backend's sake (a lost connection,
  *   or UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL, UNAVAILABLE, DATA_LOSS) counts
  *   as taking at least twice the backend's estimate: a backend that fails fast never looks
- *   fast, and every failure in a row doubles its estimate (estimates stop at an hour). Any other status
- *   is the server's answer and counts its time. A cancelled call can raise an estimate, never
- *   lower it.
+ *   fast, and every failure in a row doubles its estimate (estimates stop at an hour). Any
+ *   other status is the server's answer and counts its time. A cancelled call can raise an
+ *   estimate, never lower it.
  * - **No history is neutral.** A backend with no report yet costs the mean estimate of those
  *   that have one, neither favoured nor avoided; while no backend has one, picks compare
  *   calls in flight only, as {@link leastRequest} does.
@@ -78,8 +78,8 @@ const CALLER = 'peakEwma()';
  * Estimates are kept by address across the pickers of one subscription (a new batch forgets
  * nothing of the members that stay) and forgotten for members that leave; a resubscribed
  * pipeline starts afresh. Time comes from `scheduler.now()`, read once per call report, never
- * per pick: each report also redraws one member's cost, in turn. `pick()` is O(1), allocates
- * nothing, and reads no clock.
+ * per pick: each report also redraws one member's cost, in turn. `pick()` is O(1), reads no
+ * clock, and allocates nothing but an array of positions when the usable backends change.
  *
  * `pick()` without backends (no channel) sees nothing in flight: of two random members it
  * returns the lower estimate, `undefined` when there is none; `callEnded` still teaches it.
