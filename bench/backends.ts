@@ -18,6 +18,11 @@ export interface Backends {
   cpuUsage(): Promise<NodeJS.CpuUsage>;
   /** Client connections open to the backends now. */
   connections(): Promise<number>;
+  /**
+   * Makes the backend at `index` of `addresses` slow: from when this resolves, every call to it
+   * waits `ms` in the server before it is handled (0: fast again).
+   */
+  setDelay(index: number, ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -85,6 +90,13 @@ export async function startBackends(count: number): Promise<Backends> {
       }),
     connections: () =>
       ask(child, 'connections', (message) => asNumber(field(message, 'connections'))),
+    async setDelay(index, ms) {
+      const answer = nextMessage(child, (message) =>
+        field(message, 'delayed') === index ? true : undefined,
+      );
+      child.send({ delay: { index, ms } });
+      await answer;
+    },
     async close() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

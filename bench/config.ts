@@ -4,7 +4,9 @@ import type { FailoverConfig } from './failover.js';
 import type { MacroConfig } from './macro.js';
 import type { MemoryConfig } from './memory.js';
 import type { MicroConfig } from './micro.js';
+import type { PolicyLoadConfig } from './policy-load.js';
 import type { SubsettingConfig } from './subsetting.js';
+import type { TurnSlowConfig } from './turn-slow.js';
 import type { WeightedSharesConfig } from './weighted-shares.js';
 
 /** How much of everything `npm run bench` does. */
@@ -18,6 +20,7 @@ export interface BenchConfig {
   readonly weightedShares: WeightedSharesConfig;
   readonly subsetting: SubsettingConfig;
   readonly failover: FailoverConfig;
+  readonly policies: { readonly load: PolicyLoadConfig; readonly turnSlow: TurnSlowConfig };
 }
 
 /** `npm run bench`: a few minutes; writes bench/RESULTS.md. */
@@ -45,6 +48,23 @@ export const FULL: BenchConfig = {
     waitMs: 250,
     periods: 20,
     sharedSubscribers: 100,
+  },
+  policies: {
+    load: {
+      rounds: { equal: 10, slow: 4 },
+      cellMs: 1_000,
+      warmupMs: 1_000,
+      concurrency: 32,
+      slowMs: 100,
+    },
+    turnSlow: {
+      runs: 2,
+      beforeMs: 1_000,
+      afterMs: 1_500,
+      windowMs: 100,
+      concurrency: 32,
+      slowMs: 100,
+    },
   },
 };
 
@@ -74,6 +94,23 @@ export const QUICK: BenchConfig = {
     periods: 5,
     sharedSubscribers: 100,
   },
+  policies: {
+    load: {
+      rounds: { equal: 1, slow: 1 },
+      cellMs: 500,
+      warmupMs: 300,
+      concurrency: 32,
+      slowMs: 100,
+    },
+    turnSlow: {
+      runs: 1,
+      beforeMs: 500,
+      afterMs: 1_000,
+      windowMs: 100,
+      concurrency: 32,
+      slowMs: 100,
+    },
+  },
 };
 
 /** For the test that keeps the harness from rotting: every step, as small as it gets. */
@@ -101,5 +138,15 @@ export const TINY: BenchConfig = {
     waitMs: 50,
     periods: 2,
     sharedSubscribers: 3,
+  },
+  policies: {
+    load: {
+      rounds: { equal: 1, slow: 1 },
+      cellMs: 50,
+      warmupMs: 50,
+      concurrency: 4,
+      slowMs: 20,
+    },
+    turnSlow: { runs: 1, beforeMs: 100, afterMs: 200, windowMs: 50, concurrency: 4, slowMs: 20 },
   },
 };

@@ -8,6 +8,7 @@ export interface LoadResult {
   readonly callsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  readonly p999Ms: number;
   /** CPU time this process spent per successful call, in µs (user + system). */
   readonly cpuUsPerCall: number;
   /** The first error, if any, for the report. */
@@ -47,6 +48,7 @@ export async function runLoad(
     callsPerSecond: latencies.length / seconds,
     p50Ms: quantile(latencies, 0.5),
     p99Ms: quantile(latencies, 0.99),
+    p999Ms: quantile(latencies, 0.999),
     cpuUsPerCall: (used.user + used.system) / Math.max(1, latencies.length),
     firstError,
   };

@@ -53,7 +53,8 @@ function cpuMs(usage: NodeJS.CpuUsage): number {
   return (usage.user + usage.system) / 1e3;
 }
 
-function rotate<T>(items: readonly T[], by: number): T[] {
+/** `items` rotated left by `by`: a round's order, so that drift hits every row alike. */
+export function rotate<T>(items: readonly T[], by: number): T[] {
   const k = by % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
 }

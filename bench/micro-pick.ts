@@ -19,6 +19,7 @@ import type { Backend, Backends, Picker } from '../src/picker.js';
 import type { Benchmark } from './benchmark.js';
 import { addAll, sizeLabel } from './fixtures.js';
 import { cycle } from './grpc-js-picker.js';
+import { policyPickBenchmarks } from './micro-policy-pick.js';
 import { field } from './reflect.js';
 import type { RxlbApi } from './rxlb.js';
 
@@ -162,6 +163,7 @@ export async function pickBenchmarks(
         name: PICK_NAMES.grpcJs,
         fn: () => do_not_optimize(grpcJs.pick(args)),
       },
+      ...(await policyPickBenchmarks(rxlb, size, pickGroup(size))),
     );
   }
   return { benchmarks, close: live.close };

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { KIND_LABELS } from './channels.js';
 import { CHANGE_KINDS } from './convergence.js';
 import { failoverSection } from './failover-report.js';
+import { policySections } from './policy-report.js';
 import { quantile } from './stats.js';
 import { SUBSET_SCHEME_LABELS } from './subsetting.js';
 import type { BenchResults } from './suite.js';
@@ -196,6 +197,7 @@ export function renderResults(results: BenchResults, targets: readonly TargetRes
     `## Weighted round robin through the channel\n\n${results.weightedShares.calls.toLocaleString('en')} unary calls, ${results.weightedShares.errors} failed.\n\n${weightedTable(results)}`,
     `## Subsetting\n\n${subsettingSummary(results)}\n\n${subsettingTable(results)}`,
     `## Failover between datacenters\n\n${failoverSection(results.failover)}`,
+    ...policySections(results),
     readFileSync(METHOD, 'utf8').trim(),
   ].join('\n\n');
 }

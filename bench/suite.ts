@@ -9,8 +9,10 @@ import { type FailoverResult, runFailover } from './failover.js';
 import { type MacroRow, runMacro } from './macro.js';
 import { type MemoryResult, runMemory } from './memory.js';
 import { runMicro } from './micro.js';
+import { type PolicyRow, runPolicyLoad } from './policy-load.js';
 import type { Rxlb } from './rxlb.js';
 import { runSubsetting, type SubsettingResult } from './subsetting.js';
+import { runTurnSlow, type TurnSlowRow } from './turn-slow.js';
 import { runWeightedShares, type WeightedSharesResult } from './weighted-shares.js';
 
 export interface MachineInfo {
@@ -39,10 +41,15 @@ export interface BenchResults {
   readonly weightedShares: WeightedSharesResult;
   readonly subsetting: SubsettingResult;
   readonly failover: FailoverResult;
+  /** Policies side by side over five backends, equal and one slow; one turning slow. */
+  readonly policies: {
+    readonly load: readonly PolicyRow[];
+    readonly turnSlow: readonly TurnSlowRow[];
+  };
 }
 
-/** 3 backends for the macro rows, and a spare one for the changes. */
-const BACKENDS = 4;
+/** 3 backends for the macro rows, a spare one for the changes, and a fifth for the policy rows. */
+const BACKENDS = 5;
 
 export async function runSuite(
   config: BenchConfig,
@@ -76,6 +83,10 @@ export async function runSuite(
       runSubsetting(rxlb.api, config.subsetting),
     );
     const failover = await step('failover', () => runFailover(rxlb.api, backends, config.failover));
+    const policies = await step('policies', async () => ({
+      load: await runPolicyLoad(rxlb.api, backends, config.policies.load),
+      turnSlow: await runTurnSlow(rxlb.api, backends, config.policies.turnSlow),
+    }));
     return {
       config: config.name,
       rxlbFrom: rxlb.from,
@@ -97,6 +108,7 @@ export async function runSuite(
       weightedShares,
       subsetting,
       failover,
+      policies,
     };
   } finally {
     await backends.close();

@@ -6,6 +6,7 @@ import type { MemorySnapshot } from './memory.js';
 import { CHANGES, DIFF_FLOOR, DIFF_SIZES, diffGroup } from './micro-diff.js';
 import { PICK_NAMES, PICK_SIZES, pickGroup } from './micro-pick.js';
 import { WEIGHTED_PICK_NAMES } from './micro-weighted.js';
+import { policyTargets } from './policy-targets.js';
 import type { BenchResults } from './suite.js';
 import { formatDuration, formatRatio } from './table.js';
 
@@ -232,5 +233,6 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
     ...weightedTargets(results),
     ...subsettingTargets(results),
     ...failoverTargets(results),
+    ...policyTargets(results),
   ];
 }

@@ -8,8 +8,13 @@
  *   consulInstances$('greeter').pipe(diff(), roundRobin()) → createBalancedChannel()
  *
  * with the retryOnAnotherInstance() middleware. Then it kills one server with SIGKILL, adds
- * a new one, and sums up: calls per backend, failed calls, and how long each membership
- * change took to reach the picker. Exit code 0 only when the run met its expectations.
+ * a new one, and sums up: calls per backend, failed calls, latency per phase, and how long
+ * each membership change took to reach the picker. Exit code 0 only when the run met its
+ * expectations.
+ *
+ * `npm start -- --policy <round-robin|least-request|peak-ewma>`: that policy in place of
+ * roundRobin(), while one server turns 100 ms slower for a phase and then fast again; the live
+ * chart shows where the calls go, and the summary whether they moved away from the slow one.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClientFactory } from 'nice-grpc';
@@ -20,10 +25,11 @@ import {
   diff,
   type Picker,
   retryOnAnotherInstance,
-  roundRobin,
 } from '../src/index.js';
 import { ConsulTestServer } from '../src/testing/index.js';
 import { type BackendRow, draw, event, freeze } from './demo/display.js';
+import { type Phase, Phases, phaseLines, shareOf } from './demo/phases.js';
+import { DEMO_POLICIES, type DemoPolicy, readPolicyFlag, USAGE } from './demo/policy-flag.js';
 import { GreeterDefinition } from './greeter/generated/greeter.js';
 import { type GreeterProcess, spawnGreeter } from './greeter/spawn.js';
 
@@ -36,6 +42,15 @@ if (process.argv.includes('--failover')) {
 const PHASE_MS = 5_000;
 const WORKERS = 8;
 const CHANGE_TIMEOUT_MS = 10_000;
+const SLOW_MS = 100;
+
+let policy: DemoPolicy | undefined;
+try {
+  policy = readPolicyFlag(process.argv.slice(2));
+} catch (error) {
+  console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+  process.exit(2);
+}
 
 const t0 = performance.now();
 const now = () => performance.now() - t0;
@@ -47,6 +62,8 @@ const consulAddress = realConsul ?? testServer?.address ?? '';
 event(now(), realConsul ? `using Consul at ${realConsul}` : `ConsulTestServer on ${consulAddress}`);
 
 // --- the client: discovery → picker → channel ------------------------------------------------
+const balancing = DEMO_POLICIES[policy ?? 'round-robin'];
+event(now(), `balancing with ${balancing.label}${policy ? '' : ', the default'}`);
 let picker: Picker | undefined;
 const pickerWaiters = new Set<() => void>();
 const picker$ = consulInstances$('greeter', {
@@ -54,7 +71,7 @@ const picker$ = consulInstances$('greeter', {
   wait: '30s',
   onError: ({ error, attempt, nextDelayMs }) =>
     event(now(), `consul: ${error.message} (attempt ${attempt}, next in ${nextDelayMs} ms)`),
-}).pipe(diff(), roundRobin(), share({ connector: () => new ReplaySubject<Picker>(1) }));
+}).pipe(diff(), balancing.operator(), share({ connector: () => new ReplaySubject<Picker>(1) }));
 const watcher = picker$.subscribe((next) => {
   picker = next;
   for (const wake of [...pickerWaiters]) wake();
@@ -84,6 +101,7 @@ const client = createClientFactory()
 
 // --- servers ---------------------------------------------------------------------------------
 const labels = new Map<string, string>();
+const notes = new Map<string, string>();
 const servers: GreeterProcess[] = await Promise.all(
   [1, 2, 3].map(() => spawnGreeter(consulAddress)),
 );
@@ -95,14 +113,17 @@ if (allIn === undefined) event(now(), 'the picker never saw all three servers');
 // --- traffic ---------------------------------------------------------------------------------
 const totals = new Map<string, number>();
 const firstReply = new Map<string, number>();
+const phases = new Phases();
 let failed = 0;
 let lastFailure = '';
 let running = true;
 async function worker(): Promise<void> {
   while (running) {
+    const startedAt = now();
     try {
       const { backend } = await client.sayHello({ name: 'rxlb' });
       totals.set(backend, (totals.get(backend) ?? 0) + 1);
+      phases.answered(backend, now() - startedAt);
       if (!firstReply.has(backend)) firstReply.set(backend, now());
     } catch (error) {
       failed++;
@@ -122,7 +143,7 @@ const render = () => {
   const before = history[0]?.totals ?? new Map<string, number>();
   const rows: BackendRow[] = [...labels].map(([address, label]) => ({
     address,
-    label: `${label}${inPicker(address) ? '' : '  (not in picker)'}`,
+    label: `${label}${notes.get(address) ?? ''}${inPicker(address) ? '' : '  (not in picker)'}`,
     total: totals.get(address) ?? 0,
     lastSecond: (totals.get(address) ?? 0) - (before.get(address) ?? 0),
   }));
@@ -130,39 +151,100 @@ const render = () => {
 };
 const display = setInterval(render, process.stdout.isTTY ? 200 : 1_000);
 
-const snapshot = () => new Map(totals);
-const phase1Start = snapshot();
-
-// --- kill one ------------------------------------------------------------------------------------
-await sleep(PHASE_MS);
-const victim = servers[1];
-if (!victim) throw new Error('no second server');
-const phase1End = snapshot();
-const killedAt = now();
-await victim.kill();
-event(now(), `killed server 2 (${victim.address}) with SIGKILL`);
-const droppedAt = await whenPicker(() => !inPicker(victim.address));
-if (droppedAt !== undefined) {
-  event(now(), `the picker dropped server 2 ${Math.round(droppedAt - killedAt)} ms after the kill`);
+const [s1, s2, s3] = servers;
+if (!s1 || !s2 || !s3) throw new Error('three servers expected');
+const expectations: [string, boolean][] = [
+  ['the picker saw all three servers at the start', allIn !== undefined],
+];
+const changes: string[] = [];
+const ms = (value: number | undefined) =>
+  value === undefined ? 'never' : `${Math.round(value)} ms`;
+const percent = (share: number) => `${Math.round(share * 100)} %`;
+/** Every backend within ±20 % of the phase's mean: round robin, give or take retries. */
+function fair(phase: Phase | undefined, addresses: readonly string[]) {
+  const counts = addresses.map((address) => phase?.calls.get(address) ?? 0);
+  const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
+  return { counts, ok: mean > 0 && counts.every((c) => Math.abs(c - mean) <= mean * 0.2) };
 }
 
-// --- add one ---------------------------------------------------------------------------------------
-await sleep(Math.max(0, killedAt + PHASE_MS - now()));
-const spawnedAt = now();
-const newcomer = await spawnGreeter(consulAddress);
-const registeredAt = now();
-labels.set(newcomer.address, 'server 4 (new)');
-event(now(), `server 4 (${newcomer.address}) started and registered`);
-const addedAt = await whenPicker(() => inPicker(newcomer.address));
-if (addedAt !== undefined) {
-  event(
-    now(),
-    `the picker added server 4 ${Math.round(addedAt - registeredAt)} ms after it registered`,
+let extra: GreeterProcess | undefined;
+if (policy === undefined) {
+  // --- kill one, then add one ----------------------------------------------------------------
+  const steady = phases.start('three servers');
+  await sleep(PHASE_MS);
+  const killedAt = now();
+  phases.start('server 2 killed');
+  await s2.kill();
+  event(now(), `killed server 2 (${s2.address}) with SIGKILL`);
+  const droppedAt = await whenPicker(() => !inPicker(s2.address));
+  if (droppedAt !== undefined) {
+    event(
+      now(),
+      `the picker dropped server 2 ${Math.round(droppedAt - killedAt)} ms after the kill`,
+    );
+  }
+  await sleep(Math.max(0, killedAt + PHASE_MS - now()));
+  const spawnedAt = now();
+  extra = await spawnGreeter(consulAddress);
+  const newcomer = extra;
+  const registeredAt = now();
+  labels.set(newcomer.address, 'server 4 (new)');
+  event(now(), `server 4 (${newcomer.address}) started and registered`);
+  const addedAt = await whenPicker(() => inPicker(newcomer.address));
+  if (addedAt !== undefined) {
+    event(
+      now(),
+      `the picker added server 4 ${Math.round(addedAt - registeredAt)} ms after it registered`,
+    );
+  }
+  const last = phases.start('server 4 added');
+  await sleep(Math.max(0, spawnedAt + PHASE_MS - now()));
+  phases.start('winding down');
+  const newcomerFirst = firstReply.get(newcomer.address);
+  const phase1 = fair(steady, [s1.address, s2.address, s3.address]);
+  const phase3 = fair(last, [s1.address, s3.address, newcomer.address]);
+  changes.push(
+    `  server 2 killed      → dropped from the picker after ${ms(droppedAt && droppedAt - killedAt)}`,
+    `  server 4 registered  → added to the picker after ${ms(addedAt && addedAt - registeredAt)}`,
+    `                       → first call answered after ${ms(newcomerFirst && newcomerFirst - registeredAt)}`,
+  );
+  expectations.push(
+    [`the three servers shared the first phase evenly (${phase1.counts.join(' / ')})`, phase1.ok],
+    ['the killed server left the picker', droppedAt !== undefined],
+    [
+      'the new server joined the picker and answered calls',
+      addedAt !== undefined && newcomerFirst !== undefined,
+    ],
+    [
+      `the three live servers shared the last phase evenly (${phase3.counts.join(' / ')})`,
+      phase3.ok,
+    ],
+  );
+} else {
+  // --- one server turns slow, then fast again ------------------------------------------------
+  const steady = phases.start('three servers');
+  await sleep(PHASE_MS);
+  s2.setDelay(SLOW_MS);
+  notes.set(s2.address, `  (slow: +${SLOW_MS} ms)`);
+  event(now(), `server 2 (${s2.address}) answers ${SLOW_MS} ms slower`);
+  const slow = phases.start(`server 2 +${SLOW_MS} ms`);
+  await sleep(PHASE_MS);
+  s2.setDelay(0);
+  notes.delete(s2.address);
+  event(now(), 'server 2 is fast again');
+  phases.start('server 2 fast again');
+  await sleep(PHASE_MS);
+  phases.start('winding down');
+  const before = shareOf(steady, s2.address);
+  const during = shareOf(slow, s2.address);
+  const moved = `${percent(before)} of the calls before, ${percent(during)} while slow`;
+  expectations.push(
+    policy === 'round-robin'
+      ? [`round robin kept sending server 2 its share: ${moved}`, during >= before * 0.8]
+      : [`calls moved away from server 2 while it was slow: ${moved}`, during < before / 2],
+    ['server 2 stayed in the picker: slow is not unhealthy', inPicker(s2.address)],
   );
 }
-const phase3Start = snapshot();
-await sleep(Math.max(0, spawnedAt + PHASE_MS - now()));
-const phase3End = snapshot();
 
 // --- wind down -----------------------------------------------------------------------------------
 running = false;
@@ -170,19 +252,6 @@ await Promise.all(workers);
 clearInterval(display);
 if (process.stdout.isTTY) render(); // the final picture stays on screen
 freeze();
-
-const delta = (from: Map<string, number>, to: Map<string, number>, address: string) =>
-  (to.get(address) ?? 0) - (from.get(address) ?? 0);
-/** Every backend within ±20 % of the phase's mean: round robin, give or take retries. */
-function fair(from: Map<string, number>, to: Map<string, number>, addresses: string[]) {
-  const counts = addresses.map((address) => delta(from, to, address));
-  const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
-  return { counts, ok: mean > 0 && counts.every((c) => Math.abs(c - mean) <= mean * 0.2) };
-}
-const [s1, s2, s3] = servers.map((s) => s.address);
-const phase1 = fair(phase1Start, phase1End, [s1 ?? '', s2 ?? '', s3 ?? '']);
-const phase3 = fair(phase3Start, phase3End, [s1 ?? '', s3 ?? '', newcomer.address]);
-const newcomerFirst = firstReply.get(newcomer.address);
 
 console.log('\nSummary');
 for (const [address, label] of labels) {
@@ -194,30 +263,14 @@ const sum = [...totals.values()].reduce((a, b) => a + b, 0);
 console.log(
   `  ${'total'.padEnd(33)} ${String(sum).padStart(7)} calls, ${failed} failed${failed ? ` (last: ${lastFailure})` : ''}`,
 );
-const ms = (value: number | undefined) =>
-  value === undefined ? 'never' : `${Math.round(value)} ms`;
-console.log('\nMembership changes reaching the picker');
-console.log(
-  `  server 2 killed      → dropped from the picker after ${ms(droppedAt && droppedAt - killedAt)}`,
-);
-console.log(
-  `  server 4 registered  → added to the picker after ${ms(addedAt && addedAt - registeredAt)}`,
-);
-console.log(
-  `                       → first call answered after ${ms(newcomerFirst && newcomerFirst - registeredAt)}`,
-);
+console.log(`\nPhases (${balancing.label})`);
+for (const line of phaseLines(phases.all.slice(0, -1), labels)) console.log(line);
+if (changes.length > 0) {
+  console.log('\nMembership changes reaching the picker');
+  for (const line of changes) console.log(line);
+}
 
-const expectations: [string, boolean][] = [
-  ['no call failed', failed === 0],
-  ['the picker saw all three servers at the start', allIn !== undefined],
-  [`the three servers shared the first phase evenly (${phase1.counts.join(' / ')})`, phase1.ok],
-  ['the killed server left the picker', droppedAt !== undefined],
-  [
-    'the new server joined the picker and answered calls',
-    addedAt !== undefined && newcomerFirst !== undefined,
-  ],
-  [`the three live servers shared the last phase evenly (${phase3.counts.join(' / ')})`, phase3.ok],
-];
+expectations.unshift(['no call failed', failed === 0]);
 console.log('\nExpectations');
 for (const [text, ok] of expectations) console.log(`  ${ok ? '✔' : '✘'} ${text}`);
 const passed = expectations.every(([, ok]) => ok);
@@ -227,7 +280,7 @@ console.log(
 
 watcher.unsubscribe();
 channel.close();
-await Promise.all([...servers, newcomer].map((server) => server.stop()));
+await Promise.all([...servers, ...(extra ? [extra] : [])].map((server) => server.stop()));
 await testServer?.stop();
 process.exitCode = passed ? 0 : 1;
 // Everything is closed: the process ends by itself. Should anything leak, say so.

@@ -1,6 +1,8 @@
 import { chooseDatacenterMarbles, minHealthyMarbles } from './choose-datacenter.marbles.js';
 import { diffMarbles } from './diff.marbles.js';
+import { leastRequestMarbles } from './least-request.marbles.js';
 import type { MarbleSuite } from './marble-suite.js';
+import { peakEwmaMarbles } from './peak-ewma.marbles.js';
 import { roundRobinMarbles } from './round-robin.marbles.js';
 import { subsetMarbles } from './subset.marbles.js';
 import { weightedRoundRobinMarbles } from './weighted-round-robin.marbles.js';
@@ -17,6 +19,8 @@ export const marbleSuites: readonly MarbleSuite<unknown, unknown>[] = [
   roundRobinMarbles,
   weightedRoundRobinMarbles,
   subsetMarbles,
+  leastRequestMarbles,
+  peakEwmaMarbles,
   keepLastMarbles,
   failFastMarbles,
   fallbackMarbles,

@@ -1,8 +1,8 @@
 /**
  * rxlb: client-side load balancing for Node.js gRPC clients, built from RxJS streams.
  *
- * Discovery (`consulInstances$`, with its `whenNobody` policy) → `diff()` → `roundRobin()` →
- * `createBalancedChannel()`.
+ * Discovery (`consulInstances$`, with its `whenNobody` policy) → `diff()` → a policy
+ * (`roundRobin()`, `leastRequest()`, `peakEwma()`) → `createBalancedChannel()`.
  */
 
 export type { ConsulConnectionOptions, ConsulTlsOptions } from './consul/connection.js';
@@ -52,6 +52,8 @@ export type {
 } from './operators/choose-datacenter-options.js';
 export { diff } from './operators/diff.js';
 export { InstanceSetError, type InstanceSetErrorCode } from './operators/instance-set-error.js';
+export { type LeastRequestOptions, leastRequest } from './operators/least-request.js';
+export { type PeakEwmaOptions, peakEwma } from './operators/peak-ewma.js';
 export { type RoundRobinOptions, roundRobin } from './operators/round-robin.js';
 export { type SubsetOptions, subset } from './operators/subset.js';
 export {

@@ -4,8 +4,12 @@
  *
  *   CONSUL_HTTP_ADDR=127.0.0.1:8500 npx tsx examples/greeter/server.ts [port]
  *
- * It prints `listening <host:port>` once registered, and deregisters on SIGINT/SIGTERM.
+ * It prints `listening <host:port>` once registered, and deregisters on SIGINT/SIGTERM. A line
+ * `delay <ms>` on its standard input makes it slow: every SayHello then waits `ms` first
+ * (`delay 0`: fast again).
  */
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
@@ -18,6 +22,8 @@ export interface GreeterServer {
   readonly port: number;
   readonly server: Server;
   readonly health: HealthState;
+  /** How long every SayHello waits before it answers, in ms: a slow server. Default 0. */
+  delayMs: number;
 }
 
 /** Starts a greeter with a health service on 127.0.0.1 (port 0: a free one). */
@@ -25,21 +31,41 @@ export async function startGreeter(port = 0): Promise<GreeterServer> {
   const server = createServer();
   const health = HealthState();
   let address = '';
+  let delayMs = 0;
   server.add(GreeterDefinition, {
     async sayHello({ name }) {
+      if (delayMs > 0) await sleep(delayMs);
       return { message: `Hello, ${name}!`, backend: address };
     },
   });
   server.add(HealthDefinition, HealthServiceImpl(health));
   const bound = await server.listen(`127.0.0.1:${port}`);
   address = `127.0.0.1:${bound}`;
-  return { address, port: bound, server, health };
+  return {
+    address,
+    port: bound,
+    server,
+    health,
+    get delayMs() {
+      return delayMs;
+    },
+    set delayMs(ms: number) {
+      delayMs = ms;
+    },
+  };
 }
 
 async function main(): Promise<void> {
   const greeter = await startGreeter(Number(process.argv[2] ?? 0));
   let registration: RegisteredInstance | undefined;
+  const commands = createInterface({ input: process.stdin });
+  commands.on('line', (line) => {
+    const delay = /^delay (\d+)$/.exec(line.trim());
+    if (delay?.[1]) greeter.delayMs = Number(delay[1]);
+  });
   const stop = async () => {
+    commands.close();
+    process.stdin.destroy();
     greeter.health.setStatus('unhealthy');
     await registration?.deregister().catch(() => {});
     await greeter.server.shutdown();

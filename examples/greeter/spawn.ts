@@ -14,6 +14,8 @@ export interface GreeterProcess {
   kill(): Promise<void>;
   /** SIGTERM: the server deregisters and shuts down gracefully. */
   stop(): Promise<void>;
+  /** Makes every SayHello wait `ms` before it answers (0: fast again). */
+  setDelay(ms: number): void;
 }
 
 const script = fileURLToPath(new URL('./server.ts', import.meta.url));
@@ -21,7 +23,7 @@ const script = fileURLToPath(new URL('./server.ts', import.meta.url));
 export async function spawnGreeter(consulAddress: string, port = 0): Promise<GreeterProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, String(port)], {
     env: { ...process.env, CONSUL_HTTP_ADDR: consulAddress },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const address = await new Promise<string>((resolve, reject) => {
     let output = '';
@@ -38,5 +40,10 @@ export async function spawnGreeter(consulAddress: string, port = 0): Promise<Gre
     child.kill(signal);
     await exited;
   };
-  return { address, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return {
+    address,
+    kill: () => end('SIGKILL'),
+    stop: () => end('SIGTERM'),
+    setDelay: (ms) => child.stdin?.write(`delay ${ms}\n`),
+  };
 }

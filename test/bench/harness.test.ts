@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { TINY } from '../../bench/config.js';
 import { countHeapObjects } from '../../bench/heap-objects.js';
+import { POLICIES } from '../../bench/policies.js';
 import { renderResults } from '../../bench/report.js';
 import { loadRxlb } from '../../bench/rxlb.js';
 import { runSuite } from '../../bench/suite.js';
@@ -41,6 +42,14 @@ describe('the benchmark harness', () => {
       1,
       TINY.failover.sharedSubscribers,
     ]);
+    expect(results.policies.load.map((row) => [row.policy, row.backends])).toEqual([
+      ...POLICIES.map((policy) => [policy.name, 'equal']),
+      ...POLICIES.map((policy) => [policy.name, 'one slow']),
+    ]);
+    expect(results.policies.load.every((row) => row.callsPerSecond > 0)).toBe(true);
+    expect(results.policies.turnSlow.map((row) => row.shedMs.length)).toEqual(
+      POLICIES.map(() => TINY.policies.turnSlow.runs),
+    );
 
     const targets = evaluateTargets(results);
     const markdown = renderResults(results, targets);
@@ -52,5 +61,7 @@ describe('the benchmark harness', () => {
     expect(markdown).toContain('## Weighted round robin through the channel');
     expect(markdown).toContain('## Subsetting');
     expect(markdown).toContain('## Failover between datacenters');
+    expect(markdown).toContain('## Policies over five backends, one of them slow');
+    expect(markdown).toContain('## A backend that turns slow mid-run');
   }, 30_000);
 });

@@ -22,6 +22,8 @@ describe('docs/marbles', () => {
   it.each([
     'README.md',
     'src/operators/diff.ts',
+    'src/operators/least-request.ts',
+    'src/operators/peak-ewma.ts',
     'src/operators/round-robin.ts',
     'src/operators/when-nobody.ts',
     'src/operators/weighted-round-robin.ts',

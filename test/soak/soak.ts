@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ConsulTestServer } from '../../src/testing/index.js';
 import { type EchoServer, startEchoServers } from '../support/echo-server.js';
+import { seededRandom } from '../support/seeded-random.js';
 import type { ClientMessage, ClientResult, FinishMessage, SoakClientConfig } from './protocol.js';
 
 export interface SoakOptions {
@@ -39,18 +40,6 @@ export interface SoakResult extends ClientResult {
 const CLIENT = fileURLToPath(new URL('./soak-client.ts', import.meta.url));
 const SERVICE = 'soak';
 const EXIT_LIMIT_MS = 10_000;
-
-/** mulberry32: a small seeded PRNG, so that a failing run's churn can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function nextMessage(child: ChildProcess, type: ClientMessage['type'], limitMs: number) {
   return new Promise<ClientMessage>((resolve, reject) => {
@@ -155,7 +144,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       perSecond: options.churnPerSecond ?? 50,
       minRegistered: options.minRegistered ?? 5,
       until: Date.now() + options.durationMs,
-      next: random(seed),
+      next: seededRandom(seed),
     });
     const result = nextMessage(child, 'result', 30_000);
     child.send({ type: 'finish', size: registered.size } satisfies FinishMessage);

@@ -22,6 +22,12 @@ export interface EchoServer {
   readonly accepted: number;
   /** Calls held right now (see `EchoRequest.hold`). */
   readonly held: number;
+  /**
+   * How long every unary and server-streaming call waits in the server before it is handled,
+   * in ms: a slow backend. Settable at any time; calls already waiting keep their delay.
+   * Default 0.
+   */
+  delayMs: number;
   /** Lets every call held by `hold: true` finish, and the next ones pass at once. */
   release(): void;
   /**
@@ -50,6 +56,7 @@ export async function startEchoServer(port = 0): Promise<EchoServer> {
   let received = 0;
   let accepted = 0;
   let held = 0;
+  let delayMs = 0;
   let released = false;
   let opened: (() => void) | undefined;
   const gate = new Promise<void>((resolve) => {
@@ -91,6 +98,7 @@ export async function startEchoServer(port = 0): Promise<EchoServer> {
   };
   const enter = async (request: EchoRequest): Promise<ServerErrorResponse | undefined> => {
     received++;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (request.hold) await hold();
     return failure(request);
   };
@@ -151,6 +159,12 @@ export async function startEchoServer(port = 0): Promise<EchoServer> {
     },
     get held() {
       return held;
+    },
+    get delayMs() {
+      return delayMs;
+    },
+    set delayMs(ms: number) {
+      delayMs = ms;
     },
     release,
     kill,
