@@ -8,7 +8,7 @@ import { PowerOfChoicesPicker } from './power-of-choices-picker.js';
  * one of highest `weight / (inFlight + 1)`. With equal weights that is the fewest calls in
  * flight, and the cost is the count itself (no arithmetic on the hot path). Without backends
  * nothing is in flight: the heavier of the candidates wins, and with equal weights the pick is
- * uniformly random.
+ * uniformly random. A member of weight 0 or below is drained: drawn only when all are.
  */
 export class LeastRequestPicker extends PowerOfChoicesPicker {
   /** `1 / weight` of each member, by position. */
@@ -23,8 +23,8 @@ export class LeastRequestPicker extends PowerOfChoicesPicker {
     random: (() => number) | undefined,
     caller: string,
   ) {
-    super(members, choices, random, caller);
-    this.#ofMembers = Float64Array.from(members, inverseWeight);
+    super(members, choices, random, caller, isDrained);
+    this.#ofMembers = Float64Array.from(this.members, inverseWeight);
   }
 
   protected override usableChanged(): void {
@@ -42,7 +42,18 @@ export class LeastRequestPicker extends PowerOfChoicesPicker {
   }
 }
 
-/** `1 / weight`; a weight that is not a positive finite number counts as 1, the default. */
+/**
+ * Whether `instance` takes no call while another can: a finite weight of 0 or below, as
+ * weightedRoundRobin() reads weights (-Infinity, like NaN, counts as 1, an absent weight).
+ */
+function isDrained({ weight }: Instance): boolean {
+  return weight <= 0 && weight > Number.NEGATIVE_INFINITY;
+}
+
+/**
+ * `1 / weight`; a weight that is not a positive finite number counts as 1, the default (a
+ * drained member is drawn only when all are, each then as good as another).
+ */
 function inverseWeight({ weight }: Instance): number {
   return weight > 0 && weight < Number.POSITIVE_INFINITY ? 1 / weight : 1;
 }

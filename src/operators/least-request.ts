@@ -49,7 +49,9 @@ const CALLER = 'leastRequest()';
  * ends); a tie goes to a random one of the tied. Weights (`Instance.weight`, Consul's
  * `Weights.Passing`) count as Envoy counts them: the winner is the candidate of highest
  * `weight / (inFlight + 1)`, so a backend of weight 3 is worth three of weight 1 at equal
- * load. A weight that is not a positive finite number counts as 1.
+ * load. A weight of 0 or below drains the member, as in `weightedRoundRobin()`: it is drawn
+ * only when every candidate is drained, so that Consul's `Weights.Warning: 0` keeps calls off
+ * an instance whose checks warn, and calls are never stranded. NaN or ±Infinity counts as 1.
  *
  * Why: round robin spreads calls evenly, not load. A backend that slows down (a noisy
  * neighbour, a garbage-collection storm, a bad deploy) keeps its calls longer, so its count in

@@ -25,7 +25,7 @@ export class PeakEwmaPicker extends PowerOfChoicesPicker {
   ) {
     super(members, 2, random, caller);
     this.#estimates = estimates;
-    this.#ofMembers = Int32Array.from(members, (member) => estimates.slotOf(member.address));
+    this.#ofMembers = Int32Array.from(this.members, (member) => estimates.slotOf(member.address));
   }
 
   callEnded(report: CallReport): void {

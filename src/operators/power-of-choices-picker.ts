@@ -18,14 +18,25 @@ import { Xorshift32 } from './xorshift.js';
  * whatever order it is left in, so it never needs resetting; it is allocated again only when
  * the number of candidates changes), one draw per candidate. With d at least the number of
  * candidates, every one is a candidate: the least costly wins.
+ *
+ * A subclass may name members as drained (`leastRequest()`: a weight of 0 or below): they are
+ * left out of the draw while any other is a candidate, and drawn like any other when all are
+ * drained, so that calls are never stranded. Positions, in the costs asked of the subclass,
+ * are then positions among {@link members} and {@link usable}, the candidates.
  */
 export abstract class PowerOfChoicesPicker implements Picker {
   readonly instances: readonly Instance[];
   readonly size: number;
-  /** A private copy to pick from: V8 reads a frozen array's elements several times slower. */
+  /**
+   * The members a pick without backends draws from (those not drained, or all of them), a
+   * private array: V8 reads a frozen array's elements several times slower.
+   */
   protected readonly members: readonly Instance[];
-  /** The usable backends of the latest `pick(backends)`, by whose positions costs are asked. */
+  /** What a pick from the latest `backends.usable` draws from, by whose positions costs are asked. */
   protected usable: readonly Backend[] = [];
+  /** The latest `backends.usable`, as the channel passed it. */
+  #seen: readonly Backend[] | undefined;
+  readonly #drained: ((instance: Instance) => boolean) | undefined;
   readonly #choices: number;
   /** The caller's source of draws; undefined: the picker's own generator. */
   readonly #random: (() => number) | undefined;
@@ -39,21 +50,24 @@ export abstract class PowerOfChoicesPicker implements Picker {
   /**
    * Takes ownership of `members`: the caller must not change the array afterwards.
    * `choices` must be an integer of at least 2. Without `random`, draws come from a
-   * {@link Xorshift32} of the picker's own.
+   * {@link Xorshift32} of the picker's own. `drained`, when given, names the members left out
+   * of the draw while any other is a candidate.
    */
   constructor(
     members: readonly Instance[],
     choices: number,
     random: (() => number) | undefined,
     caller: string,
+    drained?: (instance: Instance) => boolean,
   ) {
-    this.members = members;
     this.instances = Object.freeze([...members]);
     this.size = members.length;
+    this.#drained = drained;
+    this.members = drained === undefined ? members : candidatesOf(members, drained);
     this.#choices = choices;
     this.#random = random;
     this.#caller = caller;
-    this.#pairOfMembers = choices === 2 && members.length >= 2;
+    this.#pairOfMembers = choices === 2 && this.members.length >= 2;
   }
 
   pick(backends?: Backends): Instance | undefined {
@@ -61,7 +75,7 @@ export abstract class PowerOfChoicesPicker implements Picker {
     // straight-line code with no call: the channel takes the second on every call, where a
     // pick costs about as much as three array reads and each check counts.
     if (backends === undefined) {
-      const n = this.size;
+      const n = this.members.length;
       if (!this.#pairOfMembers) return this.members[this.#choose(n, false)];
       const drawn = this.#random === undefined ? this.#generator.next() * n : this.#draw(n);
       const first = drawn | 0;
@@ -69,8 +83,8 @@ export abstract class PowerOfChoicesPicker implements Picker {
       const winner = Number(this.costOfMember(second) < this.costOfMember(first));
       return this.members[first + (second - first) * winner];
     }
-    const { usable } = backends;
-    if (usable !== this.usable) this.#useUsable(usable);
+    if (backends.usable !== this.#seen) this.#useUsable(backends.usable);
+    const usable = this.usable;
     if (!this.#pairOfUsable) return usable[this.#choose(usable.length, true)]?.instance;
     const n = usable.length;
     const drawn = this.#random === undefined ? this.#generator.next() * n : this.#draw(n);
@@ -91,7 +105,11 @@ export abstract class PowerOfChoicesPicker implements Picker {
   /** Called when a pick brings a new `usable` array, before any cost of it is asked. */
   protected usableChanged(): void {}
 
-  #useUsable(usable: readonly Backend[]): void {
+  #useUsable(seen: readonly Backend[]): void {
+    this.#seen = seen;
+    const drained = this.#drained;
+    const usable =
+      drained === undefined ? seen : candidatesOf(seen, (backend) => drained(backend.instance));
     this.usable = usable;
     this.#pairOfUsable = this.#choices === 2 && usable.length >= 2;
     this.usableChanged();
@@ -148,6 +166,12 @@ export abstract class PowerOfChoicesPicker implements Picker {
     }
     return r * n;
   }
+}
+
+/** `items` without the drained ones, or all of `items` when none or all of them are drained. */
+function candidatesOf<T>(items: readonly T[], drained: (item: T) => boolean): readonly T[] {
+  const candidates = items.filter((item) => !drained(item));
+  return candidates.length === 0 || candidates.length === items.length ? items : candidates;
 }
 
 /**

@@ -102,8 +102,8 @@ describe('leastRequest() pickers', () => {
     expect(tally(picks(picker, backends(picker, [3, 0]), 20)).get(B)).toBe(20);
   });
 
-  it('counts a weight that is not a positive finite number as 1', () => {
-    for (const weight of [0, -2, Number.NaN, Number.POSITIVE_INFINITY]) {
+  it('counts a weight of NaN or ±Infinity as 1', () => {
+    for (const weight of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const picker = pickerOf([added(instance(A, { weight })), added(B)], {
         random: seededRandom(2),
       });
@@ -112,6 +112,34 @@ describe('leastRequest() pickers', () => {
       expect(tied.get(A)).toBeGreaterThan(150);
       expect(tied.get(B)).toBeGreaterThan(150);
     }
+  });
+
+  it('drains a member of weight 0 or below, idle or not, with or without backends, while another can be drawn', () => {
+    for (const weight of [0, -2]) {
+      const drained = instance(A, { weight });
+      const picker = pickerOf([added(drained), added(B), added(C)], { random: seededRandom(4) });
+      // A has nothing in flight and the others plenty: it still gets nothing
+      const withBackends = tally(picks(picker, backends(picker, [0, 9, 5]), 300));
+      expect(withBackends.get(A)).toBeUndefined();
+      expect(withBackends.get(C)).toBe(300);
+      expect(tally(picks(picker, undefined, 300)).get(A)).toBeUndefined();
+      // among usable backends that lack the others, it is the only one left
+      const alone = backends(picker, [0, 0, 0]).filter((b) => b.instance.address === A);
+      expect(picker.pick({ usable: alone })?.address).toBe(A);
+    }
+  });
+
+  it('shares calls alike among members when every one is drained, so that none is stranded', () => {
+    const picker = pickerOf(
+      [added(instance(A, { weight: 0 })), added(instance(B, { weight: 0 }))],
+      {
+        random: seededRandom(5),
+      },
+    );
+    expect(tally(picks(picker, backends(picker, [2, 0]), 20)).get(B)).toBe(20);
+    const counts = tally(picks(picker, undefined, 400));
+    expect(counts.get(A)).toBeGreaterThan(150);
+    expect(counts.get(B)).toBeGreaterThan(150);
   });
 
   it('with choices 3 of three members takes the least loaded of all', () => {
