@@ -8,8 +8,9 @@
  *   consulInstances$('greeter').pipe(diff(), roundRobin()) → createBalancedChannel()
  *
  * with the retryOnAnotherInstance() middleware. Then it kills one server with SIGKILL, adds
- * a new one, and sums up: calls per backend, failed calls, latency per phase, and how long
- * each membership change took to reach the picker. Exit code 0 only when the run met its
+ * a new one, and sums up: calls per backend, failed calls, latency per phase, how long each
+ * membership change took to reach the picker, and what rxlb's OpenTelemetry instruments
+ * recorded (examples/demo/metrics.ts). Exit code 0 only when the run met its
  * expectations.
  *
  * `npm start -- --policy <round-robin|least-request|peak-ewma>`: that policy in place of
@@ -23,11 +24,13 @@ import {
   consulInstances$,
   createBalancedChannel,
   diff,
+  METRICS,
   type Picker,
   retryOnAnotherInstance,
 } from '../src/index.js';
 import { ConsulTestServer } from '../src/testing/index.js';
 import { type BackendRow, draw, event, freeze } from './demo/display.js';
+import { demoMetrics } from './demo/metrics.js';
 import { type Phase, Phases, phaseLines, shareOf } from './demo/phases.js';
 import { DEMO_POLICIES, type DemoPolicy, readPolicyFlag, USAGE } from './demo/policy-flag.js';
 import { GreeterDefinition } from './greeter/generated/greeter.js';
@@ -62,6 +65,9 @@ const consulAddress = realConsul ?? testServer?.address ?? '';
 event(now(), realConsul ? `using Consul at ${realConsul}` : `ConsulTestServer on ${consulAddress}`);
 
 // --- the client: discovery → picker → channel ------------------------------------------------
+// rxlb's OpenTelemetry instruments, into a meter provider of the demo's own (examples/demo/metrics.ts)
+const metrics = demoMetrics();
+const { meterProvider } = metrics;
 const balancing = DEMO_POLICIES[policy ?? 'round-robin'];
 event(now(), `balancing with ${balancing.label}${policy ? '' : ', the default'}`);
 let picker: Picker | undefined;
@@ -69,6 +75,7 @@ const pickerWaiters = new Set<() => void>();
 const picker$ = consulInstances$('greeter', {
   address: consulAddress,
   wait: '30s',
+  meterProvider,
   onError: ({ error, attempt, nextDelayMs }) =>
     event(now(), `consul: ${error.message} (attempt ${attempt}, next in ${nextDelayMs} ms)`),
 }).pipe(diff(), balancing.operator(), share({ connector: () => new ReplaySubject<Picker>(1) }));
@@ -94,9 +101,9 @@ function whenPicker(condition: () => boolean): Promise<number | undefined> {
   });
 }
 
-const channel = createBalancedChannel(picker$, { name: 'greeter' });
+const channel = createBalancedChannel(picker$, { name: 'greeter', meterProvider });
 const client = createClientFactory()
-  .use(retryOnAnotherInstance())
+  .use(retryOnAnotherInstance({ meterProvider }))
   .create(GreeterDefinition, channel);
 
 // --- servers ---------------------------------------------------------------------------------
@@ -270,6 +277,15 @@ if (changes.length > 0) {
   for (const line of changes) console.log(line);
 }
 
+const measured = await metrics.read();
+console.log("\nMetrics (rxlb's OpenTelemetry instruments, as an exporter reads them)");
+for (const line of measured.lines) console.log(line);
+const okAttempts = measured.total(METRICS.attemptDuration, { 'grpc.status': 'OK' });
+expectations.push([
+  `the metrics saw every answered call: ${okAttempts} attempts ended OK, ${sum} calls answered`,
+  okAttempts === sum,
+]);
+
 expectations.unshift(['no call failed', failed === 0]);
 console.log('\nExpectations');
 for (const [text, ok] of expectations) console.log(`  ${ok ? '✔' : '✘'} ${text}`);
@@ -282,6 +298,7 @@ watcher.unsubscribe();
 channel.close();
 await Promise.all([...servers, ...(extra ? [extra] : [])].map((server) => server.stop()));
 await testServer?.stop();
+await metrics.shutdown();
 process.exitCode = passed ? 0 : 1;
 // Everything is closed: the process ends by itself. Should anything leak, say so.
 setTimeout(() => {
