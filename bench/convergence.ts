@@ -16,7 +16,7 @@ import { type Backends, spareAndBase } from './backends.js';
 import { rxlbChannel } from './channels.js';
 import { checkId, registerAll, registerWithCheck } from './consul-fixture.js';
 import { unaryCaller } from './echo-client.js';
-import { recordGcPauses } from './gc-pauses.js';
+import { type GcPauses, recordGcPauses } from './gc-pauses.js';
 import { runQueueWaitMs } from './run-queue.js';
 import type { RxlbApi } from './rxlb.js';
 import { type Spread, sleep, spread } from './stats.js';
@@ -75,6 +75,35 @@ interface Pending {
   pickerAt: number | undefined;
   callAt: number | undefined;
   readonly done: () => void;
+}
+
+/** A change's two times, as convergence and failover measure them. */
+interface TimedChange {
+  readonly toPickerMs: number;
+  readonly toCallMs: number;
+  readonly gcMs: number;
+}
+
+/**
+ * The samples of `timed`, each with the GC pauses that started while it was measured, and the
+ * spread of their two times.
+ */
+export function spreadsOf<S extends TimedChange>(
+  timed: readonly {
+    readonly sample: Omit<S, 'gcMs'>;
+    readonly from: number;
+    readonly to: number;
+  }[],
+  gc: GcPauses,
+): { samples: S[]; toPicker: Spread; toCall: Spread } {
+  const samples = timed.map(
+    ({ sample, from, to }) => ({ ...sample, gcMs: gc.pausedMs(from, to) }) as S,
+  );
+  return {
+    samples,
+    toPicker: spread(samples.map((s) => s.toPickerMs)),
+    toCall: spread(samples.map((s) => s.toCallMs)),
+  };
 }
 
 export async function runConvergence(
@@ -182,14 +211,8 @@ export async function runConvergence(
     channel.close();
     await consul.stop();
   }
-  const samples = measured.map(({ sample, from, to }) => ({
-    ...sample,
-    gcMs: gc.pausedMs(from, to),
-  }));
   return {
-    samples,
-    toPicker: spread(samples.map((s) => s.toPickerMs)),
-    toCall: spread(samples.map((s) => s.toCallMs)),
+    ...spreadsOf(measured, gc),
     timeouts,
     violations,
     callErrors: traffic.errors,

@@ -14,11 +14,12 @@ import { ConsulTestServer } from '../src/testing/index.js';
 import type { Backends } from './backends.js';
 import { rxlbChannel } from './channels.js';
 import { registerAll } from './consul-fixture.js';
+import { spreadsOf } from './convergence.js';
 import { unaryCaller } from './echo-client.js';
 import { recordGcPauses } from './gc-pauses.js';
 import { runQueueWaitMs } from './run-queue.js';
 import type { RxlbApi } from './rxlb.js';
-import { type Spread, sleep, spread } from './stats.js';
+import { type Spread, sleep } from './stats.js';
 import { type CallRecord, startTraffic } from './traffic.js';
 
 export interface FailoverConfig {
@@ -187,11 +188,8 @@ async function measureSwitches(
     channel.close();
     await stop();
   }
-  const samples = timed.map(({ sample, from, to }) => ({ ...sample, gcMs: gc.pausedMs(from, to) }));
   return {
-    samples,
-    toPicker: spread(samples.map((s) => s.toPickerMs)),
-    toCall: spread(samples.map((s) => s.toCallMs)),
+    ...spreadsOf<FailoverSample>(timed, gc),
     timeouts,
     violations,
     callErrors: traffic.errors,

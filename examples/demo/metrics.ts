@@ -12,8 +12,8 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { METRICS } from '../../src/index.js';
 
-/** A reader that collects when asked: the demo reads once, at the end. */
-class OnDemandReader extends MetricReader {
+/** A reader that collects when asked: the demo reads once, at the end (the tests, at will). */
+export class OnDemandReader extends MetricReader {
   protected async onForceFlush(): Promise<void> {}
   protected async onShutdown(): Promise<void> {}
 }
@@ -39,7 +39,8 @@ export function demoMetrics(): DemoMetrics {
   };
 }
 
-async function collect(reader: MetricReader): Promise<Map<string, Point[]>> {
+/** Every data point the reader's instruments hold now, by instrument name. */
+export async function collect(reader: MetricReader): Promise<Map<string, Point[]>> {
   const { resourceMetrics } = await reader.collect();
   const byName = new Map<string, Point[]>();
   for (const metric of resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics)) {
@@ -57,11 +58,19 @@ export interface MetricsSnapshot {
   readonly lines: readonly string[];
 }
 
+/** The sum of `name`'s points whose attributes include `where` (a histogram: its count). */
+export function totalOf(
+  points: Map<string, Point[]>,
+  name: string,
+  where: Attributes = {},
+): number {
+  return (points.get(name) ?? [])
+    .filter((p) => Object.entries(where).every(([k, v]) => p.attributes[k] === v))
+    .reduce((sum, p) => sum + (typeof p.value === 'number' ? p.value : p.value.count), 0);
+}
+
 function snapshotOf(points: Map<string, Point[]>): MetricsSnapshot {
-  const total = (name: string, where: Attributes = {}): number =>
-    (points.get(name) ?? [])
-      .filter((p) => Object.entries(where).every(([k, v]) => p.attributes[k] === v))
-      .reduce((sum, p) => sum + (typeof p.value === 'number' ? p.value : p.value.count), 0);
+  const total = (name: string, where?: Attributes) => totalOf(points, name, where);
   /** `name`'s totals by the values of `attribute`, largest first, as `value n, value n`. */
   const by = (name: string, attribute: string): string => {
     const counts = new Map<string, number>();
