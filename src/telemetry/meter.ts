@@ -41,12 +41,17 @@ function otel(): OtelApi | null {
 }
 
 /**
- * The meter rxlb records with: `provider`'s, else the global meter provider's (which is a
- * no-op until the application registers one), else none without `@opentelemetry/api`.
+ * The meter rxlb records with: `provider`'s, else the global meter provider's, else none
+ * without `@opentelemetry/api`. None either for the API's no-op meter (the global one until
+ * the application registers a provider): rxlb then skips building what it would record, as
+ * without the API.
  */
 export function meterOf(provider: MeterProviderLike | undefined): Otel.Meter | undefined {
-  if (provider !== undefined) return provider.getMeter(SCOPE) as Otel.Meter;
-  return otel()?.metrics.getMeter(SCOPE);
+  const meter =
+    provider !== undefined
+      ? (provider.getMeter(SCOPE) as Otel.Meter)
+      : otel()?.metrics.getMeter(SCOPE);
+  return meter === undefined || meter === otel()?.createNoopMeter?.() ? undefined : meter;
 }
 
 /** The `meterProvider` option, checked; shared by every option reader that takes one. */

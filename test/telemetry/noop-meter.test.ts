@@ -1,0 +1,28 @@
+/**
+ * With `@opentelemetry/api` installed but no meter provider registered, the global meter is
+ * the API's no-op: rxlb must then skip its per-call attribute work, as without the API, and
+ * record once a provider is registered before the channel is made.
+ */
+import { metrics } from '@opentelemetry/api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { instruments, NO_INSTRUMENTS } from '../../src/telemetry/instruments.js';
+import { testMeters } from '../support/metrics.js';
+
+afterEach(() => metrics.disable());
+
+describe('rxlb instruments and the OpenTelemetry no-op meter', () => {
+  it('records nothing, and builds nothing to record, while no global meter provider is registered', () => {
+    expect(instruments()).toBe(NO_INSTRUMENTS);
+    expect(instruments().enabled).toBe(false);
+  });
+
+  it('records through the global provider once one is registered (here by the ESM copy of the API, rxlb loading the CJS one)', async () => {
+    const meters = testMeters();
+    metrics.setGlobalMeterProvider(meters.meterProvider);
+    const registered = instruments();
+    expect(registered.enabled).toBe(true);
+    registered.retries.add(1, { 'grpc.method': '/a.B/C' });
+    expect(await meters.total('rxlb.client.retries')).toBe(1);
+    await meters.shutdown();
+  });
+});
