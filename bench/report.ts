@@ -40,7 +40,7 @@ function targetTable(targets: readonly TargetResult[]): string {
   );
 }
 
-function macroTable({ macro }: BenchResults): string {
+export function macroTable({ macro }: Pick<BenchResults, 'macro'>): string {
   return markdownTable(
     [
       'channel',

@@ -49,7 +49,7 @@ export interface BenchResults {
 }
 
 /** 3 backends for the macro rows, a spare one for the changes, and a fifth for the policy rows. */
-const BACKENDS = 5;
+export const BACKENDS = 5;
 
 export async function runSuite(
   config: BenchConfig,

@@ -41,7 +41,7 @@ function p50(micro: readonly BenchmarkResult[], group: string, name: string): nu
   return micro.find((r) => r.group === group && r.name === name)?.p50 ?? Number.NaN;
 }
 
-function macroTargets({ macro }: BenchResults): TargetResult[] {
+export function macroTargets({ macro }: Pick<BenchResults, 'macro'>): TargetResult[] {
   const grpcJs = (row: MacroRow) =>
     macro.find((r) => r.kind === 'grpc-js' && r.concurrency === row.concurrency);
   return macro
