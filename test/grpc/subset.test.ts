@@ -13,9 +13,11 @@ import { diff } from '../../src/operators/diff.js';
 import { roundRobin } from '../../src/operators/round-robin.js';
 import { subset } from '../../src/operators/subset.js';
 import { weightedRoundRobin } from '../../src/operators/weighted-round-robin.js';
+import { METRICS } from '../../src/telemetry/instruments.js';
 import { type EchoReply, EchoService } from '../support/echo-service.js';
 import { tally, useEchoServers } from '../support/fixture.js';
 import { type HttpErrorServer, startHttpErrorServer } from '../support/http-error-server.js';
+import { testMeters } from '../support/metrics.js';
 import { allReady } from '../support/ready.js';
 
 const fixture = useEchoServers(6);
@@ -46,38 +48,56 @@ describe('createBalancedChannel over subset()', () => {
   it('connects to and calls only the members of its subset', async () => {
     const all = fixture.addresses();
     const members = await subsetOf(all, 3, 0);
+    const meters = testMeters();
     const channel = fixture.channel(
       of(all).pipe(diff(), subset({ size: 3, clientId: 0 }), roundRobin()),
+      { name: 'echo', meterProvider: meters.meterProvider },
     );
-    await allReady(channel);
-    const counts = tally(await clientOf(channel)(300));
-    expect([...counts.keys()].sort()).toEqual(members);
-    expect([...counts.values()]).toEqual([100, 100, 100]);
-    const accepted = all.map((_, i) => fixture.server(i).accepted);
-    expect(accepted.filter((n) => n > 0)).toHaveLength(3);
+    try {
+      await allReady(channel);
+      const counts = tally(await clientOf(channel)(300));
+      expect([...counts.keys()].sort()).toEqual(members);
+      expect([...counts.values()]).toEqual([100, 100, 100]);
+      expect(connectedTo(channel)).toEqual(members);
+      // counted by the channel (see below): three connections, to the members only
+      expect(await meters.total(METRICS.connectionsSucceeded)).toBe(3);
+      expect(await meters.total(METRICS.connectionsFailed)).toBe(0);
+    } finally {
+      await meters.shutdown();
+    }
   });
 
   it('replaces a member that discovery drops by one connection, and keeps the others', async () => {
     const all = fixture.addresses();
     const sets = new BehaviorSubject<readonly string[]>(all);
+    // Connections counted by the channel itself: a server's count of accepted connections
+    // would also count a stray client of another test file that reconnects to a port the
+    // system has since given to this test's server.
+    const meters = testMeters();
     const channel = fixture.channel(
       sets.pipe(diff(), subset({ size: 3, clientId: 0 }), roundRobin()),
+      { name: 'echo', meterProvider: meters.meterProvider },
     );
-    await allReady(channel);
-    const calls = clientOf(channel);
-    await calls(30);
-    const before = connectedTo(channel);
-    const [gone, ...staying] = before;
-    sets.next(all.filter((address) => address !== gone));
-    await vi.waitFor(() => expect(connectedTo(channel)).toHaveLength(3));
-    const after = connectedTo(channel);
-    expect(after).toEqual(expect.arrayContaining(staying));
-    expect(after).not.toContain(gone);
-    const counts = tally(await calls(300));
-    expect([...counts.keys()].sort()).toEqual(after);
-    // One connection each, ever: the members that stayed were not reconnected.
-    const accepted = (address: string) => fixture.server(all.indexOf(address)).accepted;
-    expect(after.map(accepted)).toEqual([1, 1, 1]);
+    try {
+      await allReady(channel);
+      const calls = clientOf(channel);
+      await calls(30);
+      const before = connectedTo(channel);
+      const [gone, ...staying] = before;
+      sets.next(all.filter((address) => address !== gone));
+      await vi.waitFor(() => expect(connectedTo(channel)).toHaveLength(3));
+      const after = connectedTo(channel);
+      expect(after).toEqual(expect.arrayContaining(staying));
+      expect(after).not.toContain(gone);
+      const counts = tally(await calls(300));
+      expect([...counts.keys()].sort()).toEqual(after);
+      // One connection each, ever: three at the start, one to the new member; the members
+      // that stayed were not reconnected, and only the one that left was shut down.
+      expect(await meters.total(METRICS.connectionsSucceeded)).toBe(4);
+      expect(await meters.total(METRICS.disconnections)).toBe(1);
+    } finally {
+      await meters.shutdown();
+    }
   });
 });
 

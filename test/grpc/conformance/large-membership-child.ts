@@ -35,11 +35,15 @@ const channel = openChannel(side, addresses);
 const first = await unary(channel, { deadlineMs: 10_000 });
 const latencies: number[] = [];
 let failed = 0;
+let firstFailure: string | undefined;
 const end = performance.now() + Number(duration);
 while (performance.now() < end) {
   const outcome = await unary(channel, { deadlineMs: 5_000 });
   if (outcome.code === status.OK) latencies.push(outcome.ms);
-  else failed++;
+  else {
+    failed++;
+    firstFailure ??= `${status[outcome.code]} after ${outcome.ms.toFixed(0)} ms: ${outcome.details}`;
+  }
 }
 const after = await memory();
 channel.close();
@@ -56,6 +60,7 @@ process.stdout.write(
     firstMs: first.ms,
     calls: latencies.length,
     failed,
+    firstFailure,
     p99: latencies[Math.floor(latencies.length * 0.99)] ?? Number.NaN,
     heapGrowth: after.heap - before.heap,
     rssGrowth: after.rss - before.rss,

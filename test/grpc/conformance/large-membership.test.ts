@@ -5,13 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EchoServer, startEchoServers } from '../../support/echo-server.js';
+import { freePorts } from '../../support/net.js';
 import { conformanceReport, describeBySide } from './report.js';
 import type { SideName } from './sides.js';
 
@@ -26,6 +26,8 @@ interface ChildResult {
   readonly firstMs: number;
   readonly calls: number;
   readonly failed: number;
+  /** The first failed call's status, time and details. */
+  readonly firstFailure?: string;
   readonly p99: number;
   readonly heapGrowth: number;
   readonly rssGrowth: number;
@@ -35,21 +37,6 @@ interface ChildResult {
   readonly socketsGoneMs: number | null;
   /** Whether the process exited by itself after close(). */
   readonly exited: boolean;
-}
-
-/** `n` ports on 127.0.0.1 where nothing listens: taken from the OS at once, then let go. */
-async function deadPorts(n: number): Promise<number[]> {
-  const probes: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const probe = createServer();
-      probes.push(probe);
-      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    }
-    return probes.map((probe) => (probe.address() as { port: number }).port);
-  } finally {
-    await Promise.all(probes.map((probe) => new Promise((resolve) => probe.close(resolve))));
-  }
 }
 
 function run(side: SideName, file: string): Promise<ChildResult> {
@@ -85,7 +72,7 @@ describe('conformance with grpc-js round_robin: 2,000 members, 10 listening', ()
 
   beforeAll(async () => {
     servers = await startEchoServers(LISTENING);
-    const dead = (await deadPorts(MEMBERS - LISTENING)).map((port) => `127.0.0.1:${port}`);
+    const dead = (await freePorts(MEMBERS - LISTENING)).map((port) => `127.0.0.1:${port}`);
     // The listening ones spread through the list, as they would be in a real fleet.
     const addresses = [...dead];
     servers.forEach((server, i) => {
