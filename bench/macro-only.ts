@@ -1,7 +1,8 @@
 /**
- * `npx tsx bench/macro-only.ts [--quick] [--rounds N]`: only the side-by-side unary calls
- * (rxlb's channel, grpc-js round_robin, one plain channel), with the a/b targets, for an A/B
- * check of a change to the call path. Prints; writes nothing.
+ * `npx tsx bench/macro-only.ts [--quick] [--rounds N] [--cell-ms N]`: only the side-by-side
+ * unary calls (rxlb's channel, grpc-js round_robin, one plain channel), with the a/b targets
+ * and, per concurrency, the mean of the per-round a/b ratios with its 95 % confidence
+ * interval: how finely this machine can tell the two apart. Prints; writes nothing.
  */
 import { startBackends } from './backends.js';
 import { FULL, QUICK } from './config.js';
@@ -14,7 +15,11 @@ import { macroTargets } from './targets.js';
 const base = process.argv.includes('--quick') ? QUICK : FULL;
 const roundsAt = process.argv.indexOf('--rounds');
 const rounds = roundsAt < 0 ? base.macro.rounds : Number(process.argv[roundsAt + 1]);
-if (!(Number.isInteger(rounds) && rounds >= 1)) throw new TypeError('--rounds: a positive integer');
+if (!(Number.isInteger(rounds) && rounds >= 2)) throw new TypeError('--rounds: an integer ≥ 2');
+const cellAt = process.argv.indexOf('--cell-ms');
+const cellMs = cellAt < 0 ? base.macro.cellMs : Number(process.argv[cellAt + 1]);
+if (!(Number.isInteger(cellMs) && cellMs >= 100))
+  throw new TypeError('--cell-ms: an integer ≥ 100');
 ensureBuilt((line) => console.error(line));
 const { api } = await loadRxlb('dist');
 const backends = await startBackends(BACKENDS);
