@@ -99,11 +99,13 @@ export function parseAddress(address: string): { host: string; port: number } | 
 
 /**
  * The canonical form of an address (`formatAddress(parseAddress(a))`), or `undefined` when
- * it is malformed.
+ * it is malformed. An address already canonical is returned as it is, not as an equal copy:
+ * a list of thousands keeps one string per address.
  */
 export function normalizeAddress(address: string): Address | undefined {
   const parts = parseAddress(address);
-  return parts && formatAddress(parts.host, parts.port);
+  const canonical = parts && formatAddress(parts.host, parts.port);
+  return canonical === address ? address : canonical;
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([]);

@@ -44,8 +44,11 @@ export class BackendEntry implements Backend, MeasuredBackend {
   ejected = false;
   /** The view of usable backends that lists it, while one does. */
   view: Backends | undefined;
-  /** grpc-js's last message about its connection, while it has one: see `lastError`. */
-  private lastMessage: string | undefined;
+  /**
+   * grpc-js's last message about its connection, while it has one, as grpc-js made it (see
+   * `lastError` for its cause): kept unread, it stays the concatenation grpc-js built.
+   */
+  lastMessage: string | undefined;
   /** Whether its connection was READY once: READY again means it reconnected. */
   connectedBefore = false;
   /** The balancer's mark of the last update that listed it. */
@@ -185,7 +188,7 @@ class Helper implements experimental.ChannelControlHelper {
  * The cause in pick_first's message, `No connection established. Last error: <cause>.
  * Resolution note: <note>`; the whole message when it has another shape.
  */
-function connectionError(message: string): string {
+export function connectionError(message: string): string {
   const match = /Last error: (.*?)(?:\. Resolution note: .*)?$/s.exec(message);
   return match?.[1] ?? message;
 }

@@ -9,7 +9,7 @@ import { discoveryOf } from '../discovery.js';
 import type { Address, Instance } from '../instance.js';
 import { notify } from '../notify.js';
 import type { Picker } from '../picker.js';
-import { BackendEntry, type BackendOwner } from './backend.js';
+import { BackendEntry, type BackendOwner, connectionError } from './backend.js';
 import { BackendSet } from './backend-set.js';
 import { callOutcome } from './call-outcome.js';
 import { ChannelMetrics } from './channel-metrics.js';
@@ -69,7 +69,8 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   private view: View | undefined;
   private detector: OutlierDetector | undefined;
   metrics = ChannelMetrics.NONE;
-  private lastError: string | undefined;
+  /** grpc-js's last message about a connection of this channel's, read only for a failure's details. */
+  private lastMessage: string | undefined;
   private syncing = false;
   /** The options every backend's connection gets. */
   private leafOptions: ChannelOptions = {};
@@ -161,7 +162,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     if (this.destroyed || !this.backends.has(backend)) return;
     const { state, address } = backend;
     this.metrics.connection(backend, previous, failed);
-    if (backend.lastError !== undefined) this.lastError = backend.lastError;
+    if (backend.lastMessage !== undefined) this.lastMessage = backend.lastMessage;
     if (state !== previous) {
       this.backends.moved(backend, previous);
       if (previous === READY) this.detector?.disconnected(address);
@@ -301,7 +302,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   private unreachable(): string {
     const n = this.backends.members.length;
     const which = n === 1 ? 'the 1 instance' : `any of the ${n} instances`;
-    return `no connection to ${which} of "${this.name}"; last error: ${this.lastError ?? 'none'}`;
+    return `no connection to ${which} of "${this.name}"; last error: ${this.lastMessage === undefined ? 'none' : connectionError(this.lastMessage)}`;
   }
 }
 

@@ -41,12 +41,29 @@ function otel(): OtelApi | null {
 }
 
 /**
+ * Where every copy of `@opentelemetry/api` 1.x keeps what the application registered
+ * globally (its `internal/global-utils`): a `metrics` entry is the global meter provider.
+ */
+const GLOBAL_API = Symbol.for('opentelemetry.js.api.1');
+
+/**
+ * Whether a global meter provider has been registered. Until one is, the global meter is the
+ * API's no-op one, so rxlb need not load the API to learn it (some 500 KB of heap and
+ * compiled code in a process that does not use it).
+ */
+function globalProviderRegistered(): boolean {
+  const registry = (globalThis as { [GLOBAL_API]?: { metrics?: unknown } })[GLOBAL_API];
+  return registry?.metrics !== undefined;
+}
+
+/**
  * The meter rxlb records with: `provider`'s, else the global meter provider's, else none
  * without `@opentelemetry/api`. None either for the API's no-op meter (the global one until
  * the application registers a provider): rxlb then skips building what it would record, as
  * without the API.
  */
 export function meterOf(provider: MeterProviderLike | undefined): Otel.Meter | undefined {
+  if (provider === undefined && !globalProviderRegistered()) return undefined;
   const meter =
     provider !== undefined
       ? (provider.getMeter(SCOPE) as Otel.Meter)

@@ -3,6 +3,8 @@
  * the API's no-op: rxlb must then skip its per-call attribute work, as without the API, and
  * record once a provider is registered before the channel is made.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { metrics } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instruments, NO_INSTRUMENTS } from '../../src/telemetry/instruments.js';
@@ -14,6 +16,26 @@ describe('rxlb instruments and the OpenTelemetry no-op meter', () => {
   it('records nothing, and builds nothing to record, while no global meter provider is registered', () => {
     expect(instruments()).toBe(NO_INSTRUMENTS);
     expect(instruments().enabled).toBe(false);
+  });
+
+  it('does not even load the API while no global meter provider is registered (a fresh process)', () => {
+    const instrumentsModule = fileURLToPath(
+      new URL('../../src/telemetry/instruments.ts', import.meta.url),
+    );
+    const script = `
+      import { createRequire } from 'node:module';
+      const { instruments } = await import(${JSON.stringify(instrumentsModule)});
+      const enabled = instruments().enabled;
+      const loaded = Object.keys(createRequire(import.meta.url).cache)
+        .filter((path) => path.includes('@opentelemetry')).length;
+      process.stdout.write(JSON.stringify({ enabled, loaded }));`;
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual({ enabled: false, loaded: 0 });
   });
 
   it('records through the global provider once one is registered (here by the ESM copy of the API, rxlb loading the CJS one)', async () => {
