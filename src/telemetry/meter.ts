@@ -48,8 +48,8 @@ const GLOBAL_API = Symbol.for('opentelemetry.js.api.1');
 
 /**
  * Whether a global meter provider has been registered. Until one is, the global meter is the
- * API's no-op one, so rxlb need not load the API to learn it (some 500 KB of heap and
- * compiled code in a process that does not use it).
+ * API's no-op one, so rxlb need not load the API to learn it (about 480 KiB of heap, in a
+ * process that does not use it).
  */
 function globalProviderRegistered(): boolean {
   const registry = (globalThis as { [GLOBAL_API]?: { metrics?: unknown } })[GLOBAL_API];

@@ -34,7 +34,7 @@ describe('rxlb instruments and the OpenTelemetry no-op meter', () => {
       ['--import', 'tsx', '--input-type=module', '-e', script],
       { encoding: 'utf8', timeout: 20_000 },
     );
-    expect(child.stderr).toBe('');
+    expect(child.status, child.stderr).toBe(0);
     expect(JSON.parse(child.stdout)).toEqual({ enabled: false, loaded: 0 });
   });
 
