@@ -31,6 +31,9 @@ const FAST = {
         include: ['test/**/*.test.ts'],
         // one module load per worker, not per file: a third of the time (npm test isolates)
         isolate: false,
+        // the tests mostly wait (on sockets, timers, backoffs): more of them at once than
+        // cores. Here, not at the root: vitest 4 reads a project's own (the root's ran 2).
+        maxWorkers: 4,
         exclude: [
           ...configDefaults.exclude,
           'test/soak/**', // the soak: seconds of churn under load
@@ -49,12 +52,9 @@ const FAST = {
   ],
   // nor the tests that a child process exits by itself, all named so
   testNamePattern: /^(?!.*\bexits? by itself)/,
-  // the tests mostly wait (on sockets, timers, backoffs): more of them at once than cores
-  maxWorkers: 4,
 } satisfies {
   projects: TestProjectInlineConfiguration[];
   testNamePattern: RegExp;
-  maxWorkers: number;
 };
 
 const ALL = {
