@@ -10,7 +10,8 @@
  * with the retryOnAnotherInstance() middleware. Then it empties dc1 (its node goes into
  * maintenance: Consul says nobody there is healthy), so calls move to dc2, and brings dc1
  * back, so calls return; it sums up calls per datacenter in each phase, failed calls, and how
- * long each switch took to reach the picker. Resolves with the exit code: 0 only when the run
+ * long each switch took to reach the picker, and rxlb's own metrics of the run (read as in
+ * examples/demo/metrics.ts). Resolves with the exit code: 0 only when the run
  * met its expectations.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +22,7 @@ import {
   createBalancedChannel,
   diff,
   type FailoverStatus,
+  METRICS,
   type Picker,
   retryOnAnotherInstance,
   roundRobin,
@@ -29,6 +31,7 @@ import { ConsulTestServer } from '../../src/testing/index.js';
 import { GreeterDefinition } from '../greeter/generated/greeter.js';
 import { spawnGreeter } from '../greeter/spawn.js';
 import { type BackendRow, draw, event, freeze } from './display.js';
+import { demoMetrics } from './metrics.js';
 
 const PHASE_MS = 4_000;
 const CALLERS = 8;
@@ -63,11 +66,14 @@ export async function runFailoverDemo(): Promise<number> {
   );
 
   // --- the client: dc1's agent, failing over to dc2 ------------------------------------------
+  const metrics = demoMetrics();
+  const { meterProvider } = metrics;
   let serving: FailoverStatus['serving'];
   const picker$ = consulInstances$('greeter', {
     address: dc1.address,
     wait: '30s',
     failover: ['dc2'],
+    meterProvider,
     onStatus: ({ failover }) => {
       const next = failover?.serving;
       if (next && next.reason !== serving?.reason)
@@ -90,9 +96,9 @@ export async function runFailoverDemo(): Promise<number> {
       () => now(),
       () => undefined,
     );
-  const channel = createBalancedChannel(picker$, { name: 'greeter' });
+  const channel = createBalancedChannel(picker$, { name: 'greeter', meterProvider });
   const client = createClientFactory()
-    .use(retryOnAnotherInstance())
+    .use(retryOnAnotherInstance({ meterProvider }))
     .create(GreeterDefinition, channel);
   const startedIn = await pickerIn('dc1');
 
@@ -170,6 +176,12 @@ export async function runFailoverDemo(): Promise<number> {
   console.log(`  dc1 emptied → picker of dc2 after ${ms(inDc2, emptiedAt)}`);
   console.log(`  dc1 back    → picker of dc1 after ${ms(inDc1, backAt)}`);
 
+  const measured = await metrics.read();
+  console.log("\nMetrics (rxlb's OpenTelemetry instruments, as an exporter reads them)");
+  for (const line of measured.lines) console.log(line);
+  const answered = [...totals.values()].reduce((sum, n) => sum + n, 0);
+  const okAttempts = measured.total(METRICS.attemptDuration, { 'grpc.status': 'OK' });
+
   const expectations: [string, boolean][] = [
     ['no call failed', failed === 0],
     ['dc1 served at the start', startedIn !== undefined && calls('dc1 serving', 'dc1') > 0],
@@ -182,6 +194,10 @@ export async function runFailoverDemo(): Promise<number> {
     [
       'every call started after the return went to dc1',
       calls('dc1 back', 'dc1') > 0 && calls('dc1 back', 'dc2') === 0,
+    ],
+    [
+      `the metrics saw every answered call: ${okAttempts} attempts ended OK, ${answered} calls answered`,
+      okAttempts === answered,
     ],
   ];
   console.log('\nExpectations');
@@ -198,5 +214,6 @@ export async function runFailoverDemo(): Promise<number> {
   await Promise.all(servers.map((server) => server.stop()));
   await dc2.stop();
   await dc1.stop();
+  await metrics.shutdown();
   return passed ? 0 : 1;
 }
