@@ -32,7 +32,8 @@ const FAST = {
         // one module load per worker, not per file: a third of the time (npm test isolates)
         isolate: false,
         // the tests mostly wait (on sockets, timers, backoffs): more of them at once than
-        // cores. Here, not at the root: vitest 4 reads a project's own (the root's ran 2).
+        // cores. Here, not at the root: `extends: true` loads this file again in mode `test`,
+        // whose root setting (npm test's 2) the project then took.
         maxWorkers: 4,
         exclude: [
           ...configDefaults.exclude,

@@ -48,7 +48,7 @@ export class BackendEntry implements Backend, MeasuredBackend {
    * grpc-js's last message about its connection, while it has one, as grpc-js made it (see
    * `lastError` for its cause): kept unread, it stays the concatenation grpc-js built.
    */
-  lastMessage: string | undefined;
+  #message: string | undefined;
   /** Whether its connection was READY once: READY again means it reconnected. */
   connectedBefore = false;
   /** The balancer's mark of the last update that listed it. */
@@ -76,9 +76,14 @@ export class BackendEntry implements Backend, MeasuredBackend {
     return this.instance.address;
   }
 
+  /** grpc-js's last message about its connection, whole (see `lastError`). */
+  get lastMessage(): string | undefined {
+    return this.#message;
+  }
+
   /** The last connection error grpc-js reported, e.g. `connect ECONNREFUSED 127.0.0.1:1`. */
   get lastError(): string | undefined {
-    return this.lastMessage === undefined ? undefined : connectionError(this.lastMessage);
+    return this.#message === undefined ? undefined : connectionError(this.#message);
   }
 
   /** Starts connecting (and reconnecting whenever the connection is lost). */
@@ -136,7 +141,7 @@ export class BackendEntry implements Backend, MeasuredBackend {
   update(state: connectivityState, picker: experimental.Picker, errorMessage: string | null): void {
     if (this.destroyed) return;
     this.picker = picker;
-    if (errorMessage) this.lastMessage = errorMessage;
+    if (errorMessage) this.#message = errorMessage;
     const previous = this.state;
     this.state = state;
     this.owner.stateChanged(this, previous, errorMessage !== null);

@@ -69,8 +69,12 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   private view: View | undefined;
   private detector: OutlierDetector | undefined;
   metrics = ChannelMetrics.NONE;
-  /** grpc-js's last message about a connection of this channel's, read only for a failure's details. */
+  /**
+   * grpc-js's last message about a connection of this channel's, and its cause once a
+   * failure's details asked for it (a failing picker asks on every pick).
+   */
   private lastMessage: string | undefined;
+  private lastCause: string | undefined;
   private syncing = false;
   /** The options every backend's connection gets. */
   private leafOptions: ChannelOptions = {};
@@ -162,7 +166,11 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     if (this.destroyed || !this.backends.has(backend)) return;
     const { state, address } = backend;
     this.metrics.connection(backend, previous, failed);
-    if (backend.lastMessage !== undefined) this.lastMessage = backend.lastMessage;
+    const message = backend.lastMessage;
+    if (message !== undefined && message !== this.lastMessage) {
+      this.lastMessage = message;
+      this.lastCause = undefined;
+    }
     if (state !== previous) {
       this.backends.moved(backend, previous);
       if (previous === READY) this.detector?.disconnected(address);
@@ -302,7 +310,10 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   private unreachable(): string {
     const n = this.backends.members.length;
     const which = n === 1 ? 'the 1 instance' : `any of the ${n} instances`;
-    return `no connection to ${which} of "${this.name}"; last error: ${this.lastMessage === undefined ? 'none' : connectionError(this.lastMessage)}`;
+    if (this.lastCause === undefined && this.lastMessage !== undefined) {
+      this.lastCause = connectionError(this.lastMessage);
+    }
+    return `no connection to ${which} of "${this.name}"; last error: ${this.lastCause ?? 'none'}`;
   }
 }
 

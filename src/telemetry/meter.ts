@@ -43,6 +43,8 @@ function otel(): OtelApi | null {
 /**
  * Where every copy of `@opentelemetry/api` 1.x keeps what the application registered
  * globally (its `internal/global-utils`): a `metrics` entry is the global meter provider.
+ * The key names the API's major version: a 2.x API (outside rxlb's peer range) would keep it
+ * elsewhere, and rxlb would record nothing through its global provider.
  */
 const GLOBAL_API = Symbol.for('opentelemetry.js.api.1');
 
