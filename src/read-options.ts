@@ -18,9 +18,15 @@ export class OptionReader {
 
   /**
    * A reader of `value`, which must be a plain object (or undefined: no options) whose keys
-   * are all `known`.
+   * are all `known`; `where` follows the name of an unknown one (see {@link unknown}).
    */
-  static read(caller: string, value: unknown, known: readonly string[], prefix = ''): OptionReader {
+  static read(
+    caller: string,
+    value: unknown,
+    known: readonly string[],
+    prefix = '',
+    where = '',
+  ): OptionReader {
     if (value === undefined) return new OptionReader(caller, {}, prefix);
     if (!isRecord(value)) {
       const what = prefix === '' ? 'options' : `option "${prefix.slice(0, -1)}"`;
@@ -28,7 +34,7 @@ export class OptionReader {
     }
     const reader = new OptionReader(caller, value, prefix);
     const unknown = Object.keys(value).find((key) => !known.includes(key));
-    if (unknown !== undefined) reader.unknown(unknown);
+    if (unknown !== undefined) reader.unknown(unknown, where);
     return reader;
   }
 
@@ -156,8 +162,9 @@ export function readOptions(
   caller: string,
   value: unknown,
   known: readonly string[],
+  where = '',
 ): OptionReader {
-  return OptionReader.read(caller, value, known);
+  return OptionReader.read(caller, value, known, '', where);
 }
 
 /** True for a JSON-like object: not `null`, not an array. */

@@ -54,16 +54,12 @@ function isGrpcJs(value: unknown): value is GrpcJsModule {
 
 /** Checks the options once, at registration: a mistake is a `TypeError` naming it. */
 function validate(options: unknown): { grpc: GrpcJsModule; defaults: ResolverDefaults } {
-  if (isRecord(options)) {
-    const unknown = Object.keys(options).find((key) => !KNOWN.includes(key));
-    if (unknown !== undefined) {
-      readOptions(CALLER, options, Object.keys(options)).unknown(
-        unknown,
-        '(what to ask Consul goes in the target: consul:///greeter?tag=v2&dc=dc1)',
-      );
-    }
-  }
-  const o: OptionReader = readOptions(CALLER, options, KNOWN);
+  const o: OptionReader = readOptions(
+    CALLER,
+    options,
+    KNOWN,
+    '(what to ask Consul goes in the target: consul:///greeter?tag=v2&dc=dc1)',
+  );
   const grpc = o.raw('grpc') ?? grpcJs;
   if (!isGrpcJs(grpc)) {
     o.fail(
