@@ -11,9 +11,11 @@
  * channel picker is taken from a live channel to the backends, as grpc-js's is (see
  * grpc-js-picker.ts), and built again over a view of `size` backends cycled from its own.
  */
+
 import { type experimental, Metadata } from '@grpc/grpc-js';
 import { do_not_optimize } from 'mitata';
 import { firstValueFrom, of } from 'rxjs';
+import { backend } from '../marbles/fixtures.js';
 import type { Instance } from '../src/instance.js';
 import type { Backend, Backends, Picker } from '../src/picker.js';
 import type { Benchmark } from './benchmark.js';
@@ -140,7 +142,7 @@ export async function pickBenchmarks(
   for (const size of PICK_SIZES) {
     const picker = await firstValueFrom(of(addAll(size)).pipe(rxlb.roundRobin()));
     const backends: Backends = {
-      usable: picker.instances.map((instance) => ({ instance, inFlight: 0 })),
+      usable: picker.instances.map((instance) => backend(instance)),
     };
     const grpcJs = grpcJsPicker(size);
     const channelPolicy = await policyOf(cycle(live.backends, size).map((b) => b.instance));

@@ -5,8 +5,10 @@
  * read estimates rather than the neutral cost. Add a policy to {@link PICK_POLICIES} and its
  * rows and targets follow.
  */
+
 import { do_not_optimize } from 'mitata';
 import { firstValueFrom, type OperatorFunction, of } from 'rxjs';
+import { backend } from '../marbles/fixtures.js';
 import type { Update } from '../src/instance.js';
 import type { Backend, Backends, Picker } from '../src/picker.js';
 import type { Benchmark } from './benchmark.js';
@@ -76,17 +78,18 @@ export async function policyPickBenchmarks(
 ): Promise<Benchmark[]> {
   const benchmarks: Benchmark[] = [];
   const floorBackends: Backends = {
-    usable: [...instanceSet(size).values()].map((instance, i) => ({ instance, inFlight: i % 4 })),
+    usable: [...instanceSet(size).values()].map((instance, i) =>
+      backend(instance, { inFlight: i % 4 }),
+    ),
   };
   benchmarks.push(p2cFloor(floorBackends, group));
   for (const policy of PICK_POLICIES) {
     const picker = await firstValueFrom(of(addAll(size)).pipe(policy.operator(rxlb)));
-    picker.instances.forEach((instance, i) => {
-      const durationMs = 1 + (i % 7);
-      picker.callEnded?.({ instance, durationMs, code: 0, connectionFailure: false });
-    });
+    // latencies as the channel would have measured them, 1 to 7 ms
     const backends: Backends = {
-      usable: picker.instances.map((instance, i) => ({ instance, inFlight: i % 4 })),
+      usable: picker.instances.map((instance, i) =>
+        backend(instance, { inFlight: i % 4, latencyMs: 1 + (i % 7) }),
+      ),
     };
     benchmarks.push(
       {

@@ -13,8 +13,10 @@
  * the usable backends to a new array, as the channel does). Three usable arrays take turns, each
  * without a different member, so that the picker's cache of the last two never answers.
  */
+
 import { do_not_optimize } from 'mitata';
 import { firstValueFrom, of } from 'rxjs';
+import { backend } from '../marbles/fixtures.js';
 import type { Instance, Update } from '../src/instance.js';
 import type { Backends } from '../src/picker.js';
 import type { Benchmark } from './benchmark.js';
@@ -40,7 +42,7 @@ export async function weightedPickBenchmarks(rxlb: RxlbApi): Promise<Benchmark[]
   for (const size of PICK_SIZES) {
     const picker = await firstValueFrom(of(weightedBatch(size)).pipe(rxlb.weightedRoundRobin()));
     const backends: Backends = {
-      usable: picker.instances.map((instance) => ({ instance, inFlight: 0 })),
+      usable: picker.instances.map((instance) => backend(instance)),
     };
     picker.pick(); // builds the members' schedule, which the usable backends (all) share
     picker.pick(backends);
@@ -75,7 +77,7 @@ export async function usableChangeBenchmarks(rxlb: RxlbApi): Promise<Benchmark[]
     const batch = weightedBatch(size);
     const views = async (operator: typeof rxlb.roundRobin) => {
       const picker = await firstValueFrom(of(batch).pipe(operator()));
-      const backends = picker.instances.map((instance) => ({ instance, inFlight: 0 }));
+      const backends = picker.instances.map((instance) => backend(instance));
       const turns = [1, 2, 3].map((gap) => ({
         usable: backends.filter((_, i) => i !== Math.floor((gap * size) / 4)),
       }));

@@ -8,7 +8,7 @@
  */
 import { Subject } from 'rxjs';
 import type { Update } from '../src/instance.js';
-import { hash32, idealSubset } from '../src/operators/subset-assignment.js';
+import { hash32, idealSubset } from '../src/operators/internal/subset-assignment.js';
 import type { RxlbApi } from './rxlb.js';
 
 export interface SubsettingConfig {

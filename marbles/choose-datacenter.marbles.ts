@@ -1,6 +1,6 @@
 import type { InstanceSet } from '../src/instance.js';
 import { chooseDatacenter } from '../src/operators/choose-datacenter.js';
-import type { DatacenterSet } from '../src/operators/choose-datacenter-options.js';
+import type { DatacenterSet } from '../src/operators/internal/datacenter-options.js';
 import { describeSet, instanceSet } from './fixtures.js';
 import type { MarbleSuite } from './marble-suite.js';
 

@@ -1,6 +1,6 @@
 import type { Address, Instance, InstanceSet, Update } from '../src/instance.js';
 import { diff } from '../src/operators/diff.js';
-import { InstanceSetError } from '../src/operators/instance-set-error.js';
+import { InstanceSetError } from '../src/operators/internal/instance-set-error.js';
 import { added, deleted, describeBatch, describeInstance, instance } from './fixtures.js';
 import type { MarbleSuite } from './marble-suite.js';
 

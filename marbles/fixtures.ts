@@ -5,6 +5,7 @@ import {
   instanceFromAddress,
   type Update,
 } from '../src/instance.js';
+import type { Backend } from '../src/picker.js';
 
 /** An instance at `address`, with `instanceFromAddress`'s defaults unless overridden. */
 export function instance(
@@ -12,6 +13,17 @@ export function instance(
   attributes: Partial<Omit<Instance, 'address'>> = {},
 ): Instance {
   return { ...instanceFromAddress(address), ...attributes };
+}
+
+/**
+ * `member` as a balanced channel hands it to a pick: with what the channel measured of it,
+ * nothing (no call in flight, the neutral latency of 1 ms, no outcome) unless given.
+ */
+export function backend(
+  member: Instance,
+  measured: Partial<Omit<Backend, 'instance'>> = {},
+): Backend {
+  return { instance: member, inFlight: 0, latencyMs: 1, successes: 0, failures: 0, ...measured };
 }
 
 export function added(value: Instance | Address): Update {

@@ -10,7 +10,7 @@ const B = '10.0.0.2:80';
 const C = '10.0.0.3:80';
 
 /** The calls in flight on each backend whenever a case's picker picks. */
-const IN_FLIGHT = { [A]: 2, [B]: 0, [C]: 5 };
+const IN_FLIGHT = { [A]: { inFlight: 2 }, [B]: { inFlight: 0 }, [C]: { inFlight: 5 } };
 /**
  * One draw per pick: its integer part (times the number of members) is the first candidate, its
  * fraction the second. Over three members, the pairs drawn in turn are (A, B), (A, C), (B, A),

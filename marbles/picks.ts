@@ -1,6 +1,6 @@
 import type { Address, Instance } from '../src/instance.js';
 import type { Backend, Picker } from '../src/picker.js';
-import { describeInstance, instance } from './fixtures.js';
+import { backend, describeInstance, instance } from './fixtures.js';
 
 /**
  * A `random` for the P2C policies' cases: the same draws every run, so that a diagram shows
@@ -21,19 +21,19 @@ export interface PicksView {
   readonly picks: readonly (Address | undefined)[];
 }
 
+/** What the channel measured of a backend, as a case gives it (see `backend()`'s defaults). */
+export type Measured = Partial<Omit<Backend, 'instance'>>;
+
 /**
- * `count` picks of `picker` among all its members as usable backends, each with the calls in
- * flight that `inFlight` gives its address (0 when absent), as a balanced channel hands them.
+ * `count` picks of `picker` among all its members as usable backends, each with what
+ * `measured` gives for its address (calls in flight, latency), as a balanced channel hands them.
  */
 export function picksAmong(
   picker: Picker,
-  inFlight: Readonly<Record<Address, number>>,
+  measured: Readonly<Record<Address, Measured>>,
   count: number,
 ): PicksView {
-  const usable: Backend[] = picker.instances.map((member) => ({
-    instance: member,
-    inFlight: inFlight[member.address] ?? 0,
-  }));
+  const usable = picker.instances.map((member) => backend(member, measured[member.address]));
   // the channel never asks with no usable backend: an empty picker is asked without
   const pick = () => (usable.length === 0 ? picker.pick() : picker.pick({ usable }))?.address;
   const picks = Array.from({ length: count }, pick);

@@ -13,7 +13,7 @@ export interface PickerView {
 }
 
 function view(picker: Picker): PickerView {
-  const picks = Array.from({ length: picker.size + 1 }, () => picker.pick()?.address);
+  const picks = Array.from({ length: picker.instances.length + 1 }, () => picker.pick()?.address);
   return { instances: [...picker.instances], picks };
 }
 

@@ -1,7 +1,7 @@
 import { map } from 'rxjs';
 import type { Update } from '../src/instance.js';
+import { periodOf, scheduledWeights } from '../src/operators/internal/weighted-schedule.js';
 import { weightedRoundRobin } from '../src/operators/weighted-round-robin.js';
-import { periodOf, scheduledWeights } from '../src/operators/weighted-schedule.js';
 import type { Picker } from '../src/picker.js';
 import { added, deleted, describeBatch, instance } from './fixtures.js';
 import type { MarbleSuite } from './marble-suite.js';
@@ -9,7 +9,7 @@ import { describePickerView, type PickerView, pickerView } from './round-robin.m
 
 /** A picker as the cases compare it: its members, and one period of picks plus one. */
 function view(picker: Picker): PickerView {
-  const weights = scheduledWeights(picker.size, (i) => picker.instances[i]?.weight);
+  const weights = scheduledWeights(picker.instances.length, (i) => picker.instances[i]?.weight);
   const picks = Array.from({ length: periodOf(weights) + 1 }, () => picker.pick()?.address);
   return { instances: [...picker.instances], picks };
 }

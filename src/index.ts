@@ -2,7 +2,8 @@
  * rxlb: client-side load balancing for Node.js gRPC clients, built from RxJS streams.
  *
  * Discovery (`consulInstances$`, with its `whenNobody` policy) → `diff()` → a policy
- * (`roundRobin()`, `leastRequest()`, `peakEwma()`) → `createBalancedChannel()`.
+ * (`roundRobin()`, `leastRequest()`, `peakEwma()`, or your own with `policyOperator()`) →
+ * `createBalancedChannel()`.
  */
 
 export type { ConsulConnectionOptions, ConsulTlsOptions } from './consul/connection.js';
@@ -28,6 +29,7 @@ export {
   registerInstance,
 } from './consul/register-instance.js';
 export { sharedConsulInstances$ } from './consul/shared-instances.js';
+export type { DiscoveryStatus } from './discovery.js';
 export {
   type BackendStatus,
   type BalancedChannel,
@@ -43,24 +45,18 @@ export {
 } from './grpc/retry-on-another-instance.js';
 export type { Address, Instance, InstanceSet, Update } from './instance.js';
 export { chooseDatacenter } from './operators/choose-datacenter.js';
+export { diff } from './operators/diff.js';
 export type {
   ChooseDatacenterOptions,
   DatacenterChoice,
   DatacenterCount,
   DatacenterMode,
   DatacenterSet,
-} from './operators/choose-datacenter-options.js';
-export { diff } from './operators/diff.js';
-export { InstanceSetError, type InstanceSetErrorCode } from './operators/instance-set-error.js';
-export { type LeastRequestOptions, leastRequest } from './operators/least-request.js';
-export { type PeakEwmaOptions, peakEwma } from './operators/peak-ewma.js';
-export { type RoundRobinOptions, roundRobin } from './operators/round-robin.js';
-export { type SubsetOptions, subset } from './operators/subset.js';
+} from './operators/internal/datacenter-options.js';
 export {
-  type WeightedRoundRobinOptions,
-  weightedRoundRobin,
-} from './operators/weighted-round-robin.js';
-export { whenNobody } from './operators/when-nobody.js';
+  InstanceSetError,
+  type InstanceSetErrorCode,
+} from './operators/internal/instance-set-error.js';
 export type {
   FailFastOptions,
   FallbackOptions,
@@ -70,8 +66,18 @@ export type {
   NobodyReport,
   PanicOptions,
   WhenNobodyOptions,
-} from './operators/when-nobody-options.js';
-export type { Backend, Backends, CallReport, Picker } from './picker.js';
+} from './operators/internal/nobody-options.js';
+export { type LeastRequestOptions, leastRequest } from './operators/least-request.js';
+export { type PeakEwmaOptions, peakEwma } from './operators/peak-ewma.js';
+export { policyOperator } from './operators/policy-operator.js';
+export { type RoundRobinOptions, roundRobin } from './operators/round-robin.js';
+export { type SubsetOptions, subset } from './operators/subset.js';
+export {
+  type WeightedRoundRobinOptions,
+  weightedRoundRobin,
+} from './operators/weighted-round-robin.js';
+export { whenNobody } from './operators/when-nobody.js';
+export type { Backend, Backends, Picker } from './picker.js';
 export type { GrpcJsModule } from './resolver/consul-resolver.js';
 export {
   type ConsulResolverOptions,

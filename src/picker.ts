@@ -1,27 +1,34 @@
+import type { DiscoveryStatus } from './discovery.js';
 import type { Instance } from './instance.js';
 
 /**
  * Decides which backend serves one call. A policy operator (`roundRobin()`, ...) emits a new
  * immutable picker over the current *members* after every update batch; the balanced channel
- * owns the *backends* (connections, ejections, calls in flight) and, on every call, asks the
- * latest picker to choose among the members that are usable now. As in grpc-js, the watching
- * (connection states) and the deciding (`pick()`) are split: the channel rebuilds its view of
- * usable backends whenever a connection changes state or a new picker arrives, and a call with
- * no usable backend waits in the channel, not on a backend.
+ * owns the *backends* (connections, ejections, and what it measures of each call) and, on
+ * every call, asks the latest picker to choose among the members that are usable now. As in
+ * grpc-js, the watching (connection states) and the deciding (`pick()`) are split; as in
+ * tower, the channel measures and the picker only reads: a call's outcome is recorded on the
+ * {@link Backend} that served it and goes no further.
  *
  * This file is the whole contract between policies and the channel: the channel relies on
  * nothing a picker does that is not written here, and a policy may rely on everything the
- * channel promises here.
+ * channel promises here. `policyOperator()` builds an operator that keeps this contract from
+ * a function of the members.
  *
  * What a picker promises:
- * - `instances` and `size` never change once it is emitted.
+ * - `instances` never changes once it is emitted. A member's identity is its `address`:
+ *   the channel keeps one backend (one connection) per address, and two members at one
+ *   address are one backend.
  * - `pick(backends)` returns the instance of one of `backends.usable`, in O(1) amortised time
  *   (O(log n) at most) whatever the number of members, and without allocating. A picker that
- *   returns anything else does not break the channel, which then rotates over `usable`
- *   itself, but it has lost its say.
+ *   returns anything else, or throws, does not break the channel, which then rotates over
+ *   `usable` itself, but it has lost its say for that call.
  * - `pick()` without `backends` chooses among all `instances` as if all were usable, and
  *   returns `undefined` only when there are none. It serves callers that have no connections
- *   (tests, benchmarks, another kind of client).
+ *   (tests, benchmarks, another kind of client): nothing is measured there.
+ * - `discovery`, when present, is what discovery said with the members (see
+ *   {@link DiscoveryStatus}); the channel reads it for its messages. `policyOperator()` sets
+ *   it from the update batches.
  *
  * What the channel promises:
  * - It calls `pick(backends)` only with a non-empty `usable`, and calls with no usable backend
@@ -30,9 +37,10 @@ import type { Instance } from './instance.js';
  *   changes; then it is a new array. A policy may therefore cache what it derives from it
  *   (a position, a schedule) and recompute only when the array differs.
  * - `usable` lists members in the order of `instances`, each at most once.
- * - A {@link Backend}'s `inFlight` is live: it counts calls as they start and end.
- * - `callEnded`, when the picker has it, is told of every call that a `pick(backends)` of
- *   this picker chose, once, when it ends, and never inside `pick()`.
+ * - A {@link Backend}'s measurements are live: the channel updates them as calls start and
+ *   end, and a pick reads them as they are at that moment, without reading a clock.
+ * - A backend is usable while its connection is READY and outlier detection has not ejected
+ *   it (if every READY backend is ejected, those: see `createBalancedChannel()`).
  *
  * @example
  * ```ts
@@ -42,7 +50,6 @@ import type { Instance } from './instance.js';
  * function primaryFirst(instances: readonly Instance[]): Picker {
  *   return {
  *     instances,
- *     size: instances.length,
  *     pick: (backends?: Backends) => (backends ? backends.usable[0]?.instance : instances[0]),
  *   };
  * }
@@ -54,23 +61,46 @@ export interface Picker {
    * `backends`, one of `instances` (`undefined` when there is none).
    */
   pick(backends?: Backends): Instance | undefined;
-  /** How many instances this picker chooses from. */
-  readonly size: number;
   /** The members this picker chooses from, in its own order. */
   readonly instances: readonly Instance[];
-  /**
-   * Told how a call that this picker chose ended, for policies that learn from outcomes
-   * (latency, errors). Optional: most policies need only `inFlight`.
-   */
-  callEnded?(report: CallReport): void;
+  /** What discovery said with these members, if they came from discovery. */
+  readonly discovery?: DiscoveryStatus;
 }
 
-/** One member as the channel sees it at the moment of a pick; read-only for the policy. */
+/**
+ * One member's backend as the channel measures it at the moment of a pick; read-only for the
+ * policy. Measured from the channel's side, per attempt: a call retried on another backend
+ * counts once on each.
+ */
 export interface Backend {
   /** The member, as the latest picker lists it. */
   readonly instance: Instance;
   /** Calls the channel started on it (on the wire) that have not ended yet. */
   readonly inFlight: number;
+  /**
+   * How long its calls take, in ms, from the moment one goes out to its status: a
+   * peak-sensitive moving average (Finagle's and tower's peak EWMA). A call slower than the
+   * estimate replaces it at once; a faster one moves it towards its time by
+   * `1 - exp(-Δ / decayMs)`, Δ the time since its previous call ended. A call that failed for
+   * the backend's sake counts as at least twice the estimate, so a backend that fails fast
+   * never looks fast; a cancelled call can raise it, never lower it. While it gets no call
+   * the estimate decays towards 0 by `exp(-Δ / decayMs)`, so that a backend once slow is
+   * tried again. Before its first call ends: the mean of the other members' estimates, or 1
+   * while none has one (so that costs compare calls in flight). Always above 0.
+   */
+  readonly latencyMs: number;
+  /**
+   * Its calls that ended OK or with an answer of the server's (an application error such as
+   * NOT_FOUND), recently: each counts `exp(-age / decayMs)`, so this is about the calls of
+   * the last `decayMs` (10 s by default). Fractional.
+   */
+  readonly successes: number;
+  /**
+   * Its calls that failed for the backend's sake, recently, counted as `successes` are: a lost
+   * connection, UNAVAILABLE, INTERNAL, UNKNOWN or DATA_LOSS (see README's "Failure
+   * behaviour"). Fractional.
+   */
+  readonly failures: number;
 }
 
 /** The channel's view of a picker's members, handed to every `pick()`. */
@@ -81,19 +111,4 @@ export interface Backends {
    * that set changes.
    */
   readonly usable: readonly Backend[];
-}
-
-/** How a call the channel sent where a picker chose ended: see `Picker.callEnded`. */
-export interface CallReport {
-  /** The member that served it. */
-  readonly instance: Instance;
-  /** From the moment the call went out on its connection to its status, in ms. */
-  readonly durationMs: number;
-  /** Its gRPC status code: 0 (OK) or an error such as 14 (UNAVAILABLE). */
-  readonly code: number;
-  /**
-   * Whether it failed for its connection (UNAVAILABLE that the client made up: refused,
-   * reset or dropped) rather than with a status a server sent.
-   */
-  readonly connectionFailure: boolean;
 }

@@ -89,7 +89,10 @@ export async function runFailoverDemo(): Promise<number> {
   const pickerIn = (dc: 'dc1' | 'dc2') =>
     firstValueFrom(
       picker$.pipe(
-        filter((p) => p.size > 0 && p.instances.every((i) => datacenterOf.get(i.address) === dc)),
+        filter(
+          (p) =>
+            p.instances.length > 0 && p.instances.every((i) => datacenterOf.get(i.address) === dc),
+        ),
         timeout(SWITCH_TIMEOUT_MS),
       ),
     ).then(

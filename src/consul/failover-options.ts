@@ -3,7 +3,7 @@ import {
   type DatacenterMode,
   readDatacenterList,
   readMinHealthy,
-} from '../operators/choose-datacenter-options.js';
+} from '../operators/internal/datacenter-options.js';
 import { isRecord, type OptionReader } from '../read-options.js';
 
 /**

@@ -2,7 +2,7 @@ import { defer, merge, Observable, switchMap } from 'rxjs';
 import type { InstanceSet } from '../instance.js';
 import { notify } from '../notify.js';
 import { datacenterOperator } from '../operators/choose-datacenter.js';
-import type { DatacenterSet } from '../operators/choose-datacenter-options.js';
+import type { DatacenterSet } from '../operators/internal/datacenter-options.js';
 import type { FailoverSettings, FailoverStatus, WatchedDatacenter } from './failover-options.js';
 import { homeDatacenter$ } from './home-datacenter.js';
 import type { ConsulStatus, WatchConfig } from './options.js';

@@ -6,7 +6,7 @@ import {
   type NobodySettings,
   type PanicOptions,
   readNobodySettings,
-} from '../operators/when-nobody-options.js';
+} from '../operators/internal/nobody-options.js';
 import { describe, isRecord, type OptionReader, readOptions } from '../read-options.js';
 import { type Instruments, instruments } from '../telemetry/instruments.js';
 import { type MeterProviderLike, readMeterProvider } from '../telemetry/meter.js';

@@ -1,8 +1,8 @@
 import { defer, finalize, identity, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
 import type { InstanceSet } from '../instance.js';
 import { notify } from '../notify.js';
+import { type NobodyMode, needsRegistered } from '../operators/internal/nobody-options.js';
 import { nobodyOperator } from '../operators/when-nobody.js';
-import { type NobodyMode, needsRegistered } from '../operators/when-nobody-options.js';
 import type { WatchConfig } from './options.js';
 
 /**

@@ -1,33 +1,34 @@
 import type { connectivityState, experimental } from '@grpc/grpc-js';
 import { type Address, type Instance, parseAddress } from '../instance.js';
-import type { BackendEntry } from './backend.js';
+import type { ChannelBackend } from './backend.js';
 
 /**
  * The backends of a picker's members: one per address, in the picker's order, counted by
- * connectivity state (so that the policy's state is O(1) to decide).
+ * connectivity state (so that the policy's state is O(1) to decide). A balanced channel keeps
+ * one from its creation to its `close()`: the balancer of the moment syncs it with each
+ * picker and clears it when grpc-js destroys that balancer, and the channel reads it for
+ * `backends()`.
  */
 export class BackendSet {
-  readonly byAddress = new Map<Address, BackendEntry>();
+  readonly byAddress = new Map<Address, ChannelBackend>();
   /** The backends of the current members, in the picker's order. */
-  members: BackendEntry[] = [];
+  members: readonly ChannelBackend[] = [];
   private readonly counts = new Map<connectivityState, number>();
   /** Marks the backends listed by the update in progress. */
   private generation = 1;
 
-  constructor(
-    /** Makes the backend of a new member, not connected yet. */
-    private readonly create: (instance: Instance, endpoint: experimental.Endpoint) => BackendEntry,
-    /** Told of a backend that left, before it is destroyed. */
-    private readonly removed: (backend: BackendEntry) => void,
-  ) {}
-
   /**
    * Makes the members those of `instances` (each address once; one grpc-js cannot connect
-   * to is left out): departed ones are destroyed, and the new ones returned, to connect.
+   * to is left out), creating a backend for each new one with `create`. Returns the new ones,
+   * not connected yet, and the ones that left, which the caller destroys.
    */
-  sync(instances: readonly Instance[]): BackendEntry[] {
-    const next: BackendEntry[] = [];
-    const created: BackendEntry[] = [];
+  sync(
+    instances: readonly Instance[],
+    create: (instance: Instance, endpoint: experimental.Endpoint) => ChannelBackend,
+  ): { created: ChannelBackend[]; left: ChannelBackend[] } {
+    const next: ChannelBackend[] = [];
+    const created: ChannelBackend[] = [];
+    const left: ChannelBackend[] = [];
     for (const instance of instances) {
       let backend = this.byAddress.get(instance.address);
       if (backend?.mark === this.generation) continue; // listed twice
@@ -36,7 +37,7 @@ export class BackendSet {
       } else {
         const address = parseAddress(instance.address);
         if (address === undefined) continue;
-        backend = this.create(instance, { addresses: [address] });
+        backend = create(instance, { addresses: [address] });
         this.byAddress.set(instance.address, backend);
         this.count(backend.state, +1);
         created.push(backend);
@@ -46,21 +47,21 @@ export class BackendSet {
     }
     if (next.length !== this.byAddress.size) {
       for (const [address, backend] of this.byAddress) {
-        if (backend.mark !== this.generation) this.remove(address, backend);
+        if (backend.mark !== this.generation) left.push(this.remove(address, backend));
       }
     }
     this.generation++;
     this.members = next;
-    return created;
+    return { created, left };
   }
 
   /** Whether `backend` is one of the members' (not one that left). */
-  has(backend: BackendEntry): boolean {
+  has(backend: ChannelBackend): boolean {
     return this.byAddress.get(backend.address) === backend;
   }
 
   /** Moves a backend's count from `previous` to its state now. */
-  moved(backend: BackendEntry, previous: connectivityState): void {
+  moved(backend: ChannelBackend, previous: connectivityState): void {
     this.count(previous, -1);
     this.count(backend.state, +1);
   }
@@ -70,17 +71,17 @@ export class BackendSet {
     return states.reduce((sum, state) => sum + (this.counts.get(state) ?? 0), 0);
   }
 
-  /** Destroys every backend. */
-  clear(): void {
-    for (const [address, backend] of this.byAddress) this.remove(address, backend);
+  /** Empties the set; returns the backends it held, which the caller destroys. */
+  clear(): ChannelBackend[] {
+    const left = [...this.byAddress].map(([address, backend]) => this.remove(address, backend));
     this.members = [];
+    return left;
   }
 
-  private remove(address: Address, backend: BackendEntry): void {
+  private remove(address: Address, backend: ChannelBackend): ChannelBackend {
     this.byAddress.delete(address);
     this.count(backend.state, -1);
-    this.removed(backend);
-    backend.destroy();
+    return backend;
   }
 
   private count(state: connectivityState, delta: number): void {

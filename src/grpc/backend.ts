@@ -6,8 +6,9 @@ import {
   status,
 } from '@grpc/grpc-js';
 import type { Instance } from '../instance.js';
-import type { Backend, Backends, Picker } from '../picker.js';
 import type { AttemptLog } from './attempts.js';
+import { BackendLoad, type LoadBoard } from './backend-load.js';
+import { connectionOutcome } from './call-outcome.js';
 import type { BackendCategory, ChannelMetrics, MeasuredBackend } from './channel-metrics.js';
 import type { GrpcJs } from './grpc-js-module.js';
 
@@ -18,32 +19,30 @@ type PickResult = experimental.PickResult;
 export interface BackendOwner {
   /** Where its metrics go. */
   readonly metrics: ChannelMetrics;
-  /** Its connection changed state (`previous` → `backend.state`), with an error or not. */
-  stateChanged(backend: BackendEntry, previous: connectivityState, failed: boolean): void;
-  /** A call that `picker` sent to it ended, `durationMs` after it went out. */
-  callEnded(
-    backend: BackendEntry,
-    picker: Picker,
-    code: status,
-    details: string,
-    metadata: Metadata,
-    durationMs: number,
-  ): void;
+  /**
+   * Its state changed: its connection (`previous` → `backend.state`, with an error or not),
+   * or its connection failures in a row reached outlier detection's threshold.
+   */
+  changed(backend: ChannelBackend, previous: connectivityState, failed: boolean): void;
 }
 
 /**
- * One member's connection, as grpc-js's round_robin keeps its endpoints: a pick_first leaf over
- * the member's address, whose connectivity state the balancer follows. It is also the
- * {@link Backend} a policy reads, and counts its calls in flight.
+ * The channel's backend of one member: a pick_first connection to its address, as grpc-js's
+ * round_robin keeps its endpoints, whose connectivity state the balancer follows, and what
+ * the channel measures of its calls ({@link BackendLoad}). It is the `Backend` a policy reads.
  */
-export class BackendEntry implements Backend, MeasuredBackend {
+export class ChannelBackend extends BackendLoad implements MeasuredBackend {
   instance: Instance;
-  inFlight = 0;
   state: connectivityState = connectivityState.IDLE;
-  /** Taken out of picking by outlier detection. */
-  ejected = false;
+  /** Taken out of picking by outlier detection until then: see `OutlierDetector`. */
+  ejection: { readonly until: number } | undefined;
+  /** Ejections in a row, and when it last returned from one: see `OutlierDetector`. */
+  ejections = 0;
+  returnedAt = 0;
+  /** The details of the last call failure that counted towards an ejection. */
+  lastFailure = '';
   /** The view of usable backends that lists it, while one does. */
-  view: Backends | undefined;
+  view: readonly ChannelBackend[] | undefined;
   /**
    * grpc-js's last message about its connection, while it has one, as grpc-js made it (see
    * `lastError` for its cause): kept unread, it stays the concatenation grpc-js built.
@@ -64,8 +63,10 @@ export class BackendEntry implements Backend, MeasuredBackend {
     endpoint: experimental.Endpoint,
     helper: experimental.ChannelControlHelper,
     options: ChannelOptions,
+    board: LoadBoard,
     private readonly owner: BackendOwner,
   ) {
+    super(board);
     this.instance = instance;
     const helperOfBackend = new Helper(helper, this);
     this.leaf = new grpc.experimental.LeafLoadBalancer(endpoint, helperOfBackend, options, '');
@@ -74,6 +75,10 @@ export class BackendEntry implements Backend, MeasuredBackend {
 
   get address(): string {
     return this.instance.address;
+  }
+
+  get ejected(): boolean {
+    return this.ejection !== undefined;
   }
 
   /** grpc-js's last message about its connection, whole (see `lastError`). */
@@ -98,15 +103,16 @@ export class BackendEntry implements Backend, MeasuredBackend {
   destroy(): void {
     this.destroyed = true;
     this.view = undefined;
+    this.forget();
     this.leaf.destroy();
   }
 
   /**
    * The pick result of a call sent to this backend: its connection's own result, with the
-   * call counted in flight from the moment it goes out to its end. When the connection is no
-   * longer READY (the view is a moment behind), grpc-js's own result queues or fails the call.
+   * call measured from the moment it goes out to its end. When the connection is no longer
+   * READY (the view is a moment behind), grpc-js's own result queues or fails the call.
    */
-  complete(args: PickArgs, policy: Picker, log: AttemptLog | undefined): PickResult {
+  complete(args: PickArgs, log: AttemptLog | undefined): PickResult {
     const result = this.picker.pick(args);
     if (result.pickResultType !== experimental.PickResultType.COMPLETE) return result;
     const { metrics } = this.owner;
@@ -120,19 +126,19 @@ export class BackendEntry implements Backend, MeasuredBackend {
       onCallStarted: () => {
         result.onCallStarted?.();
         startedAt = performance.now();
-        this.inFlight++;
+        this.started();
         log?.tried.add(this.instance.address);
         if (attributes) attemptStarted.add(1, attributes);
       },
       onCallEnded: (code, details, metadata) => {
         result.onCallEnded?.(code, details, metadata);
-        this.inFlight--;
-        const durationMs = performance.now() - startedAt;
+        const now = performance.now();
+        const durationMs = now - startedAt;
         if (attributes) {
           const ended = { ...attributes, 'grpc.status': status[code] ?? String(code) };
           attemptDuration.record(durationMs / 1000, ended);
         }
-        this.owner.callEnded(this, policy, code, details, metadata, durationMs);
+        this.#ended(now, durationMs, code, details, metadata);
       },
     };
   }
@@ -144,7 +150,18 @@ export class BackendEntry implements Backend, MeasuredBackend {
     if (errorMessage) this.#message = errorMessage;
     const previous = this.state;
     this.state = state;
-    this.owner.stateChanged(this, previous, errorMessage !== null);
+    // A failure while the connection is down is explained by that: its count starts over.
+    if (previous === connectivityState.READY && state !== previous) this.consecutiveFailures = 0;
+    this.owner.changed(this, previous, errorMessage !== null);
+  }
+
+  #ended(now: number, durationMs: number, code: status, details: string, metadata: Metadata) {
+    const counting = !this.destroyed && this.state === connectivityState.READY && !this.ejected;
+    const connection = connectionOutcome(code, metadata);
+    if (this.ended(now, durationMs, code, connection, counting)) {
+      this.lastFailure = details;
+      this.owner.changed(this, this.state, false);
+    }
   }
 }
 
@@ -156,7 +173,7 @@ export class BackendEntry implements Backend, MeasuredBackend {
 class Helper implements experimental.ChannelControlHelper {
   constructor(
     private readonly parent: experimental.ChannelControlHelper,
-    private readonly backend: BackendEntry,
+    private readonly backend: ChannelBackend,
   ) {}
 
   createSubchannel(

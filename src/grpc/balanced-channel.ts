@@ -22,6 +22,11 @@ export interface BackendStatus {
   readonly ejected: boolean;
   /** Calls on it that have not ended. */
   readonly inFlight: number;
+  /** Its latency estimate in ms, as policies read it (see `Backend.latencyMs`). */
+  readonly latencyMs: number;
+  /** Its recent successes and failures, decayed as of its last call's end (see `Backend`). */
+  readonly successes: number;
+  readonly failures: number;
   /** The last connection error grpc-js reported for it, if any. */
   readonly lastError: string | undefined;
 }
@@ -35,7 +40,7 @@ export interface BalancedChannel extends Channel {
   close(): void;
   /**
    * The backends of the current picker's members, in its order: connection state, ejection,
-   * calls in flight. Empty before the first picker, while the channel is IDLE (grpc-js lets
+   * calls in flight and what the channel measured of their calls. Empty before the first picker, while the channel is IDLE (grpc-js lets
    * an unused channel's connections go after `'grpc.client_idle_timeout_ms'`) and after
    * `close()`.
    */
@@ -78,11 +83,14 @@ function channelClassOf(grpc: GrpcJs): BalancedChannelClass {
     }
 
     backends(): readonly BackendStatus[] {
-      return (this.source.balancer?.backendsNow() ?? []).map((backend) => ({
+      return this.source.backends.members.map((backend) => ({
         instance: backend.instance,
         state: connectivityState[backend.state] as BackendStatus['state'],
         ejected: backend.ejected,
         inFlight: backend.inFlight,
+        latencyMs: backend.latencyMs,
+        successes: backend.successes,
+        failures: backend.failures,
         lastError: backend.lastError,
       }));
     }

@@ -1,23 +1,15 @@
-import {
-  type ChannelOptions,
-  connectivityState,
-  type experimental,
-  type Metadata,
-  type status,
-} from '@grpc/grpc-js';
-import { discoveryOf } from '../discovery.js';
-import type { Address, Instance } from '../instance.js';
-import { notify } from '../notify.js';
+import { type ChannelOptions, connectivityState, type experimental } from '@grpc/grpc-js';
+import type { Instance } from '../instance.js';
 import type { Picker } from '../picker.js';
-import { BackendEntry, type BackendOwner, connectionError } from './backend.js';
-import { BackendSet } from './backend-set.js';
-import { callOutcome } from './call-outcome.js';
+import { type BackendOwner, ChannelBackend, connectionError } from './backend.js';
+import { LoadBoard } from './backend-load.js';
+import type { BackendSet } from './backend-set.js';
 import { ChannelMetrics } from './channel-metrics.js';
+import { BalancedPicker, FailingPicker, type View } from './channel-picker.js';
 import type { GrpcJs } from './grpc-js-module.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { RESOLUTION_ATTRIBUTE, SOURCE_OPTION } from './picker-resolver.js';
 import { PickerSource, type Resolution } from './picker-source.js';
-import { BalancedPicker, FailingPicker, type View } from './pickers.js';
 
 /** The load-balancing policy's name in grpc-js's service config. */
 export const POLICY = 'rxlb';
@@ -61,13 +53,17 @@ export class BalancerConfig implements experimental.TypedLoadBalancingConfig {
  * connect, or there is none. If `picker$` failed, every call fails.
  */
 export class Balancer implements experimental.LoadBalancer, BackendOwner {
-  private readonly backends: BackendSet;
   private resolution: Resolution | undefined;
   private source: PickerSource | undefined;
+  /** The backends of the members: the channel's, kept by this balancer while it lives. */
+  private backends: BackendSet | undefined;
+  private board: LoadBoard | undefined;
   /** Why the resolver failed, when it did without a resolution (a target made by hand). */
   private resolverError: string | undefined;
   private view: View | undefined;
   private detector: OutlierDetector | undefined;
+  /** Cancels the timer that ends the soonest ejection, while one is set. */
+  private cancelExpiry: (() => void) | undefined;
   metrics = ChannelMetrics.NONE;
   /**
    * grpc-js's last message about a connection of this channel's, and its cause once a
@@ -92,11 +88,6 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
       // Discovery pushes every change: asking it again cannot tell more.
       requestReresolution: () => {},
     });
-    this.backends = new BackendSet(
-      (instance, endpoint) =>
-        new BackendEntry(grpc, instance, endpoint, this.helper, this.leafOptions, this),
-      (backend) => this.metrics.removed(backend),
-    );
   }
 
   updateAddressList(
@@ -108,24 +99,19 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     const resolution = options[RESOLUTION_ATTRIBUTE] as Resolution | undefined;
     if (!(source instanceof PickerSource) || resolution === undefined) {
       this.resolverError = endpoints.ok ? 'no picker$ behind this target' : endpoints.error.details;
-      this.sync([], leafOptions(options));
       this.publish();
       return true;
     }
-    this.source = source;
-    source.balancer = this;
-    if (this.metrics === ChannelMetrics.NONE) {
-      this.metrics = new ChannelMetrics(source.config.metrics, source.target);
+    if (!this.source) {
+      this.source = source;
+      this.backends = source.backends;
+      const { config } = source;
+      this.metrics = new ChannelMetrics(config.metrics, source.target);
+      const detection = config.outlierDetection;
+      this.board = new LoadBoard(config.decayMs, detection?.consecutiveFailures ?? Infinity);
+      if (detection) this.detector = new OutlierDetector(detection, () => source.name);
     }
     this.resolution = resolution;
-    const config = source.config.outlierDetection;
-    if (config && !this.detector) {
-      this.detector = new OutlierDetector(
-        config,
-        () => source.name,
-        (address, ejected) => this.setEjected(address, ejected),
-      );
-    }
     this.sync(
       resolution.kind === 'picker' ? resolution.picker.instances : [],
       leafOptions(options),
@@ -136,8 +122,9 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
 
   /** grpc-js calls this for every call: O(1) unless a backend is IDLE, which is rare. */
   exitIdle(): void {
-    if (this.backends.inState(IDLE) === 0) return;
-    for (const backend of this.backends.members) {
+    const { backends } = this;
+    if (!backends || backends.inState(IDLE) === 0) return;
+    for (const backend of backends.members) {
       if (backend.state === IDLE) backend.exitIdle();
     }
   }
@@ -148,23 +135,18 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
 
   destroy(): void {
     this.destroyed = true;
-    if (this.source?.balancer === this) this.source.balancer = undefined;
-    this.backends.clear();
-    this.detector?.close();
+    this.cancelExpiry?.();
+    for (const backend of this.backends?.clear() ?? []) this.drop(backend);
   }
 
   getTypeName(): string {
     return POLICY;
   }
 
-  /** The backends of the current members, in the picker's order. */
-  backendsNow(): readonly BackendEntry[] {
-    return this.backends.members;
-  }
-
-  stateChanged(backend: BackendEntry, previous: connectivityState, failed: boolean): void {
-    if (this.destroyed || !this.backends.has(backend)) return;
-    const { state, address } = backend;
+  changed(backend: ChannelBackend, previous: connectivityState, failed: boolean): void {
+    const { backends } = this;
+    if (this.destroyed || !backends?.has(backend)) return;
+    const { state } = backend;
     this.metrics.connection(backend, previous, failed);
     const message = backend.lastMessage;
     if (message !== undefined && message !== this.lastMessage) {
@@ -172,51 +154,42 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
       this.lastCause = undefined;
     }
     if (state !== previous) {
-      this.backends.moved(backend, previous);
-      if (previous === READY) this.detector?.disconnected(address);
+      backends.moved(backend, previous);
       if (state === READY) {
-        if (backend.connectedBefore) this.detector?.reconnected(address);
+        if (backend.connectedBefore && this.detector?.reconnected(backend)) this.ejection(backend);
         backend.connectedBefore = true;
       }
       if ((state === READY) !== (previous === READY)) this.view = undefined;
       // Keep every backend connected, as round_robin does: a lost connection is made again.
       if (state === IDLE) process.nextTick(() => backend.exitIdle());
+    } else if (this.detector?.review(backend, backends.members)) {
+      this.metrics.ejected();
+      this.ejection(backend);
     }
     this.publish();
   }
 
-  callEnded(
-    backend: BackendEntry,
-    picker: Picker,
-    code: status,
-    details: string,
-    metadata: Metadata,
-    durationMs: number,
-  ): void {
-    const outcome = callOutcome(code, metadata);
-    // A failure while the connection is down is explained by that; the state says it already.
-    if (backend.state === READY && this.backends.has(backend)) {
-      this.detector?.record(backend.address, outcome, details);
-    }
-    if (picker.callEnded) {
-      const report = {
-        instance: backend.instance,
-        durationMs,
-        code,
-        connectionFailure: outcome === 'failure',
-      };
-      notify((value: typeof report) => picker.callEnded?.(value), report);
-    }
-  }
-
   /** Makes the backends those of `instances`: new ones connect, departed ones close. */
   private sync(instances: readonly Instance[], options: ChannelOptions): void {
+    const { backends, board } = this;
+    if (!backends || !board) return;
     this.syncing = true;
     try {
       this.leafOptions = options;
-      const created = this.backends.sync(instances);
+      const { grpc, helper } = this;
+      const { created, left } = backends.sync(
+        instances,
+        (instance, endpoint) =>
+          new ChannelBackend(grpc, instance, endpoint, helper, this.leafOptions, board, this),
+      );
+      board.members = backends.members;
       this.view = undefined;
-      this.detector?.retain(this.backends.members.map((backend) => backend.address));
+      for (const backend of left) this.drop(backend);
+      if (this.detector) {
+        for (const backend of this.detector.membersChanged(backends.members, left)) {
+          this.ejection(backend);
+        }
+      }
       for (const backend of created) {
         this.metrics.categorize(backend);
         backend.connect();
@@ -226,49 +199,72 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     }
   }
 
-  private setEjected(address: Address, ejected: boolean): void {
-    const backend = this.backends.byAddress.get(address);
-    if (!backend || backend.ejected === ejected) return;
-    backend.ejected = ejected;
-    if (ejected) this.metrics.ejected();
+  /** A backend left the members, or the balancer goes: its connection closes. */
+  private drop(backend: ChannelBackend): void {
+    this.metrics.removed(backend);
+    backend.destroy();
+  }
+
+  /** `backend`'s ejection began or ended: the view and the timer of ejections follow. */
+  private ejection(backend: ChannelBackend): void {
     this.metrics.categorize(backend);
     if (backend.state === READY) this.view = undefined;
-    this.publish();
+    this.scheduleExpiry();
+  }
+
+  /** Sets the timer for the soonest end of an ejection (outlier detection keeps none). */
+  private scheduleExpiry(): void {
+    const { detector, backends } = this;
+    this.cancelExpiry?.();
+    this.cancelExpiry = undefined;
+    if (!detector || !backends || this.destroyed) return;
+    const until = detector.nextExpiry(backends.members);
+    if (until === undefined) return;
+    const { clock } = detector.config;
+    this.cancelExpiry = clock.setTimer(
+      () => {
+        this.cancelExpiry = undefined;
+        for (const backend of detector.expire(backends.members)) this.ejection(backend);
+        this.scheduleExpiry();
+        this.publish();
+      },
+      Math.max(0, until - clock.now()),
+    );
   }
 
   /** Tells grpc-js the state and picker that follow from the resolution and the backends. */
   private publish(): void {
     if (this.destroyed || this.syncing) return;
-    const { resolution } = this;
-    if (resolution === undefined || resolution.kind === 'failed') {
+    const { resolution, backends } = this;
+    if (resolution === undefined || resolution.kind === 'failed' || !backends) {
       const details = resolution?.kind === 'failed' ? resolution.message : this.resolverError;
       this.update(TRANSIENT_FAILURE, () => details ?? 'no picker', 'picker-failed', true);
       return;
     }
     if (resolution.kind === 'waiting') return;
-    this.view ??= this.usableView();
+    this.view ??= this.usableView(backends);
     const { view } = this;
     if (view.usable.length > 0) {
       const picker = new BalancedPicker(
         this.grpc,
         resolution.picker,
         view,
-        this.backends.byAddress,
+        backends.byAddress,
         this.name,
         () => this.metrics.noBackend('all-tried'),
       );
       this.parent.updateState(READY, picker, null);
-    } else if (this.backends.members.length === 0) {
-      const unresolved = discoveryOf(resolution.picker)?.unresolved !== undefined;
+    } else if (backends.members.length === 0) {
+      const unresolved = resolution.picker.discovery?.unresolved !== undefined;
       this.update(
         TRANSIENT_FAILURE,
         () => this.nobody(resolution.picker),
         unresolved ? 'unresolved' : 'none',
       );
-    } else if (this.backends.inState(CONNECTING, IDLE) > 0) {
+    } else if (backends.inState(CONNECTING, IDLE) > 0) {
       this.parent.updateState(CONNECTING, new this.grpc.experimental.QueuePicker(this), null);
     } else {
-      this.update(TRANSIENT_FAILURE, () => this.unreachable(), 'unreachable');
+      this.update(TRANSIENT_FAILURE, () => this.unreachable(backends), 'unreachable');
     }
   }
 
@@ -287,13 +283,12 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
    * The READY backends that are not ejected; if every READY one is ejected, those, rather
    * than failing calls that a connected backend may serve.
    */
-  private usableView(): View {
-    const { members } = this.backends;
+  private usableView({ members }: BackendSet): View {
     for (const backend of members) backend.view = undefined;
     const ready = members.filter((backend) => backend.state === READY);
     const usable = ready.filter((backend) => !backend.ejected);
     const view: View = { usable: usable.length > 0 ? usable : ready };
-    for (const backend of view.usable) backend.view = view;
+    for (const backend of view.usable) backend.view = view.usable;
     return view;
   }
 
@@ -302,13 +297,13 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   }
 
   private nobody(picker: Picker): string {
-    const unresolved = discoveryOf(picker)?.unresolved;
+    const unresolved = picker.discovery?.unresolved;
     if (unresolved !== undefined) return `no instance of "${this.name}" known yet: ${unresolved}`;
     return `no healthy instance of "${this.name}"`;
   }
 
-  private unreachable(): string {
-    const n = this.backends.members.length;
+  private unreachable({ members }: BackendSet): string {
+    const n = members.length;
     const which = n === 1 ? 'the 1 instance' : `any of the ${n} instances`;
     if (this.lastCause === undefined && this.lastMessage !== undefined) {
       this.lastCause = connectionError(this.lastMessage);

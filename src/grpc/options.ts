@@ -108,6 +108,15 @@ export interface BalancedChannelOptions {
    */
   readonly outlierDetection?: OutlierDetectionOptions | false;
   /**
+   * How fast what the channel measures of each backend fades, in ms: its latency estimate
+   * (`Backend.latencyMs`, which `peakEwma()` reads) and its recent successes and failures. A
+   * sample taken `decayMs` after the previous one moves the estimate 63 % of the way to it,
+   * and a backend that gets no call sees its estimate and counts fall by 63 % in that time.
+   * Shorter reacts faster to a backend that got faster again, and retries a slow one sooner.
+   * Default 10 s, as Finagle and Linkerd.
+   */
+  readonly decayMs?: number;
+  /**
    * Where the channel's metrics go (see README's "Metrics"): an OpenTelemetry
    * `MeterProvider`. Default: the global one of `@opentelemetry/api`, if the application has
    * it (register yours before creating channels); nothing without it.
@@ -118,6 +127,7 @@ export interface BalancedChannelOptions {
 /** Defaults of {@link BalancedChannelOptions}, in one place. */
 export const CHANNEL_DEFAULTS = Object.freeze({
   channelOptions: Object.freeze({}) as ChannelOptions,
+  decayMs: 10_000,
   outlierDetection: Object.freeze({
     consecutiveFailures: 5,
     baseEjectionMs: 30_000,
@@ -135,6 +145,7 @@ export interface ChannelConfig {
   readonly channelOptions: ChannelOptions;
   /** Undefined when not given. */
   readonly name: string | undefined;
+  readonly decayMs: number;
   /** Undefined when turned off. */
   readonly outlierDetection: OutlierDetectionConfig | undefined;
   readonly metrics: Instruments;
@@ -146,6 +157,7 @@ const KNOWN = [
   'grpc',
   'channelOptions',
   'name',
+  'decayMs',
   'outlierDetection',
   'meterProvider',
 ];
@@ -175,6 +187,7 @@ export function resolveChannelConfig(options?: unknown): ChannelConfig {
     channelOptions:
       (channelOptions as ChannelOptions | undefined) ?? CHANNEL_DEFAULTS.channelOptions,
     name: o.string('name'),
+    decayMs: o.ms('decayMs', { min: 1 }) ?? CHANNEL_DEFAULTS.decayMs,
     outlierDetection: resolveOutlierDetection(o),
     metrics: instruments(readMeterProvider(o)),
   };

@@ -1,6 +1,5 @@
 import type { Address } from '../instance.js';
 import { notify } from '../notify.js';
-import type { CallOutcome } from './call-outcome.js';
 
 /**
  * A change in the ejections of a balanced channel, as `outlierDetection.onEjection` reports
@@ -102,150 +101,125 @@ export interface OutlierDetectionConfig {
   readonly clock: EjectionClock;
 }
 
-/** What outlier detection knows of one address of the current picker. */
-interface Health {
-  /** Connection failures in a row, since the last success or ejection. */
-  failures: number;
+/** What outlier detection reads and writes of a backend: its measurements and its ejection. */
+export interface Ejectable {
+  readonly address: Address;
+  /** Connection failures in a row while READY and picked (the backend counts them). */
+  consecutiveFailures: number;
+  /** The details of the last of them. */
+  readonly lastFailure: string;
+  /** The ejection in force, if any: the backend is not usable while it lasts. */
+  ejection: { readonly until: number } | undefined;
   /** The multiplier of the next ejection's time, before it decays. */
   ejections: number;
   /** When it last returned from an ejection. */
   returnedAt: number;
-  ejection: { readonly until: number; readonly cancel: () => void } | undefined;
 }
 
 /**
- * Ejects, from a balanced channel's picking, a backend whose calls fail with connection
- * errors `consecutiveFailures` times in a row (see {@link CallOutcome}), for
- * `min(baseEjectionMs × n, maxEjectionMs)` where `n` counts its ejections. `n` drops by one
- * for every `baseEjectionMs` the backend then spends in picking, so a backend that fails
- * again soon after it returns stays out longer, and one that recovered starts over.
+ * Outlier detection's decisions, made on the state of the backends it is shown: it ejects
+ * (sets `ejection`) a backend whose calls failed with connection errors `consecutiveFailures`
+ * times in a row (see `connectionOutcome()`), for `min(baseEjectionMs × n, maxEjectionMs)`
+ * where `n` counts its ejections. `n` drops by one for every `baseEjectionMs` the backend then
+ * spends in picking, so a backend that fails again soon after it returns stays out longer,
+ * and one that recovered starts over.
  *
- * At most `floor(size × maxEjectionPercent / 100)` of the current picker's backends are
- * ejected at once: one more reaching the threshold stays in, and is ejected by its next
- * failure if room was made. Outcomes of calls on an ejected backend (still in flight when
- * it was ejected) are ignored. A backend whose connection goes down starts its count afresh,
- * and one ejected returns as soon as its connection is made again: a restarted server is
- * not kept out for what its previous process did. It knows only the addresses given to
- * `retain()`.
+ * At most `floor(size × maxEjectionPercent / 100)` of the members are ejected at once: one
+ * more reaching the threshold stays in, and is ejected by its next failure if room was made.
+ * A backend whose connection goes down starts its count afresh (the backend does that), and
+ * one ejected returns as soon as its connection is made again: a restarted server is not kept
+ * out for what its previous process did.
+ *
+ * It holds no state of its own and no timer: each method changes backends and says which it
+ * changed, and the balancer, which owns them, rebuilds the usable view from their states and
+ * wakes it with {@link expire} at {@link nextExpiry}.
  */
 export class OutlierDetector {
-  private readonly health = new Map<Address, Health>();
-  private size = 0;
-  private ejected = 0;
-
   constructor(
-    private readonly config: OutlierDetectionConfig,
+    readonly config: OutlierDetectionConfig,
     /** The service's name for events: a function, since discovery may tell it later. */
     private readonly service: () => string,
-    /** Told of every ejection and return, before the user's `onEjection`. */
-    private readonly onChange: (address: Address, ejected: boolean) => void,
   ) {}
 
-  /** Counts the outcome of a call that `address` served. */
-  record(address: Address, outcome: CallOutcome, details: string): void {
-    if (outcome === 'neutral') return;
-    const health = this.health.get(address);
-    if (!health || health.ejection) return;
-    if (outcome === 'success') {
-      health.failures = 0;
-      return;
-    }
-    health.failures++;
-    if (health.failures < this.config.consecutiveFailures) return;
-    if ((this.ejected + 1) * 100 > this.size * this.config.maxEjectionPercent) return;
-    this.eject(address, health, details);
-  }
-
   /**
-   * The connection to `address` went down: the failures counted so far are explained by that,
-   * and start over.
+   * `backend`'s connection failures in a row reached the threshold: ejects it, if that keeps
+   * the members' ejections within `maxEjectionPercent`. Returns whether it ejected it.
    */
-  disconnected(address: Address): void {
-    const health = this.health.get(address);
-    if (health) health.failures = 0;
-  }
-
-  /** The connection to `address` is up again, after it went down: it returns to picking. */
-  reconnected(address: Address): void {
-    const health = this.health.get(address);
-    if (health?.ejection) this.restore(address, health, 'reconnected');
-  }
-
-  /** Makes the addresses of the latest picker the ones it knows; forgets the others. */
-  retain(addresses: readonly Address[]): void {
-    const next = new Set(addresses);
-    for (const [address, health] of this.health) {
-      if (next.has(address)) continue;
-      this.health.delete(address);
-      if (health.ejection) this.restore(address, health, 'removed');
+  review(backend: Ejectable, members: readonly Ejectable[]): boolean {
+    if (backend.ejection || backend.consecutiveFailures < this.config.consecutiveFailures) {
+      return false;
     }
-    for (const address of next) {
-      if (this.health.has(address)) continue;
-      this.health.set(address, { failures: 0, ejections: 0, returnedAt: 0, ejection: undefined });
-    }
-    this.size = next.size;
-    while (this.ejected * 100 > this.size * this.config.maxEjectionPercent) {
-      const [address, health] = this.soonestReturn();
-      this.restore(address, health, 'maxEjectionPercent');
-    }
-  }
-
-  /** Cancels every ejection timer, silently. */
-  close(): void {
-    for (const health of this.health.values()) health.ejection?.cancel();
-    this.health.clear();
-    this.ejected = 0;
-  }
-
-  private eject(address: Address, health: Health, lastError: string): void {
+    const ejected = members.reduce((n, member) => n + Number(member.ejection !== undefined), 0);
+    if ((ejected + 1) * 100 > members.length * this.config.maxEjectionPercent) return false;
     const { clock, baseEjectionMs, maxEjectionMs } = this.config;
     const now = clock.now();
-    const decay = Math.floor((now - health.returnedAt) / baseEjectionMs);
-    health.ejections = Math.max(0, health.ejections - decay) + 1;
-    health.failures = 0;
-    const durationMs = Math.min(baseEjectionMs * health.ejections, maxEjectionMs);
-    const cancel = clock.setTimer(() => this.restore(address, health, 'expired'), durationMs);
-    health.ejection = { until: now + durationMs, cancel };
-    this.ejected++;
-    this.onChange(address, true);
+    const decay = Math.floor((now - backend.returnedAt) / baseEjectionMs);
+    backend.ejections = Math.max(0, backend.ejections - decay) + 1;
+    backend.consecutiveFailures = 0;
+    const durationMs = Math.min(baseEjectionMs * backend.ejections, maxEjectionMs);
+    backend.ejection = { until: now + durationMs };
     notify(this.config.onEjection, {
       type: 'ejected',
       service: this.service(),
-      address,
+      address: backend.address,
       reason: 'consecutiveFailures',
-      lastError,
-      ejections: health.ejections,
+      lastError: backend.lastFailure,
+      ejections: backend.ejections,
       durationMs,
-      until: health.ejection.until,
+      until: now + durationMs,
     });
+    return true;
   }
 
-  private restore(address: Address, health: Health, reason: UnejectReason): void {
-    health.ejection?.cancel();
-    health.ejection = undefined;
-    health.failures = 0;
-    health.returnedAt = this.config.clock.now();
-    this.ejected--;
-    this.onChange(address, false);
+  /** `backend`'s connection is up again, after it went down: it returns to picking. */
+  reconnected(backend: Ejectable): boolean {
+    return this.restore(backend, 'reconnected');
+  }
+
+  /** Returns to picking the members whose ejection time is up; returns those. */
+  expire<T extends Ejectable>(members: readonly T[]): T[] {
+    const now = this.config.clock.now();
+    return members.filter(
+      (member) => (member.ejection?.until ?? Infinity) <= now && this.restore(member, 'expired'),
+    );
+  }
+
+  /** When the soonest ejection of `members` ends, if any is in force. */
+  nextExpiry(members: readonly Ejectable[]): number | undefined {
+    let soonest: number | undefined;
+    for (const { ejection } of members) {
+      if (ejection && (soonest === undefined || ejection.until < soonest)) soonest = ejection.until;
+    }
+    return soonest;
+  }
+
+  /**
+   * Discovery changed the members: those that `left` return (and are forgotten with their
+   * backend), and while ejections exceed `maxEjectionPercent` of the members left, the
+   * soonest back returns. Returns the members it returned.
+   */
+  membersChanged<T extends Ejectable>(members: readonly T[], left: readonly Ejectable[]): T[] {
+    for (const backend of left) this.restore(backend, 'removed');
+    const ejected = members.filter((member) => member.ejection !== undefined);
+    ejected.sort((x, y) => (x.ejection?.until ?? 0) - (y.ejection?.until ?? 0));
+    const allowed = Math.floor((members.length * this.config.maxEjectionPercent) / 100);
+    const returned = ejected.slice(0, Math.max(0, ejected.length - allowed));
+    for (const backend of returned) this.restore(backend, 'maxEjectionPercent');
+    return returned;
+  }
+
+  private restore(backend: Ejectable, reason: UnejectReason): boolean {
+    if (!backend.ejection) return false;
+    backend.ejection = undefined;
+    backend.consecutiveFailures = 0;
+    backend.returnedAt = this.config.clock.now();
     notify(this.config.onEjection, {
       type: 'unejected',
       service: this.service(),
-      address,
+      address: backend.address,
       reason,
-      ejections: health.ejections,
+      ejections: backend.ejections,
     });
-  }
-
-  private soonestReturn(): [Address, Health] {
-    let soonest: [Address, Health] | undefined;
-    let soonestUntil = Number.POSITIVE_INFINITY;
-    for (const [address, health] of this.health) {
-      const until = health.ejection?.until ?? Number.POSITIVE_INFINITY;
-      if (until >= soonestUntil) continue;
-      soonest = [address, health];
-      soonestUntil = until;
-    }
-    if (!soonest) throw new Error('OutlierDetector: its count of ejections is out of step');
-    return soonest;
+    return true;
   }
 }

@@ -1,7 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
-import { discoveryOf } from '../discovery.js';
 import type { Picker } from '../picker.js';
-import type { BackendEntry } from './backend.js';
+import { BackendSet } from './backend-set.js';
 import type { ChannelConfig } from './options.js';
 
 /** What `picker$` has said so far, as the channel's resolver passes it on. */
@@ -14,14 +13,15 @@ export type Resolution =
 const WAITING: Resolution = Object.freeze({ kind: 'waiting' });
 
 /**
- * A balanced channel's subscription to `picker$`, from its creation to its `close()`. It
- * outlives grpc-js's resolver and load balancer, which come and go as the channel leaves and
- * enters IDLE, and hands them the latest {@link Resolution}.
+ * A balanced channel's subscription to `picker$`, and the backends of its members, from the
+ * channel's creation to its `close()`. It outlives grpc-js's resolver and load balancer,
+ * which come and go as the channel leaves and enters IDLE: it hands them the latest
+ * {@link Resolution}, and the balancer of the moment keeps {@link backends} (empty while the
+ * channel is IDLE), which the channel reads.
  */
 export class PickerSource {
   resolution: Resolution = WAITING;
-  /** The channel's load balancer, while it has one (not while IDLE). */
-  balancer: { backendsNow(): readonly BackendEntry[] } | undefined;
+  readonly backends = new BackendSet();
   private listener: ((resolution: Resolution) => void) | undefined;
   private readonly subscription: Subscription;
 
@@ -48,7 +48,7 @@ export class PickerSource {
   get name(): string {
     if (this.config.name !== undefined) return this.config.name;
     const { resolution } = this;
-    const discovered = resolution.kind === 'picker' ? discoveryOf(resolution.picker) : undefined;
+    const discovered = resolution.kind === 'picker' ? resolution.picker.discovery : undefined;
     return discovered?.service || 'unnamed';
   }
 
@@ -63,7 +63,6 @@ export class PickerSource {
 
   close(): void {
     this.listener = undefined;
-    this.balancer = undefined;
     this.subscription.unsubscribe();
   }
 

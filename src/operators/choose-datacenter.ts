@@ -6,7 +6,7 @@ import {
   type DatacenterMode,
   type DatacenterSet,
   resolveDatacenterConfig,
-} from './choose-datacenter-options.js';
+} from './internal/datacenter-options.js';
 
 /**
  * Serves one datacenter's healthy instances out of several: home while it has `minHealthy`

@@ -7,7 +7,7 @@ import {
   sameInstance,
   type Update,
 } from '../instance.js';
-import { readInstanceSet } from './read-instance-set.js';
+import { readInstanceSet } from './internal/read-instance-set.js';
 
 /**
  * Turns a stream of instance sets into a stream of the changes between consecutive sets.

@@ -1,25 +1,12 @@
-import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import type { Update } from '../instance.js';
-import type { Picker } from '../picker.js';
+import type { OperatorFunction } from 'rxjs';
+import type { Instance, Update } from '../instance.js';
+import type { Backend, Picker } from '../picker.js';
 import { readOptions } from '../read-options.js';
-import { LatencyEstimates } from './latency-estimates.js';
-import { PeakEwmaPicker } from './peak-ewma-picker.js';
-import { pickerOperator } from './picker-operator.js';
+import { PowerOfChoicesPicker } from './internal/power-of-choices-picker.js';
+import { policyOperator } from './policy-operator.js';
 
 /** Options of {@link peakEwma}. */
 export interface PeakEwmaOptions {
-  /**
-   * How fast old latencies fade, in ms: a sample taken `decayMs` after the previous one moves
-   * the estimate 63 % of the way to it, and a backend that gets no call sees its cost fall by
-   * 63 % in that time. Shorter reacts faster to a backend that got faster again, and retries a
-   * slow one sooner. Default 10 s, as Finagle and Linkerd.
-   */
-  readonly decayMs?: number;
-  /**
-   * The clock of the decay: its `now()` is read once per call report. Default
-   * `asyncScheduler`; a `TestScheduler` runs the operator in virtual time.
-   */
-  readonly scheduler?: SchedulerLike;
   /**
    * The source of the random draws, one per pick: must return a number in `[0, 1)`, as
    * `Math.random` does. Inject a fixed sequence for deterministic tests. Default: each picker's
@@ -28,64 +15,63 @@ export interface PeakEwmaOptions {
   readonly random?: () => number;
 }
 
-const DEFAULTS = {
-  decayMs: 10_000,
-  scheduler: asyncScheduler,
-} as const satisfies Omit<Required<PeakEwmaOptions>, 'random'>;
-
 const CALLER = 'peakEwma()';
+
+/**
+ * What became of the options the estimate took when `peakEwma()` kept it: the channel
+ * measures latency now, for every policy.
+ */
+const MOVED: Readonly<Record<string, string>> = {
+  decayMs: 'the channel measures latency now: createBalancedChannel(picker$, { decayMs })',
+  scheduler: 'the channel measures latency now, on its own clock: peakEwma() reads none',
+};
 
 /**
  * Turns a stream of update batches into a stream of peak-EWMA pickers, one per batch: each call
  * goes to whichever of two random backends has the lower latency estimate times calls in flight
- * plus one; the estimates learn from every call's end.
+ * plus one.
  *
  * <span class="informal">The power of two choices on a peak-sensitive moving average of
- * latency, as Finagle, Linkerd and tower's `PeakEwma` make it.</span>
+ * latency, as Finagle, Linkerd and tower's `PeakEwma` make it: the channel measures, the
+ * picker only compares.</span>
  *
  * ```
  * source:  -a-------b--|     a = [+A, +B]             b = [+C]
- * ended$:  ---r-s------|     r = A took 100 ms        s = B took 2 ms
- *           peakEwma()
- * output:  -x-------y--|     x: A, B alike (no history)  y: never A; C costs the mean, 51 ms
+ *           peakEwma(), with A 100 ms, B 2 ms, C 5 ms, 1 call in flight on B
+ * output:  -x-------y--|     x: always B (2 × 2 < 100)   y: B against C by 4 against 5
  * ```
  *
- * ![peakEwma: learns latencies from call reports across pickers](../../docs/marbles/peak-ewma-learns-latencies-from-call-reports-across-pickers.svg)
+ * ![peakEwma: picks the lower latency times calls in flight](../../docs/marbles/peak-ewma-picks-the-lower-latency-times-calls-in-flight-of-two-random-members.svg)
  *
- * In a balanced channel, every pick draws two distinct usable backends (connected, not ejected)
- * at random and takes the one of lower cost, `estimate × (inFlight + 1)`; a tie goes to a
- * random one of the two. The channel tells the picker how each call it chose ended
- * (`Picker.callEnded`), and the estimate of that backend learns:
+ * In a balanced channel, every pick draws two distinct usable backends (connected, not
+ * ejected) at random and takes the one of lower cost, `latencyMs × (inFlight + 1)`, as the
+ * channel measures them (`Backend.latencyMs`, `Backend.inFlight`); a tie goes to a random one
+ * of the two. So a backend twice as fast takes twice as many calls at once before it stops
+ * winning. What the channel's estimate does (see `Backend.latencyMs`, and `decayMs` of
+ * `createBalancedChannel()`):
  *
- * - **Peaks at once, decays slowly.** A call slower than the estimate replaces it at once; a
- *   faster one moves it towards its time by `1 - exp(-Δ / decayMs)`, Δ the time since the
- *   backend's previous report. A backend that slows down loses its calls within one of its
- *   slow calls; one that recovers wins them back over about `decayMs`.
+ * - **Peaks at once, decays slowly.** A call slower than the estimate replaces it at once: a
+ *   backend that slows down loses its calls within one of its slow calls; one that recovers
+ *   wins them back over about `decayMs` (10 s by default).
  * - **Failures are penalised.** A call that failed for the backend's sake (a lost connection,
- *   or UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL, UNAVAILABLE, DATA_LOSS) counts
- *   as taking at least twice the backend's estimate: a backend that fails fast never looks
- *   fast, and every failure in a row doubles its estimate (estimates stop at an hour). Any
- *   other status is the server's answer and counts its time. A cancelled call can raise an
- *   estimate, never lower it.
- * - **No history is neutral.** A backend with no report yet costs the mean estimate of those
- *   that have one, neither favoured nor avoided; while no backend has one, picks compare
+ *   UNKNOWN, INTERNAL, UNAVAILABLE, DATA_LOSS), ran out of its deadline or was refused for
+ *   want of resources counts as taking at least twice the estimate: a backend that fails fast
+ *   never looks fast, and every failure in a row doubles its estimate.
+ * - **No history is neutral.** A backend with no call ended yet costs the mean estimate of
+ *   those that have one, neither favoured nor avoided; while none has one, picks compare
  *   calls in flight only, as {@link leastRequest} does.
- * - **Avoided backends are retried.** A backend that gets no call keeps its estimate, but its
- *   cost decays towards zero by `exp(-Δ / decayMs)` (as in tower and Finagle), so that a
- *   backend once slow is tried again when it looks cheaper than the others, and avoided again
- *   at its first slow answer if it still is.
+ * - **Avoided backends are retried.** A backend that gets no call sees its estimate decay
+ *   towards zero, so that one once slow is tried again when it looks cheaper than the others,
+ *   and avoided again at its first slow answer if it still is.
  *
- * Estimates are kept by address across the pickers of one subscription (a new batch forgets
- * nothing of the members that stay) and forgotten for members that leave; a resubscribed
- * pipeline starts afresh. Time comes from `scheduler.now()`, read once per call report, never
- * per pick: each report also redraws one member's cost, in turn. `pick()` is O(1), reads no
- * clock, and allocates nothing but an array of positions when the usable backends change.
- *
- * `pick()` without backends (no channel) sees nothing in flight: of two random members it
- * returns the lower estimate, `undefined` when there is none; `callEnded` still teaches it.
- * Members are applied as `roundRobin()` applies them and a new picker is emitted for every
- * batch, also an empty one. Completion and errors of the source pass through. Weights are not
- * read (see {@link leastRequest} for weighted least-request).
+ * Estimates belong to the channel's backends, so they outlive pickers: a new batch forgets
+ * nothing of the members that stay, and a member that leaves takes its estimate with it.
+ * `pick()` is O(1), reads no clock, and allocates nothing but an array when the usable
+ * backends change. `pick()` without backends (no channel) has nothing measured: it returns a
+ * uniformly random member, `undefined` when there is none. Members are applied as
+ * `roundRobin()` applies them and a new picker is emitted for every batch, also an empty one.
+ * Completion and errors of the source pass through. Weights are not read (see
+ * {@link leastRequest} for weighted least-request).
  *
  * ## Example
  *
@@ -96,21 +82,22 @@ const CALLER = 'peakEwma()';
  * // In a channel: calls move away from a backend as soon as it answers slowly.
  * const channel = createBalancedChannel(consulInstances$('greeter').pipe(diff(), peakEwma()));
  *
- * // What the channel tells a picker after each call, and what it learns from it.
+ * // What a pick compares: the channel's measurements of two random usable backends.
  * of(['10.0.0.1:50051', '10.0.0.2:50051'])
  *   .pipe(diff(), peakEwma())
  *   .subscribe((picker) => {
  *     const [slow, fast] = picker.instances;
  *     if (!slow || !fast) return;
- *     picker.callEnded?.({ instance: slow, durationMs: 120, code: 0, connectionFailure: false });
- *     picker.callEnded?.({ instance: fast, durationMs: 3, code: 0, connectionFailure: false });
- *     console.log(picker.pick()?.address); // '10.0.0.2:50051', the faster
+ *     const measured = (instance: Instance, latencyMs: number) =>
+ *       ({ instance, latencyMs, inFlight: 0, successes: 0, failures: 0 });
+ *     const usable = [measured(slow, 120), measured(fast, 3)];
+ *     console.log(picker.pick({ usable })?.address); // '10.0.0.2:50051', the faster
  *   });
  * ```
  *
- * @param options See {@link PeakEwmaOptions}. Validated at once: an unknown key, a `decayMs`
- * that is not a number of ms from 1 to 2^31-1, a `scheduler` without `now()`, or a `random`
- * that is not a function throws a `TypeError` naming the option.
+ * @param options See {@link PeakEwmaOptions}. Validated at once: an unknown key, or a `random`
+ * that is not a function throws a `TypeError` naming the option (`decayMs` and `scheduler`
+ * say where they went: the channel's `decayMs`).
  * @see {@link leastRequest} needs no latency, and suits backends of one speed.
  * @see [All peakEwma() marble diagrams](../../docs/marbles/)
  *
@@ -119,26 +106,30 @@ const CALLER = 'peakEwma()';
 export function peakEwma(
   options: PeakEwmaOptions = {},
 ): OperatorFunction<readonly Update[], Picker> {
-  const reader = readOptions(CALLER, options, ['decayMs', 'scheduler', 'random']);
-  const decayMs = reader.ms('decayMs', { min: 1 }) ?? DEFAULTS.decayMs;
-  const random = reader.function<() => number>('random');
-  const scheduler = reader.raw('scheduler') ?? DEFAULTS.scheduler;
-  const clock = hasNow(scheduler)
-    ? scheduler
-    : reader.fail('scheduler', 'an RxJS SchedulerLike (with now())');
-  return pickerOperator(CALLER, () => {
-    const estimates = new LatencyEstimates(decayMs, () => clock.now());
-    return (members) => {
-      estimates.retain(members);
-      return new PeakEwmaPicker(members, estimates, random, CALLER);
-    };
-  });
+  for (const [key, where] of Object.entries(MOVED)) {
+    if ((options as Record<string, unknown> | undefined)?.[key] !== undefined) {
+      throw new TypeError(`${CALLER}: option "${key}" is gone: ${where}`);
+    }
+  }
+  const random = readOptions(CALLER, options, ['random']).function<() => number>('random');
+  return policyOperator(CALLER, (members) => new PeakEwmaPicker(members, random));
 }
 
-function hasNow(value: unknown): value is Pick<SchedulerLike, 'now'> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Partial<SchedulerLike>).now === 'function'
-  );
+/**
+ * Power of two random choices on latency: a backend's cost is its latency estimate times its
+ * calls in flight plus one (Finagle's and Linkerd's peak EWMA). Without backends nothing is
+ * measured: every member costs the same, and the first drawn, a random one, wins.
+ */
+class PeakEwmaPicker extends PowerOfChoicesPicker {
+  constructor(members: readonly Instance[], random: (() => number) | undefined) {
+    super(members, 2, random, CALLER);
+  }
+
+  protected override costOfUsable({ latencyMs, inFlight }: Backend): number {
+    return latencyMs * (inFlight + 1);
+  }
+
+  protected override costOfMember(): number {
+    return 0;
+  }
 }

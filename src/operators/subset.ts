@@ -3,8 +3,8 @@ import { defer, filter, map, type OperatorFunction } from 'rxjs';
 import { discoveryOf, withDiscovery } from '../discovery.js';
 import type { Address, Instance, Update } from '../instance.js';
 import { readOptions } from '../read-options.js';
-import { applyUpdates } from './picker-operator.js';
-import { hash32, idealSubset } from './subset-assignment.js';
+import { applyUpdates } from './internal/apply-updates.js';
+import { hash32, idealSubset } from './internal/subset-assignment.js';
 
 /**
  * Options of {@link subset}.

@@ -7,7 +7,7 @@ import {
   type NobodyReport,
   resolveNobodyConfig,
   type WhenNobodyOptions,
-} from './when-nobody-options.js';
+} from './internal/nobody-options.js';
 
 /**
  * Decides what to serve when discovery says that nobody is healthy: keep the last good set

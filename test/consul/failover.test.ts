@@ -12,7 +12,7 @@ import type {
   ConsulStatus,
 } from '../../src/consul/options.js';
 import type { InstanceSet } from '../../src/instance.js';
-import type { NobodyReport } from '../../src/operators/when-nobody-options.js';
+import type { NobodyReport } from '../../src/operators/internal/nobody-options.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
 import { isUnresolved } from '../support/answers.js';
 import { record } from '../support/observe.js';

@@ -5,7 +5,7 @@ import { consulInstances$ } from '../../src/consul/instances.js';
 import type { ConsulInstancesOptions, ConsulStatus } from '../../src/consul/options.js';
 import { sharedConsulInstances$ } from '../../src/consul/shared-instances.js';
 import type { InstanceSet } from '../../src/instance.js';
-import type { NobodyReport } from '../../src/operators/when-nobody-options.js';
+import type { NobodyReport } from '../../src/operators/internal/nobody-options.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
 import { record } from '../support/observe.js';
 import { healthQueries, params } from '../support/server.js';

@@ -1,6 +1,6 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { callOutcome, isGrpcResponse } from '../../src/grpc/call-outcome.js';
+import { connectionOutcome, countOf, isGrpcResponse } from '../../src/grpc/call-outcome.js';
 
 function metadata(headers: Record<string, string> = {}): Metadata {
   const result = new Metadata();
@@ -9,19 +9,19 @@ function metadata(headers: Record<string, string> = {}): Metadata {
 }
 
 /** A status as grpc-js makes one up (or normal trailers): empty metadata. */
-const local = (code: status) => callOutcome(code, metadata());
+const local = (code: status) => connectionOutcome(code, metadata());
 /** A Trailers-Only status from a gRPC server. */
 const trailersOnly = (code: status) =>
-  callOutcome(code, metadata({ 'content-type': 'application/grpc+proto' }));
+  connectionOutcome(code, metadata({ 'content-type': 'application/grpc+proto' }));
 
-describe('callOutcome', () => {
+describe('connectionOutcome', () => {
   it('is a failure: UNAVAILABLE made up before any gRPC answer (refused, reset, dropped)', () => {
     expect(local(status.UNAVAILABLE)).toBe('failure');
   });
 
   it("is a failure: a proxy's HTTP 503, whatever its content type", () => {
     const proxy = metadata({ 'content-type': 'text/html' });
-    expect(callOutcome(status.UNAVAILABLE, proxy)).toBe('failure');
+    expect(connectionOutcome(status.UNAVAILABLE, proxy)).toBe('failure');
   });
 
   it('is neutral: UNAVAILABLE a server sent as its whole response', () => {
@@ -39,6 +39,34 @@ describe('callOutcome', () => {
     expect(local(status.DEADLINE_EXCEEDED)).toBe('neutral');
     expect(local(status.RESOURCE_EXHAUSTED)).toBe('neutral');
     expect(local(status.NOT_FOUND)).toBe('neutral');
+  });
+});
+
+describe('countOf', () => {
+  it("counts a failure of the backend's: UNAVAILABLE, INTERNAL, UNKNOWN, DATA_LOSS", () => {
+    const codes = [status.UNAVAILABLE, status.INTERNAL, status.UNKNOWN, status.DATA_LOSS];
+    expect(codes.map(countOf)).toEqual(codes.map(() => 'failure'));
+  });
+
+  it("counts a success: OK, and the caller's errors, which the backend answered", () => {
+    const codes = [
+      status.OK,
+      status.INVALID_ARGUMENT,
+      status.NOT_FOUND,
+      status.ALREADY_EXISTS,
+      status.PERMISSION_DENIED,
+      status.FAILED_PRECONDITION,
+      status.ABORTED,
+      status.OUT_OF_RANGE,
+      status.UNIMPLEMENTED,
+      status.UNAUTHENTICATED,
+    ];
+    expect(codes.map(countOf)).toEqual(codes.map(() => 'success'));
+  });
+
+  it("counts neither: cancellations, deadlines and quotas, which may be the caller's", () => {
+    const codes = [status.CANCELLED, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED];
+    expect(codes.map(countOf)).toEqual(codes.map(() => 'neutral'));
   });
 });
 

@@ -7,11 +7,12 @@ import { CHANNEL_DEFAULTS, resolveChannelConfig } from '../../src/grpc/options.j
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
 
 describe('createBalancedChannel options', () => {
-  it('defaults to insecure credentials, no channel options and no name', () => {
+  it('defaults to insecure credentials, no channel options, no name, and measurements that fade over 10 s', () => {
     const config = resolveChannelConfig();
     expect(config.credentials._isSecure()).toBe(false);
     expect(config.channelOptions).toEqual({});
     expect(config.name).toBeUndefined();
+    expect(config.decayMs).toBe(10_000);
   });
 
   it('keeps what it is given', () => {
@@ -20,12 +21,14 @@ describe('createBalancedChannel options', () => {
       credentials: ssl,
       channelOptions: { 'grpc.keepalive_time_ms': 10_000 },
       name: 'greeter',
+      decayMs: 2_000,
     });
     expect(config).toEqual({
       grpc: grpcJs,
       credentials: ssl,
       channelOptions: { 'grpc.keepalive_time_ms': 10_000 },
       name: 'greeter',
+      decayMs: 2_000,
       outlierDetection: expect.objectContaining({ consecutiveFailures: 5 }),
       // no meter provider registered: the API's no-op meter, so nothing to record
       metrics: expect.objectContaining({ enabled: false }),
@@ -81,6 +84,9 @@ describe('createBalancedChannel options', () => {
     expect(() => resolveChannelConfig({ credentials: 'insecure' })).toThrow(/"credentials"/);
     expect(() => resolveChannelConfig({ channelOptions: [] })).toThrow(/"channelOptions"/);
     expect(() => resolveChannelConfig({ name: ' ' })).toThrow(/"name"/);
+    expect(() => resolveChannelConfig({ decayMs: 0 })).toThrow(
+      'createBalancedChannel(): option "decayMs" must be a number of ms from 1 to 2147483647, got 0',
+    );
     expect(() => resolveChannelConfig({ nmae: 'x' })).toThrow(/unknown option "nmae"/);
     expect(() => resolveChannelConfig(null)).toThrow(TypeError);
   });

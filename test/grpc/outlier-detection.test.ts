@@ -1,8 +1,8 @@
 import { config as rxjsConfig } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CallOutcome } from '../../src/grpc/call-outcome.js';
 import { CHANNEL_DEFAULTS } from '../../src/grpc/options.js';
 import {
+  type Ejectable,
   type EjectionEvent,
   type OutlierDetectionConfig,
   OutlierDetector,
@@ -12,39 +12,90 @@ import { manualClock } from '../support/manual-clock.js';
 const [a, b, c, d] = ['10.0.0.1:1', '10.0.0.2:1', '10.0.0.3:1', '10.0.0.4:1'];
 const BASE = CHANNEL_DEFAULTS.outlierDetection.baseEjectionMs;
 
-/** A detector over `addresses`, with the default options but these, recording what it says. */
+/**
+ * A detector over backends at `addresses`, with the default options but these, recording what
+ * it says; `fail` and `succeed` play the channel's part: the backend counts its connection
+ * failures in a row (not while ejected), and the balancer asks for a review at the threshold
+ * and ends ejections whose time is up.
+ */
 function setup(addresses: string[], options: Partial<OutlierDetectionConfig> = {}) {
   const clock = manualClock();
   const events: EjectionEvent[] = [];
-  const ejected = new Set<string>();
   const config: OutlierDetectionConfig = {
     ...CHANNEL_DEFAULTS.outlierDetection,
     clock,
     onEjection: (event) => events.push(event),
     ...options,
   };
-  const detector = new OutlierDetector(
-    config,
-    () => 'echo',
-    (address, now) => {
-      if (now) ejected.add(address);
-      else ejected.delete(address);
-    },
-  );
-  detector.retain(addresses);
-  const record = (address: string, outcome: CallOutcome, times = 1) => {
-    for (let i = 0; i < times; i++) detector.record(address, outcome, `failure #${i + 1}`);
+  const detector = new OutlierDetector(config, () => 'echo');
+  let members: Stub[] = addresses.map(backendAt);
+  const byAddress = (address: string) => {
+    const found = members.find((member) => member.address === address);
+    if (!found) throw new Error(`${address} is no member`);
+    return found;
   };
-  return { detector, clock, events, ejected, record };
+  const ejected = () =>
+    new Set(members.filter((member) => member.ejection).map((member) => member.address));
+  return {
+    detector,
+    clock,
+    events,
+    ejected,
+    byAddress,
+    fail(address: string, times = 1) {
+      const backend = byAddress(address);
+      for (let i = 0; i < times; i++) {
+        if (backend.ejection) continue;
+        backend.consecutiveFailures++;
+        backend.lastFailure = `failure #${i + 1}`;
+        if (backend.consecutiveFailures >= config.consecutiveFailures) {
+          detector.review(backend, members);
+        }
+      }
+    },
+    succeed(address: string) {
+      const backend = byAddress(address);
+      if (!backend.ejection) backend.consecutiveFailures = 0;
+    },
+    /** Moves time on, ending the ejections whose time is up, as the balancer's timer does. */
+    advance(ms: number) {
+      clock.advance(ms);
+      return detector.expire(members).map((member) => member.address);
+    },
+    /** Discovery's members are now those at `addresses`. */
+    retain(addresses: string[]) {
+      const left = members.filter((member) => !addresses.includes(member.address));
+      members = addresses.map(
+        (address) => members.find((member) => member.address === address) ?? backendAt(address),
+      );
+      return detector.membersChanged(members, left).map((member) => member.address);
+    },
+  };
+}
+
+/** A backend as outlier detection sees it, whose failures the test counts. */
+interface Stub extends Ejectable {
+  lastFailure: string;
+}
+
+function backendAt(address: string): Stub {
+  return {
+    address,
+    consecutiveFailures: 0,
+    lastFailure: '',
+    ejection: undefined,
+    ejections: 0,
+    returnedAt: 0,
+  };
 }
 
 describe('OutlierDetector', () => {
-  it('ejects an address after 5 connection failures in a row, and reports it', () => {
-    const { clock, events, ejected, record } = setup([a, b]);
-    record(a, 'failure', 4);
-    expect(ejected).toEqual(new Set());
-    record(a, 'failure');
-    expect(ejected).toEqual(new Set([a]));
+  it('ejects a backend at 5 connection failures in a row, and reports it', () => {
+    const { clock, events, ejected, fail } = setup([a, b]);
+    fail(a, 4);
+    expect(ejected()).toEqual(new Set());
+    fail(a);
+    expect(ejected()).toEqual(new Set([a]));
     expect(events).toEqual([
       {
         type: 'ejected',
@@ -59,20 +110,12 @@ describe('OutlierDetector', () => {
     ]);
   });
 
-  it('starts counting again when the connection went down: its failures are explained', () => {
-    const { detector, ejected, record } = setup([a, b]);
-    record(a, 'failure', 4);
-    detector.disconnected(a);
-    record(a, 'failure', 4);
-    expect(ejected).toEqual(new Set());
-  });
-
-  it('returns an ejected address at once when its connection is made again, saying why', () => {
-    const { detector, events, ejected, record } = setup([a, b]);
-    record(a, 'failure', 5);
-    detector.reconnected(b); // not ejected: nothing to say
-    detector.reconnected(a);
-    expect(ejected).toEqual(new Set());
+  it('returns an ejected backend at once when its connection is made again, saying why', () => {
+    const { detector, events, ejected, fail, byAddress } = setup([a, b]);
+    fail(a, 5);
+    expect(detector.reconnected(byAddress(b))).toBe(false); // not ejected: nothing to say
+    expect(detector.reconnected(byAddress(a))).toBe(true);
+    expect(ejected()).toEqual(new Set());
     expect(events.map((event) => [event.type, event.address, event.reason])).toEqual([
       ['ejected', a, 'consecutiveFailures'],
       ['unejected', a, 'reconnected'],
@@ -80,29 +123,21 @@ describe('OutlierDetector', () => {
   });
 
   it('starts counting again after a success', () => {
-    const { ejected, record } = setup([a, b]);
-    record(a, 'failure', 4);
-    record(a, 'success');
-    record(a, 'failure', 4);
-    expect(ejected).toEqual(new Set());
+    const { ejected, fail, succeed } = setup([a, b]);
+    fail(a, 4);
+    succeed(a);
+    fail(a, 4);
+    expect(ejected()).toEqual(new Set());
   });
 
-  it('neither counts nor resets on a neutral outcome', () => {
-    const { ejected, record } = setup([a, b]);
-    record(a, 'failure', 4);
-    record(a, 'neutral', 10);
-    expect(ejected).toEqual(new Set());
-    record(a, 'failure');
-    expect(ejected).toEqual(new Set([a]));
-  });
-
-  it('returns an address to picking when its ejection time ends', () => {
-    const { clock, events, ejected, record } = setup([a, b]);
-    record(a, 'failure', 5);
-    clock.advance(BASE - 1);
-    expect(ejected).toEqual(new Set([a]));
-    clock.advance(1);
-    expect(ejected).toEqual(new Set());
+  it('returns a backend to picking when its ejection time ends, and says when that is', () => {
+    const { detector, events, ejected, fail, advance, byAddress } = setup([a, b]);
+    fail(a, 5);
+    expect(detector.nextExpiry([byAddress(a), byAddress(b)])).toBe(byAddress(a).ejection?.until);
+    expect(advance(BASE - 1)).toEqual([]);
+    expect(ejected()).toEqual(new Set([a]));
+    expect(advance(1)).toEqual([a]);
+    expect(ejected()).toEqual(new Set());
     expect(events.at(-1)).toEqual({
       type: 'unejected',
       service: 'echo',
@@ -110,102 +145,90 @@ describe('OutlierDetector', () => {
       reason: 'expired',
       ejections: 1,
     });
-    expect(clock.pending).toBe(0);
+    expect(detector.nextExpiry([byAddress(a), byAddress(b)])).toBeUndefined();
   });
 
   it('ejects again for base × n after n ejections in a row, up to maxEjectionMs', () => {
-    const { clock, events, record } = setup([a, b], { maxEjectionMs: 3.5 * BASE });
+    const { events, fail, advance } = setup([a, b], { maxEjectionMs: 3.5 * BASE });
     const durations: number[] = [];
     for (let i = 0; i < 5; i++) {
-      record(a, 'failure', 5);
+      fail(a, 5);
       const event = events.at(-1);
       if (event?.type === 'ejected') durations.push(event.durationMs);
-      clock.advance(event?.type === 'ejected' ? event.durationMs : 0);
+      advance(event?.type === 'ejected' ? event.durationMs : 0);
     }
     expect(durations).toEqual([1, 2, 3, 3.5, 3.5].map((n) => n * BASE));
   });
 
   it('forgets one ejection for every baseEjectionMs spent in picking', () => {
-    const { clock, events, record } = setup([a, b]);
+    const { events, fail, advance } = setup([a, b]);
     const eject = () => {
-      record(a, 'failure', 5);
+      fail(a, 5);
       const event = events.at(-1);
       if (event?.type !== 'ejected') throw new Error('not ejected');
-      clock.advance(event.durationMs);
+      advance(event.durationMs);
       return event.ejections;
     };
     expect([eject(), eject(), eject()]).toEqual([1, 2, 3]);
-    clock.advance(2 * BASE);
+    advance(2 * BASE);
     expect(eject()).toBe(2);
-    clock.advance(10 * BASE);
+    advance(10 * BASE);
     expect(eject()).toBe(1);
   });
 
-  it('never ejects more than maxEjectionPercent of the addresses, then ejects when room is made', () => {
-    const { clock, ejected, record } = setup([a, b, c, d]);
-    record(a, 'failure', 5);
-    clock.advance(1);
-    record(b, 'failure', 5);
-    record(c, 'failure', 5);
-    expect(ejected).toEqual(new Set([a, b]));
-    clock.advance(BASE - 1);
-    expect(ejected).toEqual(new Set([b]));
-    record(c, 'failure');
-    expect(ejected).toEqual(new Set([b, c]));
+  it('never ejects more than maxEjectionPercent of the members, then ejects when room is made', () => {
+    const { ejected, fail, advance } = setup([a, b, c, d]);
+    fail(a, 5);
+    advance(1);
+    fail(b, 5);
+    fail(c, 5);
+    expect(ejected()).toEqual(new Set([a, b]));
+    advance(BASE - 1);
+    expect(ejected()).toEqual(new Set([b]));
+    fail(c);
+    expect(ejected()).toEqual(new Set([b, c]));
   });
 
-  it('never ejects a single address at the default 50 %, and does at 100 %', () => {
+  it('never ejects a single backend at the default 50 %, and does at 100 %', () => {
     const half = setup([a]);
-    half.record(a, 'failure', 50);
-    expect(half.ejected).toEqual(new Set());
+    half.fail(a, 50);
+    expect(half.ejected()).toEqual(new Set());
     const all = setup([a], { maxEjectionPercent: 100 });
-    all.record(a, 'failure', 5);
-    expect(all.ejected).toEqual(new Set([a]));
+    all.fail(a, 5);
+    expect(all.ejected()).toEqual(new Set([a]));
   });
 
-  it('ignores outcomes on an ejected address, of calls in flight when it was ejected', () => {
-    const { clock, ejected, record } = setup([a, b]);
-    record(a, 'failure', 5);
-    record(a, 'success');
-    record(a, 'failure', 4);
-    clock.advance(BASE);
-    record(a, 'failure', 4);
-    expect(ejected).toEqual(new Set());
+  it('starts a backend afresh when it returns: failures before it count no more', () => {
+    const { ejected, fail, advance, byAddress } = setup([a, b]);
+    fail(a, 5);
+    advance(BASE);
+    expect(byAddress(a).consecutiveFailures).toBe(0);
+    fail(a, 4);
+    expect(ejected()).toEqual(new Set());
   });
 
-  it('ignores addresses it was not given, such as those draining', () => {
-    const { ejected, record } = setup([a, b]);
-    record(c, 'failure', 10);
-    expect(ejected).toEqual(new Set());
-  });
-
-  it('returns an address discovery removed, and forgets its past', () => {
-    const { detector, events, ejected, record } = setup([a, b, c]);
-    record(a, 'failure', 5);
-    detector.retain([b, c]);
-    expect(ejected).toEqual(new Set());
+  it('returns a backend discovery removed', () => {
+    const { events, ejected, fail, retain } = setup([a, b, c]);
+    fail(a, 5);
+    retain([b, c]);
+    expect(ejected()).toEqual(new Set());
     expect(events.at(-1)).toMatchObject({ type: 'unejected', address: a, reason: 'removed' });
-    detector.retain([a, b, c]);
-    record(a, 'failure', 4);
-    expect(ejected).toEqual(new Set());
   });
 
   it('returns the soonest back when discovery shrinks the pool under the share', () => {
-    const { detector, clock, events, ejected, record } = setup([a, b, c, d]);
-    record(a, 'failure', 5);
-    clock.advance(1);
-    record(b, 'failure', 5);
-    detector.retain([a, b, c]);
-    expect(ejected).toEqual(new Set([b]));
+    const { events, ejected, fail, advance, retain } = setup([a, b, c, d]);
+    fail(a, 5);
+    advance(1);
+    fail(b, 5);
+    expect(retain([a, b, c])).toEqual([a]);
+    expect(ejected()).toEqual(new Set([b]));
     expect(events.at(-1)).toMatchObject({ address: a, reason: 'maxEjectionPercent' });
   });
 
-  it('close() cancels every timer, silently', () => {
-    const { detector, clock, events, record } = setup([a, b]);
-    record(a, 'failure', 5);
-    detector.close();
+  it('keeps no timer: the balancer that owns the backends wakes it', () => {
+    const { clock, fail } = setup([a, b]);
+    fail(a, 5);
     expect(clock.pending).toBe(0);
-    expect(events.map((event) => event.type)).toEqual(['ejected']);
   });
 
   describe('a throwing onEjection', () => {
@@ -217,13 +240,13 @@ describe('OutlierDetector', () => {
       const errors: unknown[] = [];
       rxjsConfig.onUnhandledError = (error) => errors.push(error);
       const boom = new Error('boom');
-      const { ejected, record } = setup([a, b], {
+      const { ejected, fail } = setup([a, b], {
         onEjection: () => {
           throw boom;
         },
       });
-      record(a, 'failure', 5);
-      expect(ejected).toEqual(new Set([a]));
+      fail(a, 5);
+      expect(ejected()).toEqual(new Set([a]));
       await Promise.resolve();
       expect(errors).toEqual([boom]);
     });

@@ -8,7 +8,7 @@ import type {
   ChooseDatacenterOptions,
   DatacenterChoice,
   DatacenterSet,
-} from '../../src/operators/choose-datacenter-options.js';
+} from '../../src/operators/internal/datacenter-options.js';
 import { record } from '../support/observe.js';
 
 const A = '10.0.0.1:80';

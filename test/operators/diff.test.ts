@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { added, deleted, instance } from '../../marbles/fixtures.js';
 import type { Address } from '../../src/instance.js';
 import { diff } from '../../src/operators/diff.js';
-import { InstanceSetError } from '../../src/operators/instance-set-error.js';
+import { InstanceSetError } from '../../src/operators/internal/instance-set-error.js';
 import { collect } from './collect.js';
 
 const A = '10.0.0.1:80';

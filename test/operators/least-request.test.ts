@@ -1,6 +1,6 @@
 import { of, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { added, deleted, instance } from '../../marbles/fixtures.js';
+import { added, backend, deleted, instance } from '../../marbles/fixtures.js';
 import type { Instance, Update } from '../../src/instance.js';
 import { leastRequest } from '../../src/operators/least-request.js';
 import type { Backend, Picker } from '../../src/picker.js';
@@ -19,7 +19,7 @@ function pickerOf(batch: readonly Update[], options = {}): Picker {
 
 /** The picker's members as usable backends, with the calls in flight `inFlight` lists. */
 function backends(picker: Picker, inFlight: readonly number[]): Backend[] {
-  return picker.instances.map((member, i) => ({ instance: member, inFlight: inFlight[i] ?? 0 }));
+  return picker.instances.map((member, i) => backend(member, { inFlight: inFlight[i] ?? 0 }));
 }
 
 function picks(picker: Picker, usable: readonly Backend[] | undefined, n: number): Instance[] {
@@ -70,7 +70,7 @@ describe('leastRequest() pickers', () => {
     const picker = pickerOf([added(A), added(B)]);
     const counts = [0, 2];
     const usable = picker.instances.map((member, i) => ({
-      instance: member,
+      ...backend(member),
       get inFlight() {
         return counts[i] ?? 0;
       },

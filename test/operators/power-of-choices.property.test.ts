@@ -1,20 +1,19 @@
 import fc from 'fast-check';
-import { from, type OperatorFunction, VirtualTimeScheduler } from 'rxjs';
+import { from, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { added, instance } from '../../marbles/fixtures.js';
+import { added, backend, instance } from '../../marbles/fixtures.js';
 import type { Instance, Update } from '../../src/instance.js';
-import { FLOOR_MS } from '../../src/operators/latency-estimates.js';
 import { leastRequest } from '../../src/operators/least-request.js';
 import { peakEwma } from '../../src/operators/peak-ewma.js';
 import type { Backend, Picker } from '../../src/picker.js';
 import { countOf, seededRandom } from '../support/seeded-random.js';
 import { collect } from './collect.js';
 
-/** One member of a generated case: its weight, calls in flight, and a latency if one reported. */
+/** One member of a generated case: its weight, and the calls in flight and latency measured. */
 interface Member {
   readonly weight: number;
   readonly inFlight: number;
-  readonly latency: number | undefined;
+  readonly latency: number;
   readonly usable: boolean;
 }
 
@@ -23,7 +22,7 @@ interface Policy {
   readonly choices: (drawn: number) => number;
   operator(random: () => number, choices: number): OperatorFunction<readonly Update[], Picker>;
   /** What the policy's documentation says a usable backend costs (lower wins). */
-  cost(member: Member, members: readonly Member[]): number;
+  cost(member: Member): number;
 }
 
 const POLICIES: readonly Policy[] = [
@@ -36,41 +35,24 @@ const POLICIES: readonly Policy[] = [
   {
     name: 'peakEwma()',
     choices: () => 2,
-    operator: (random) => peakEwma({ random, scheduler: new VirtualTimeScheduler() }),
-    cost: ({ inFlight, latency }, members) => {
-      const known = members.flatMap((m) => (m.latency === undefined ? [] : [m.latency]));
-      const neutral = known.length === 0 ? 1 : known.reduce((a, b) => a + b, 0) / known.length;
-      return (latency ?? neutral) * (inFlight + 1);
-    },
+    operator: (random) => peakEwma({ random }),
+    cost: ({ inFlight, latency }) => latency * (inFlight + 1),
   },
 ];
 
 const memberArb: fc.Arbitrary<Member> = fc.record({
   weight: fc.constantFrom(1, 1, 2, 3, 0.5),
   inFlight: fc.integer({ min: 0, max: 4 }),
-  latency: fc.option(
-    fc.integer({ min: 1, max: 4 }).map((ms) => ms * 5),
-    { nil: undefined },
-  ),
+  latency: fc.integer({ min: 1, max: 4 }).map((ms) => ms * 5),
   usable: fc.boolean(),
 });
 
-/** The policy's picker over `members` once every member with a latency has reported it. */
+/** The policy's picker over `members`. */
 function pickerFor(policy: Policy, members: readonly Member[], seed: number, choices: number) {
   const instances = members.map((m, i) => instance(`10.0.0.${i + 1}:80`, { weight: m.weight }));
   const operator = policy.operator(seededRandom(seed), choices);
   const [picker] = collect(from([instances.map((i) => added(i))]).pipe(operator)).values;
   if (!picker) throw new Error('no picker');
-  members.forEach(({ latency }, i) => {
-    const reported = picker.instances[i];
-    if (latency === undefined || !reported) return;
-    picker.callEnded?.({
-      instance: reported,
-      durationMs: latency,
-      code: 0,
-      connectionFailure: false,
-    });
-  });
   return picker;
 }
 
@@ -82,11 +64,7 @@ for (const policy of POLICIES) {
           fc.array(memberArb, { minLength: 1, maxLength: 10 }),
           fc.integer({ min: 2, max: 5 }),
           fc.integer(),
-          (generated, drawn, seed) => {
-            const members = generated.map((m) => ({
-              ...m,
-              latency: m.latency === undefined ? undefined : Math.max(m.latency, FLOOR_MS),
-            }));
+          (members, drawn, seed) => {
             const choices = policy.choices(drawn);
             const picker = pickerFor(policy, members, seed, choices);
             const read = new Set<number>();
@@ -96,7 +74,7 @@ for (const policy of POLICIES) {
               const memberInstance = picker.instances[i] as Instance;
               if (!member.usable && !(usable.length === 0 && i === members.length - 1)) return;
               usable.push({
-                instance: memberInstance,
+                ...backend(memberInstance, { latencyMs: member.latency }),
                 get inFlight() {
                   read.add(i);
                   return member.inFlight;
@@ -112,7 +90,7 @@ for (const policy of POLICIES) {
               // the candidates are the backends whose load was read
               expect(read.size).toBe(Math.min(choices, usable.length));
               expect(read.has(index)).toBe(true);
-              const cost = (i: number) => policy.cost(members[i] as Member, members);
+              const cost = (i: number) => policy.cost(members[i] as Member);
               for (const candidate of read) {
                 expect(cost(index)).toBeLessThanOrEqual(cost(candidate) * (1 + 1e-9));
               }
@@ -132,7 +110,7 @@ for (const policy of POLICIES) {
             usable: true,
           }));
           const picker = pickerFor(policy, members, seed, 2);
-          const usable = picker.instances.map((i) => ({ instance: i, inFlight: 1 }));
+          const usable = picker.instances.map((i) => backend(i, { inFlight: 1, latencyMs: 10 }));
           const counts = countOf(Array.from({ length: 200 * n }, () => picker.pick({ usable })));
           for (const member of picker.instances) {
             expect(counts.get(member)).toBeGreaterThan(100);

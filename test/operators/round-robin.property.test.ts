@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { added, deleted, instance } from '../../marbles/fixtures.js';
+import { added, backend, deleted, instance } from '../../marbles/fixtures.js';
 import type { Address, Update } from '../../src/instance.js';
 import { roundRobin } from '../../src/operators/round-robin.js';
 import { collect } from './collect.js';
@@ -39,7 +39,7 @@ describe('roundRobin() property', () => {
             }
             // Members in first-added order, replaced in place.
             expect(picker.instances).toEqual([...members.values()]);
-            const { size } = picker;
+            const size = picker.instances.length;
             const picks = Array.from({ length: k * size }, () => picker.pick()?.address);
             if (size > 0) {
               const offset = Math.floor((drawn.shift() ?? Number.NaN) * size);
@@ -79,7 +79,7 @@ describe("roundRobin()'s picker among a channel's usable backends, property", ()
             // What the channel gives: the usable members, in member order, a new array.
             const usable = picker.instances
               .filter((_, i) => mask[i])
-              .map((member) => ({ instance: member, inFlight: 0 }));
+              .map((member) => backend(member));
             if (usable.length === 0) continue;
             const position = (address: string | undefined) =>
               picker.instances.findIndex((member) => member.address === address);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { added, instance } from '../../marbles/fixtures.js';
+import { added, backend, instance } from '../../marbles/fixtures.js';
 import type { Instance } from '../../src/instance.js';
 import { roundRobin } from '../../src/operators/round-robin.js';
 import { weightedRoundRobin } from '../../src/operators/weighted-round-robin.js';
@@ -106,7 +106,7 @@ describe('weightedRoundRobin() property', () => {
 
 /** The usable backends a mask leaves of `picker`'s members: a new array, as the channel gives. */
 const usableOf = (picker: Picker, mask: readonly boolean[]): Backend[] =>
-  picker.instances.filter((_, i) => mask[i]).map((member) => ({ instance: member, inFlight: 0 }));
+  picker.instances.filter((_, i) => mask[i]).map((member) => backend(member));
 
 const masksArb = fc.array(fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), {
   minLength: 1,

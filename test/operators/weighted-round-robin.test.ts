@@ -1,6 +1,6 @@
 import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { added, deleted, instance } from '../../marbles/fixtures.js';
+import { added, backend, deleted, instance } from '../../marbles/fixtures.js';
 import type { Instance } from '../../src/instance.js';
 import { weightedRoundRobin } from '../../src/operators/weighted-round-robin.js';
 import type { Backend, Picker } from '../../src/picker.js';
@@ -25,7 +25,7 @@ const picks = (picker: Picker, n: number, usable?: readonly Backend[]) =>
 const usableOf = (picker: Picker, ...addresses: string[]): Backend[] =>
   picker.instances
     .filter((member) => addresses.includes(member.address))
-    .map((member) => ({ instance: member, inFlight: 0 }));
+    .map((member) => backend(member));
 
 const weighted = (address: string, weight: number) => instance(address, { weight });
 
@@ -64,7 +64,7 @@ describe('weightedRoundRobin() pickers', () => {
   it('gives an empty batch a picker whose pick() returns undefined, without consulting random', () => {
     const random = () => expect.unreachable('random called for an empty picker');
     const [picker] = collect(of([]).pipe(weightedRoundRobin({ random }))).values;
-    expect(picker).toMatchObject({ size: 0, instances: [] });
+    expect(picker).toMatchObject({ instances: [] });
     expect(picker?.pick()).toBeUndefined();
   });
 

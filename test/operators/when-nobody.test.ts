@@ -3,8 +3,11 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { instanceSet } from '../../marbles/fixtures.js';
 import type { InstanceSet } from '../../src/instance.js';
+import type {
+  NobodyReport,
+  WhenNobodyOptions,
+} from '../../src/operators/internal/nobody-options.js';
 import { whenNobody } from '../../src/operators/when-nobody.js';
-import type { NobodyReport, WhenNobodyOptions } from '../../src/operators/when-nobody-options.js';
 import { record } from '../support/observe.js';
 
 const A = '10.0.0.1:80';

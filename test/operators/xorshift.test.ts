@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Xorshift32 } from '../../src/operators/xorshift.js';
+import { Xorshift32 } from '../../src/operators/internal/xorshift.js';
 import { countOf } from '../support/seeded-random.js';
 
 describe('Xorshift32, the generator of the P2C pickers', () => {

@@ -69,7 +69,7 @@ async function caller(i: number): Promise<void> {
 }
 
 const callers = Array.from({ length: config.callers }, (_, i) => caller(i));
-while (!latest || latest.size === 0) await sleep(10);
+while (!latest || latest.instances.length === 0) await sleep(10);
 send({ type: 'started' });
 await sleep(config.warmupMs);
 const heapAfterWarmup = await heap();
@@ -84,7 +84,7 @@ const settled = () => {
   const wanted = new Set(latest?.instances.map((instance) => instance.address));
   const held = channel.backends().map((backend) => backend.instance.address);
   return (
-    latest?.size === finish.size &&
+    latest?.instances.length === finish.size &&
     held.length === wanted.size &&
     held.every((address) => wanted.has(address))
   );
@@ -104,7 +104,7 @@ const result: ClientResult = {
   backendsSeen: backends.size,
   heapAfterWarmup,
   heapAtEnd,
-  pickerSize: latest?.size ?? 0,
+  pickerSize: latest?.instances.length ?? 0,
   backendCount,
   backendsMatchPicker,
   // Stdio and the IPC channel aside.

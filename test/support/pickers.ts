@@ -1,5 +1,5 @@
 import { type Address, instanceFromAddress } from '../../src/instance.js';
-import { RoundRobinPicker } from '../../src/operators/round-robin-picker.js';
+import { RoundRobinPicker } from '../../src/operators/round-robin.js';
 import type { Picker } from '../../src/picker.js';
 
 /**

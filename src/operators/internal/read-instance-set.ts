@@ -1,4 +1,9 @@
-import { type Address, type Instance, instanceFromAddress, normalizeAddress } from '../instance.js';
+import {
+  type Address,
+  type Instance,
+  instanceFromAddress,
+  normalizeAddress,
+} from '../../instance.js';
 import { InstanceSetError } from './instance-set-error.js';
 
 // Error messages quote the bad value, cut to this many characters.

@@ -1,5 +1,6 @@
-import type { Instance } from '../instance.js';
-import type { Backend, Backends, Picker } from '../picker.js';
+import type { Instance } from '../../instance.js';
+import type { Backend, Backends, Picker } from '../../picker.js';
+import { drawOf } from './random.js';
 import { Xorshift32 } from './xorshift.js';
 
 /**
@@ -26,7 +27,6 @@ import { Xorshift32 } from './xorshift.js';
  */
 export abstract class PowerOfChoicesPicker implements Picker {
   readonly instances: readonly Instance[];
-  readonly size: number;
   /**
    * The members a pick without backends draws from (those not drained, or all of them), a
    * private array: V8 reads a frozen array's elements several times slower.
@@ -61,7 +61,6 @@ export abstract class PowerOfChoicesPicker implements Picker {
     drained?: (instance: Instance) => boolean,
   ) {
     this.instances = Object.freeze([...members]);
-    this.size = members.length;
     this.#drained = drained;
     this.members = drained === undefined ? members : candidatesOf(members, drained);
     this.#choices = choices;
@@ -157,14 +156,7 @@ export abstract class PowerOfChoicesPicker implements Picker {
    */
   #draw(n: number): number {
     const random = this.#random;
-    if (random === undefined) return this.#generator.next() * n;
-    const r = random();
-    if (!(r >= 0 && r < 1)) {
-      throw new RangeError(
-        `${this.#caller}: options.random returned ${r}, expected a number in [0, 1)`,
-      );
-    }
-    return r * n;
+    return random === undefined ? this.#generator.next() * n : drawOf(this.#caller, random) * n;
   }
 }
 

@@ -2,7 +2,7 @@ import { connectivityState, experimental, status } from '@grpc/grpc-js';
 import type { Address } from '../instance.js';
 import type { Backends, Picker } from '../picker.js';
 import { type AttemptLog, takeAttemptLog } from './attempts.js';
-import type { BackendEntry } from './backend.js';
+import type { ChannelBackend } from './backend.js';
 import type { GrpcJs } from './grpc-js-module.js';
 
 type PickArgs = experimental.PickArgs;
@@ -10,7 +10,7 @@ type PickResult = experimental.PickResult;
 
 /** The channel's view of usable backends, with its own entries. */
 export interface View extends Backends {
-  readonly usable: readonly BackendEntry[];
+  readonly usable: readonly ChannelBackend[];
 }
 
 const QUEUE: PickResult = Object.freeze({
@@ -36,7 +36,7 @@ export class BalancedPicker implements experimental.Picker {
     private readonly policy: Picker,
     private readonly view: View,
     /** Every member's backend, by address, usable or not. */
-    private readonly members: ReadonlyMap<Address, BackendEntry>,
+    private readonly members: ReadonlyMap<Address, ChannelBackend>,
     private readonly name: string,
     /** Hears of a retry that fails here, every instance tried. */
     private readonly exhausted: () => void,
@@ -45,27 +45,26 @@ export class BalancedPicker implements experimental.Picker {
   pick(args: PickArgs): PickResult {
     const log = takeAttemptLog(args.metadata);
     if (log !== undefined && log.tried.size > 0) return this.pickAvoiding(args, log);
-    return this.choose(this.view, log).complete(args, this.policy, log);
+    return this.choose(this.view, log).complete(args, log);
   }
 
   /** The policy's choice among `view`, or, if it chose something else, the next in turn. */
-  private choose(view: View, log: AttemptLog | undefined): BackendEntry {
-    let chosen: BackendEntry | undefined;
+  private choose(view: View, log: AttemptLog | undefined): ChannelBackend {
+    let chosen: ChannelBackend | undefined;
     try {
       const instance = this.policy.pick(view);
       chosen = instance === undefined ? undefined : this.members.get(instance.address);
     } catch {
       // A policy that throws has lost its say, as one that returns something else.
     }
-    if (chosen?.view === this.view && !log?.tried.has(chosen.address)) return chosen;
+    if (chosen?.view === this.view.usable && !log?.tried.has(chosen.address)) return chosen;
     this.fallback = this.fallback + 1 < view.usable.length ? this.fallback + 1 : 0;
-    return view.usable[this.fallback] ?? (view.usable[0] as BackendEntry);
+    return view.usable[this.fallback] ?? (view.usable[0] as ChannelBackend);
   }
 
   private pickAvoiding(args: PickArgs, log: AttemptLog): PickResult {
     const untried = this.view.usable.filter((backend) => !log.tried.has(backend.address));
-    if (untried.length > 0)
-      return this.choose({ usable: untried }, log).complete(args, this.policy, log);
+    if (untried.length > 0) return this.choose({ usable: untried }, log).complete(args, log);
     let pending = false;
     for (const backend of this.members.values()) {
       if (log.tried.has(backend.address)) continue;

@@ -1,6 +1,6 @@
 import { asyncScheduler, isObservable, type Observable, type SchedulerLike } from 'rxjs';
-import type { InstanceSet } from '../instance.js';
-import { type OptionReader, readOptions } from '../read-options.js';
+import type { InstanceSet } from '../../instance.js';
+import { type OptionReader, readOptions } from '../../read-options.js';
 
 /** What {@link whenNobody} does when the healthy set is empty (or too thin, for `panic`). */
 export type NobodyPolicy = 'keep-last' | 'fail-fast' | 'fallback' | 'panic';

@@ -1,5 +1,5 @@
-import type { InstanceSet } from '../instance.js';
-import { type OptionReader, readOptions } from '../read-options.js';
+import type { InstanceSet } from '../../instance.js';
+import { type OptionReader, readOptions } from '../../read-options.js';
 
 /**
  * One datacenter's latest set of healthy instances, as {@link chooseDatacenter} takes them.

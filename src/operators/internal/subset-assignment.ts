@@ -1,4 +1,4 @@
-import type { Address } from '../instance.js';
+import type { Address } from '../../instance.js';
 
 /**
  * Deterministic subsetting as Google's SRE book describes it ("Load Balancing in the
