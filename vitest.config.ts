@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
 /**
@@ -78,7 +79,19 @@ const ALL = {
   maxWorkers: 2,
 } satisfies { projects: TestProjectInlineConfiguration[]; maxWorkers: number };
 
+/** rxlb's own name, as examples and the docs' blocks import it: its sources. */
+const SELF = {
+  rxlb: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+  'rxlb/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
+};
+
 export default defineConfig(({ mode }) => ({
+  resolve: {
+    alias: [
+      { find: /^rxlb$/, replacement: SELF.rxlb },
+      { find: /^rxlb\/testing$/, replacement: SELF['rxlb/testing'] },
+    ],
+  },
   test: {
     pool: 'forks',
     testTimeout: 20_000,

@@ -53,11 +53,7 @@ export function typeCheck(
 ): Map<Snippet, string[]> {
   const config = ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile);
   const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
-  options.noEmit = true;
-  options.paths = {
-    rxlb: [join(root, 'src/index.ts')],
-    'rxlb/testing': [join(root, 'src/testing/index.ts')],
-  };
+  options.noEmit = true; // `rxlb` is the sources, by the tsconfig's `paths`
   const files = new Map(
     snippets.map((snippet) => [join(dir, `readme-${snippet.line}.ts`), snippet]),
   );
