@@ -8,7 +8,6 @@ import { consulInstances$ } from '../../src/consul/instances.js';
 import type { InstanceSet } from '../../src/instance.js';
 import {
   type ConsulUnderTest,
-  realConsulAddress,
   startConsul,
   targets,
 } from '../support/consul.js';
@@ -97,9 +96,3 @@ describe.each(targets)('consulInstances$ against the %s', (kind) => {
     expect(addresses(a)).toEqual(addresses(b));
   });
 });
-
-if (!realConsulAddress) {
-  describe('consulInstances$ against a real Consul', () => {
-    it.skip('skipped: CONSUL_HTTP_ADDR is not set (no Consul agent here); set it to run the portable discovery tests against a real Consul', () => {});
-  });
-}

@@ -64,7 +64,6 @@ describe('conformance with grpc-js round_robin: first calls', () => {
       ...describeBySide(results, failures),
     });
     expect(failed(results.rxlb)).toEqual([]);
-    expect(failed(results.rxlb).length).toBeLessThanOrEqual(failed(results['grpc-js']).length);
   });
 
   it('serves the first call within a 1 s deadline when one of 3 backends accepts TCP and never answers', async () => {
@@ -78,7 +77,6 @@ describe('conformance with grpc-js round_robin: first calls', () => {
       ...describeBySide(results, (o) => `${failures(o)}, slowest ${slowest(o).toFixed(0)} ms`),
     });
     expect(failed(results.rxlb)).toEqual([]);
-    expect(failed(results.rxlb).length).toBeLessThanOrEqual(failed(results['grpc-js']).length);
   });
 
   it('serves every waitForReady call once one backend comes back, all having been down', async () => {
@@ -112,7 +110,6 @@ describe('conformance with grpc-js round_robin: first calls', () => {
       ),
     });
     expect(failed(results.rxlb)).toEqual([]);
-    expect(failed(results.rxlb).length).toBeLessThanOrEqual(failed(results['grpc-js']).length);
   });
 
   it('ends a waitForReady call at its deadline while every backend is down', async () => {

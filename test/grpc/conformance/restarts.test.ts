@@ -82,7 +82,6 @@ describe('conformance with grpc-js round_robin: shutdowns and restarts', () => {
       ...describeBySide(results, failures),
     });
     expect(failed(results.rxlb)).toEqual([]);
-    expect(failed(results.rxlb).length).toBeLessThanOrEqual(failed(results['grpc-js']).length);
   });
 
   it('fails no call through rolling restarts of every backend under 16 callers', async () => {
@@ -108,7 +107,6 @@ describe('conformance with grpc-js round_robin: shutdowns and restarts', () => {
       ...describeBySide(results, failures),
     });
     expect(failed(results.rxlb)).toEqual([]);
-    expect(failed(results.rxlb).length).toBeLessThanOrEqual(failed(results['grpc-js']).length);
   });
 
   it('sends calls to a killed backend within 2 s of it listening again, outlier detection on', async () => {
@@ -149,6 +147,9 @@ describe('conformance with grpc-js round_robin: shutdowns and restarts', () => {
       ...describeBySide(results, (o) => `after ${(firstServed(o) / 1000).toFixed(2)} s`),
     });
     expect(firstServed(results.rxlb)).toBeLessThan(2_000);
+    // Both sides reconnect by grpc-js's backoff (1.6 s ± 20 %, independently drawn): within a
+    // second of round_robin, rxlb has not fallen a step of backoff behind it.
+    expect(firstServed(results.rxlb)).toBeLessThanOrEqual(firstServed(results['grpc-js']) + 1_000);
     // Whether the kill's resets counted (they may arrive after the connection's state says it),
     // an ejection never outlives the reconnection.
     const back = ejections.filter((e) => e.type === 'unejected').map((e) => e.reason);
