@@ -32,7 +32,7 @@ export class LoadBoard {
   constructor(
     /** How fast measurements fade, in ms (the channel's `decayMs`). */
     readonly decayMs: number,
-    /** Connection failures in a row at which a backend asks to be reviewed (Infinity: never). */
+    /** Failures in a row at which a backend asks to be reviewed (Infinity: never). */
     readonly failureThreshold: number,
   ) {}
 
@@ -62,18 +62,22 @@ export class LoadBoard {
 /**
  * What the channel measures of one backend, as tower keeps `PeakEwma` on each endpoint: its
  * calls in flight, a peak-EWMA latency estimate, and its recent successes and failures (see
- * {@link Backend} for each one's meaning and unit). Calls end here, and their outcome goes no
- * further: policies and outlier detection read these figures. The one thing a call's end
- * can say beyond them is that the backend's connection failures in a row reached the
- * board's threshold: its owner then hears of it as of a change of state.
+ * {@link Backend} for each one's meaning and unit), and the exact counts of the current
+ * interval of outlier detection. Calls end here, and their outcome goes no further: policies
+ * and outlier detection read these figures. The one thing a call's end can say beyond them
+ * is that the backend's failures in a row reached the board's threshold: its owner then
+ * hears of it as of a change of state.
  */
 export abstract class BackendLoad implements Backend {
   abstract readonly instance: Instance;
   inFlight = 0;
   successes = 0;
   failures = 0;
-  /** Connection failures in a row while READY and picked, since the last success. */
+  /** Failures in a row while READY and not ejected, since the last success. */
   consecutiveFailures = 0;
+  /** Its calls that succeeded and failed since outlier detection's last sweep: exact counts. */
+  intervalSuccesses = 0;
+  intervalFailures = 0;
   /** The estimate (NaN while none), and the cost picks read: the estimate decayed. */
   #estimate = Number.NaN;
   #cost = Number.NaN;
@@ -100,32 +104,28 @@ export abstract class BackendLoad implements Backend {
   }
 
   /**
-   * A call on it ended, `durationMs` after it went out, with `code`; `connection` is what the
-   * call says of the connection (see `connectionOutcome()`), counted only while `counting`
-   * (READY and not ejected: a failure while the connection is down is explained by that).
-   * Returns whether this call's failure brought its connection failures in a row to the
-   * board's threshold, or beyond it: outlier detection should review it.
+   * A call on it ended, `durationMs` after it went out, with `code` (see `countOf()`).
+   * Its failures in a row count only while `counting` (READY and not ejected: a failure while
+   * the connection is down is explained by that). Returns whether this call's failure brought
+   * its failures in a row to the board's threshold, or beyond it: outlier detection should
+   * review it.
    */
-  ended(
-    now: number,
-    durationMs: number,
-    code: status,
-    connection: CallOutcome,
-    counting: boolean,
-  ): boolean {
+  ended(now: number, durationMs: number, code: status, counting: boolean): boolean {
     this.inFlight--;
     this.refresh(now);
     this.board.refreshNext(now);
     const count = countOf(code);
-    if (count === 'success') this.successes++;
-    else if (count === 'failure') this.failures++;
     this.#learn(now, durationMs, code, count);
-    if (!counting || connection === 'neutral') return false;
-    if (connection === 'success') {
-      this.consecutiveFailures = 0;
-      return false;
+    if (count === 'success') {
+      this.successes++;
+      this.intervalSuccesses++;
+      if (counting) this.consecutiveFailures = 0;
+    } else if (count === 'failure') {
+      this.failures++;
+      this.intervalFailures++;
+      if (counting) return ++this.consecutiveFailures >= this.board.failureThreshold;
     }
-    return ++this.consecutiveFailures >= this.board.failureThreshold;
+    return false;
   }
 
   /** Decays the cost and the counts to `now`, by the time since they were last brought up to date. */

@@ -1,14 +1,8 @@
-import {
-  type ChannelOptions,
-  connectivityState,
-  experimental,
-  type Metadata,
-  status,
-} from '@grpc/grpc-js';
+import { type ChannelOptions, connectivityState, experimental, status } from '@grpc/grpc-js';
 import type { Instance } from '../instance.js';
 import type { AttemptLog } from './attempts.js';
 import { BackendLoad, type LoadBoard } from './backend-load.js';
-import { connectionOutcome } from './call-outcome.js';
+import { countOf } from './call-outcome.js';
 import type { BackendCategory, ChannelMetrics, MeasuredBackend } from './channel-metrics.js';
 import type { GrpcJs } from './grpc-js-module.js';
 
@@ -39,7 +33,7 @@ export class ChannelBackend extends BackendLoad implements MeasuredBackend {
   /** Ejections in a row, and when it last returned from one: see `OutlierDetector`. */
   ejections = 0;
   returnedAt = 0;
-  /** The details of the last call failure that counted towards an ejection. */
+  /** The details of its last failed call (see `countOf()`). */
   lastFailure = '';
   /** The view of usable backends that lists it, while one does. */
   view: readonly ChannelBackend[] | undefined;
@@ -138,7 +132,7 @@ export class ChannelBackend extends BackendLoad implements MeasuredBackend {
           const ended = { ...attributes, 'grpc.status': status[code] ?? String(code) };
           attemptDuration.record(durationMs / 1000, ended);
         }
-        this.#ended(now, durationMs, code, details, metadata);
+        this.#ended(now, durationMs, code, details);
       },
     };
   }
@@ -155,13 +149,10 @@ export class ChannelBackend extends BackendLoad implements MeasuredBackend {
     this.owner.changed(this, previous, errorMessage !== null);
   }
 
-  #ended(now: number, durationMs: number, code: status, details: string, metadata: Metadata) {
+  #ended(now: number, durationMs: number, code: status, details: string) {
+    if (countOf(code) === 'failure') this.lastFailure = details;
     const counting = !this.destroyed && this.state === connectivityState.READY && !this.ejected;
-    const connection = connectionOutcome(code, metadata);
-    if (this.ended(now, durationMs, code, connection, counting)) {
-      this.lastFailure = details;
-      this.owner.changed(this, this.state, false);
-    }
+    if (this.ended(now, durationMs, code, counting)) this.owner.changed(this, this.state, false);
   }
 }
 

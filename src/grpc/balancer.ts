@@ -64,6 +64,8 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   private detector: OutlierDetector | undefined;
   /** Cancels the timer that ends the soonest ejection, while one is set. */
   private cancelExpiry: (() => void) | undefined;
+  /** Cancels the timer of outlier detection's next sweep, while one is set. */
+  private cancelSweep: (() => void) | undefined;
   metrics = ChannelMetrics.NONE;
   /**
    * grpc-js's last message about a connection of this channel's, and its cause once a
@@ -109,7 +111,10 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
       this.metrics = new ChannelMetrics(config.metrics, source.target);
       const detection = config.outlierDetection;
       this.board = new LoadBoard(config.decayMs, detection?.consecutiveFailures ?? Infinity);
-      if (detection) this.detector = new OutlierDetector(detection, () => source.name);
+      if (detection) {
+        this.detector = new OutlierDetector(detection, () => source.name);
+        this.scheduleSweep();
+      }
     }
     this.resolution = resolution;
     this.sync(
@@ -136,6 +141,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   destroy(): void {
     this.destroyed = true;
     this.cancelExpiry?.();
+    this.cancelSweep?.();
     for (const backend of this.backends?.clear() ?? []) this.drop(backend);
   }
 
@@ -163,7 +169,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
       // Keep every backend connected, as round_robin does: a lost connection is made again.
       if (state === IDLE) process.nextTick(() => backend.exitIdle());
     } else if (this.detector?.review(backend, backends.members)) {
-      this.metrics.ejected();
+      this.metrics.ejected('consecutiveFailures');
       this.ejection(backend);
     }
     this.publish();
@@ -230,6 +236,27 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
       },
       Math.max(0, until - clock.now()),
     );
+  }
+
+  /**
+   * Sets the timer of outlier detection's next sweep over the last interval's calls, when a
+   * rule over intervals is configured; each sweep sets the next.
+   */
+  private scheduleSweep(): void {
+    const { detector } = this;
+    if (!detector?.sweeps || this.destroyed) return;
+    const { clock, interval } = detector.config;
+    this.cancelSweep = clock.setTimer(() => {
+      this.cancelSweep = undefined;
+      const members = this.backends?.members ?? [];
+      const ejected = detector.sweep(members);
+      for (const { backend, reason } of ejected) {
+        this.metrics.ejected(reason);
+        this.ejection(backend);
+      }
+      this.scheduleSweep();
+      if (ejected.length > 0) this.publish();
+    }, interval);
   }
 
   /** Tells grpc-js the state and picker that follow from the resolution and the backends. */

@@ -1,53 +1,24 @@
-import { type Metadata, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 
 /**
- * What one ended call says about the backend that served it. The channel sees what grpc-js
- * hands a pick's `onCallEnded`: the status code and the trailing metadata (no response
- * headers). Two readings of it, each for its own measurement:
- *
- * {@link countOf}, for a backend's recent successes and failures:
+ * What one ended call says about the backend that served it, by its status code alone (as
+ * gRPC's outlier detection, gRFC A50, and Finagle's failure accrual read it):
  * - `failure`: it failed for the backend's sake: a lost, refused or reset connection, a
- *   refused stream (all UNAVAILABLE, made up by grpc-js), or UNAVAILABLE, INTERNAL, UNKNOWN or
- *   DATA_LOSS however it came.
- * - `success`: OK, or any other status a server sent: an application error such as NOT_FOUND
- *   or INVALID_ARGUMENT is the caller's, and the backend answered.
+ *   refused stream, a proxy's HTTP 502/503/504 (all UNAVAILABLE, made up by grpc-js), or
+ *   UNAVAILABLE, INTERNAL, UNKNOWN or DATA_LOSS however it came: a backend that cannot serve.
+ * - `success`: OK, or any other status: an application error such as NOT_FOUND,
+ *   INVALID_ARGUMENT, FAILED_PRECONDITION or PERMISSION_DENIED is about the caller's request,
+ *   and the backend answered it; counting those would let a bad caller eject a good fleet.
  * - `neutral`: CANCELLED (the caller gave up), DEADLINE_EXCEEDED (the caller's deadline:
  *   slowness is the latency estimate's business) and RESOURCE_EXHAUSTED (a quota, often the
  *   caller's).
  *
- * {@link connectionOutcome}, for outlier detection's consecutive failures:
- * - `failure`: UNAVAILABLE whose metadata is not a gRPC server's Trailers-Only response:
- *   grpc-js made the status up because the connection was refused, reset or dropped, or the
- *   stream was refused (GOAWAY); or something that is not a gRPC server answered (a proxy's
- *   HTTP 502/503/504). A server's UNAVAILABLE sent after response headers cannot be told
- *   apart from a dropped connection, and counts too.
- * - `success`: OK, or any other status in a gRPC server's Trailers-Only response (the
- *   connection works).
- * - `neutral`: all else: a server's Trailers-Only UNAVAILABLE, cancellations, deadlines (a
- *   slow backend is not a broken connection), statuses after response headers.
+ * A backend's recent `successes` and `failures`, its failures in a row and outlier
+ * detection's counts per interval all read this.
  */
 export type CallOutcome = 'success' | 'failure' | 'neutral';
 
-/**
- * Whether response metadata (the status of a Trailers-Only response) was sent by a gRPC
- * server. gRPC over HTTP/2 requires `content-type: application/grpc[+proto|...]` there;
- * statuses that grpc-js makes up carry empty metadata, and a proxy's own HTTP error has some
- * other content type or none.
- */
-export function isGrpcResponse(metadata: Metadata): boolean {
-  const [contentType] = metadata.get('content-type');
-  return typeof contentType === 'string' && contentType.startsWith('application/grpc');
-}
-
-/** The {@link CallOutcome} of a call, for outlier detection's consecutive failures. */
-export function connectionOutcome(code: status, metadata: Metadata): CallOutcome {
-  if (code === status.OK) return 'success';
-  const fromServer = isGrpcResponse(metadata);
-  if (code === status.UNAVAILABLE) return fromServer ? 'neutral' : 'failure';
-  return fromServer ? 'success' : 'neutral';
-}
-
-/** The {@link CallOutcome} of a call, for a backend's recent successes and failures. */
+/** The {@link CallOutcome} of a call that ended with `code`. */
 export function countOf(code: status): CallOutcome {
   switch (code) {
     case status.UNAVAILABLE:

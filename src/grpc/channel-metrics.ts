@@ -1,6 +1,7 @@
 import { connectivityState, type experimental } from '@grpc/grpc-js';
 import { type Attributes, type Instruments, NO_INSTRUMENTS } from '../telemetry/instruments.js';
 import { METHOD_KEY } from './method-config-selector.js';
+import type { EjectionReason } from './outlier-detection.js';
 
 const { IDLE, CONNECTING, READY, TRANSIENT_FAILURE } = connectivityState;
 
@@ -84,8 +85,14 @@ export class ChannelMetrics {
     }
   }
 
-  ejected(): void {
-    if (this.enabled) this.instruments.ejections.add(1, this.target);
+  /** Outlier detection ejected a backend, by the rule `reason` (A91's detection method). */
+  ejected(reason: EjectionReason): void {
+    if (!this.enabled) return;
+    const method = DETECTION_METHOD[reason];
+    this.instruments.ejections.add(1, {
+      ...this.target,
+      'grpc.lb.outlier_detection.detection_method': method,
+    });
   }
 
   /** A call failed for want of a backend: `reason` is why there was none. */
@@ -98,6 +105,13 @@ export class ChannelMetrics {
     this.instruments.openConnections.add(-1, this.target);
   }
 }
+
+/** A91's names of the rules. */
+const DETECTION_METHOD: Readonly<Record<EjectionReason, string>> = {
+  consecutiveFailures: 'consecutive_failures',
+  successRate: 'success_rate',
+  failurePercentage: 'failure_percentage',
+};
 
 function categoryOf({ state, ejected }: MeasuredBackend): BackendCategory {
   if (state === READY) return ejected ? 'ejected' : 'ready';

@@ -1,4 +1,5 @@
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
+import { MAX_TIMER_MS } from '../duration.js';
 import { isRecord, type OptionReader, readOptions } from '../read-options.js';
 import { type Instruments, instruments } from '../telemetry/instruments.js';
 import { type MeterProviderLike, readMeterProvider } from '../telemetry/meter.js';
@@ -6,20 +7,30 @@ import { channelGrpcJs, type GrpcJs, type GrpcJsChannelModule } from './grpc-js-
 import {
   type EjectionClock,
   type EjectionEvent,
+  type FailurePercentageConfig,
   type OutlierDetectionConfig,
+  type SuccessRateConfig,
   systemClock,
 } from './outlier-detection.js';
 
 /**
- * Options of the balanced channel's outlier detection; each says its default.
+ * Options of the balanced channel's outlier detection, by gRFC A50's names (durations in ms,
+ * or Go's text: `'30s'`); each says its default.
  *
- * A backend whose calls fail with connection errors `consecutiveFailures` times in a row is
- * taken out of picking for `min(baseEjectionMs × n, maxEjectionMs)`, `n` counting its recent
- * ejections, even while discovery still lists it. A connection error is an UNAVAILABLE that
- * is not a gRPC server's Trailers-Only status, while the backend's connection is READY: a
- * refused stream, a reset or dropped connection, a proxy's HTTP 502/503/504. OK and any other
- * status a server sent reset the count; deadlines and cancellations do neither. A backend
- * whose connection is lost and made again (a restarted server) returns at once.
+ * A backend is taken out of picking, even while discovery still lists it, when its calls
+ * fail for its sake (a lost, refused or reset connection, or the status UNAVAILABLE,
+ * INTERNAL, UNKNOWN or DATA_LOSS, however it came):
+ * - `consecutiveFailures` times in a row, at once (on by default: Finagle's and Linkerd's
+ *   failure accrual, Envoy's consecutive 5xx);
+ * - or, every `interval`, by A50's success-rate or failure-percentage ejection over the calls
+ *   it ended in that interval (each only when given).
+ * OK and any other status reset its failures in a row: NOT_FOUND, INVALID_ARGUMENT and the
+ * like are the caller's errors, which the backend answered. Cancellations, deadlines and
+ * RESOURCE_EXHAUSTED count neither way.
+ *
+ * An ejection lasts `min(baseEjectionTime × n, maxEjectionTime)`, `n` counting its recent
+ * ejections. A backend whose connection is lost and made again (a restarted server) returns
+ * at once.
  *
  * @example
  * ```ts
@@ -27,28 +38,57 @@ import {
  *   name: 'greeter',
  *   outlierDetection: {
  *     consecutiveFailures: 3,
- *     baseEjectionMs: 10_000,
+ *     failurePercentageEjection: { threshold: 50, minimumHosts: 3, requestVolume: 20 },
+ *     interval: '2s',
  *     onEjection: (event) => console.warn(event),
  *   },
  * });
  * ```
  */
 export interface OutlierDetectionOptions {
-  /** Connection failures in a row that eject a backend. Default 5. */
+  /** Failures in a row that eject a backend; `Infinity` turns this rule off. Default 5. */
   readonly consecutiveFailures?: number;
+  /** How often success-rate and failure-percentage ejection look at the calls. Default 10 s. */
+  readonly interval?: number | string;
   /**
-   * How long a first ejection lasts, in ms; the `n`th one in a row lasts `n` times as long.
-   * `n` drops by one for every `baseEjectionMs` the backend spends in picking. Default 30 s.
+   * How long a first ejection lasts; the `n`th one in a row lasts `n` times as long. `n`
+   * drops by one for every `baseEjectionTime` the backend spends in picking. Default 30 s.
    */
-  readonly baseEjectionMs?: number;
-  /** The longest an ejection lasts, in ms. Default 5 min (or `baseEjectionMs`, if longer). */
-  readonly maxEjectionMs?: number;
+  readonly baseEjectionTime?: number | string;
+  /** The longest an ejection lasts. Default 5 min (or `baseEjectionTime`, if longer). */
+  readonly maxEjectionTime?: number | string;
   /**
    * The largest share of the picker's backends ejected at once, in percent (rounded down to
    * whole backends, so a single backend is never ejected at 50 %). Default 50.
    */
   readonly maxEjectionPercent?: number;
-  /** Told of every ejection and every return to picking. Default: nobody. */
+  /**
+   * gRFC A50's success-rate ejection: every `interval`, among the backends with at least
+   * `requestVolume` calls in it (when there are at least `minimumHosts`), ejects each whose
+   * success rate is below the mean by more than `stdevFactor / 1000` standard deviations,
+   * with a chance of `enforcementPercentage` %. Default: off; when given, A50's defaults
+   * (`stdevFactor` 1900, `enforcementPercentage` 100, `minimumHosts` 5, `requestVolume` 100).
+   */
+  readonly successRateEjection?: {
+    readonly stdevFactor?: number;
+    readonly enforcementPercentage?: number;
+    readonly minimumHosts?: number;
+    readonly requestVolume?: number;
+  };
+  /**
+   * gRFC A50's failure-percentage ejection: every `interval`, among the backends with at least
+   * `requestVolume` calls in it (when there are at least `minimumHosts`), ejects each whose
+   * calls failed more than `threshold` % of the time, with a chance of
+   * `enforcementPercentage` %. Default: off; when given, A50's defaults (`threshold` 85,
+   * `enforcementPercentage` 100, `minimumHosts` 5, `requestVolume` 50).
+   */
+  readonly failurePercentageEjection?: {
+    readonly threshold?: number;
+    readonly enforcementPercentage?: number;
+    readonly minimumHosts?: number;
+    readonly requestVolume?: number;
+  };
+  /** Told of every ejection (with the rule) and every return to picking. Default: nobody. */
   readonly onEjection?: (event: EjectionEvent) => void;
   /** The time source, for tests. Default: `Date.now()` and timers that are unref'd. */
   readonly clock?: EjectionClock;
@@ -103,7 +143,7 @@ export interface BalancedChannelOptions {
    */
   readonly name?: string;
   /**
-   * Ejects backends whose calls keep failing with connection errors: see
+   * Ejects backends whose calls keep failing for their own sake: see
    * {@link OutlierDetectionOptions}. Default: on, with the defaults there; `false` turns it off.
    */
   readonly outlierDetection?: OutlierDetectionOptions | false;
@@ -130,10 +170,27 @@ export const CHANNEL_DEFAULTS = Object.freeze({
   decayMs: 10_000,
   outlierDetection: Object.freeze({
     consecutiveFailures: 5,
-    baseEjectionMs: 30_000,
-    maxEjectionMs: 300_000,
+    interval: 10_000,
+    baseEjectionTime: 30_000,
+    maxEjectionTime: 300_000,
     maxEjectionPercent: 50,
+    successRateEjection: undefined,
+    failurePercentageEjection: undefined,
     clock: systemClock,
+    random: Math.random,
+  }),
+  /** gRFC A50's defaults of each rule over intervals, when it is given. */
+  successRateEjection: Object.freeze({
+    stdevFactor: 1900,
+    enforcementPercentage: 100,
+    minimumHosts: 5,
+    requestVolume: 100,
+  }),
+  failurePercentageEjection: Object.freeze({
+    threshold: 85,
+    enforcementPercentage: 100,
+    minimumHosts: 5,
+    requestVolume: 50,
   }),
 });
 
@@ -163,12 +220,21 @@ const KNOWN = [
 ];
 const KNOWN_OUTLIER = [
   'consecutiveFailures',
-  'baseEjectionMs',
-  'maxEjectionMs',
+  'interval',
+  'baseEjectionTime',
+  'maxEjectionTime',
   'maxEjectionPercent',
+  'successRateEjection',
+  'failurePercentageEjection',
   'onEjection',
   'clock',
 ];
+const KNOWN_RULE = ['enforcementPercentage', 'minimumHosts', 'requestVolume'];
+/** The names of rxlb 0.1, and A50's that took their place. */
+const RENAMED: Readonly<Record<string, string>> = {
+  baseEjectionMs: 'baseEjectionTime',
+  maxEjectionMs: 'maxEjectionTime',
+};
 
 /** Validates the options of {@link createBalancedChannel} once, with a `TypeError` naming the option. */
 export function resolveChannelConfig(options?: unknown): ChannelConfig {
@@ -227,22 +293,72 @@ function resolveOutlierDetection(o: OptionReader): OutlierDetectionConfig | unde
     o.fail('outlierDetection', 'an object of options, or false');
   }
   const defaults = CHANNEL_DEFAULTS.outlierDetection;
+  if (isRecord(given)) {
+    for (const [old, name] of Object.entries(RENAMED)) {
+      if (old in given)
+        o.unknown(`outlierDetection.${old}`, `(it is "${name}" now, gRFC A50's name)`);
+    }
+  }
   const d: OptionReader | undefined = o.nested('outlierDetection', KNOWN_OUTLIER);
   if (d === undefined) return { ...defaults, onEjection: undefined };
-  const base = d.ms('baseEjectionMs', { min: 1 }) ?? defaults.baseEjectionMs;
+  const base =
+    d.duration('baseEjectionTime', { min: 1, max: MAX_TIMER_MS }) ?? defaults.baseEjectionTime;
   const clock = d.raw('clock');
   if (clock !== undefined && !isClock(clock)) {
     d.fail('clock', 'an object with the functions now() and setTimer()');
   }
+  const consecutive = d.raw('consecutiveFailures');
   return {
     consecutiveFailures:
-      d.number('consecutiveFailures', { min: 1, integer: true }) ?? defaults.consecutiveFailures,
-    baseEjectionMs: base,
-    maxEjectionMs: d.ms('maxEjectionMs', { min: base }) ?? Math.max(defaults.maxEjectionMs, base),
+      consecutive === Number.POSITIVE_INFINITY
+        ? consecutive
+        : (d.number('consecutiveFailures', { min: 1, integer: true }) ??
+          defaults.consecutiveFailures),
+    interval: d.duration('interval', { min: 1, max: MAX_TIMER_MS }) ?? defaults.interval,
+    baseEjectionTime: base,
+    maxEjectionTime:
+      d.duration('maxEjectionTime', { min: base, max: MAX_TIMER_MS }) ??
+      Math.max(defaults.maxEjectionTime, base),
     maxEjectionPercent:
       d.number('maxEjectionPercent', { min: 0, max: 100 }) ?? defaults.maxEjectionPercent,
+    successRateEjection: successRateRule(d),
+    failurePercentageEjection: failurePercentageRule(d),
     onEjection: d.function<(event: EjectionEvent) => void>('onEjection'),
     clock: isClock(clock) ? clock : defaults.clock,
+    random: defaults.random,
+  };
+}
+
+function successRateRule(d: OptionReader): SuccessRateConfig | undefined {
+  const r = d.nested('successRateEjection', ['stdevFactor', ...KNOWN_RULE]);
+  if (r === undefined) return undefined;
+  const defaults = CHANNEL_DEFAULTS.successRateEjection;
+  return {
+    stdevFactor: r.number('stdevFactor', { min: 0 }) ?? defaults.stdevFactor,
+    ...ruleVolumes(r, defaults),
+  };
+}
+
+function failurePercentageRule(d: OptionReader): FailurePercentageConfig | undefined {
+  const r = d.nested('failurePercentageEjection', ['threshold', ...KNOWN_RULE]);
+  if (r === undefined) return undefined;
+  const defaults = CHANNEL_DEFAULTS.failurePercentageEjection;
+  return {
+    threshold: r.number('threshold', { min: 0, max: 100 }) ?? defaults.threshold,
+    ...ruleVolumes(r, defaults),
+  };
+}
+
+/** What both rules over intervals share. */
+function ruleVolumes(
+  r: OptionReader,
+  defaults: { enforcementPercentage: number; minimumHosts: number; requestVolume: number },
+) {
+  return {
+    enforcementPercentage:
+      r.number('enforcementPercentage', { min: 0, max: 100 }) ?? defaults.enforcementPercentage,
+    minimumHosts: r.number('minimumHosts', { min: 1, integer: true }) ?? defaults.minimumHosts,
+    requestVolume: r.number('requestVolume', { min: 1, integer: true }) ?? defaults.requestVolume,
   };
 }
 

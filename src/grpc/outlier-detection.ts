@@ -24,13 +24,21 @@ export type EjectionEvent =
       /** The channel's `name`. */
       readonly service: string;
       readonly address: Address;
-      /** Why: its calls failed with connection errors `consecutiveFailures` times in a row. */
-      readonly reason: 'consecutiveFailures';
-      /** The details of the last of those failures, e.g. `read ECONNRESET`. */
+      /**
+       * The rule that ejected it, by gRFC A50's names: `consecutiveFailures` (its calls failed
+       * that many times in a row), `successRate` (its success rate over the last `interval`
+       * fell `stdevFactor / 1000` standard deviations below the members' mean) or
+       * `failurePercentage` (its share of failed calls over the last `interval` exceeded
+       * `threshold`).
+       */
+      readonly reason: EjectionReason;
+      /** What the rule saw, e.g. `5 failures in a row` or `100 % of 52 calls failed`. */
+      readonly detail: string;
+      /** The details of its last failed call, e.g. `read ECONNRESET`. */
       readonly lastError: string;
       /** This ejection's rank: 1 for the first, more when it is ejected again soon after. */
       readonly ejections: number;
-      /** `min(baseEjectionMs × ejections, maxEjectionMs)`. */
+      /** `min(baseEjectionTime × ejections, maxEjectionTime)`. */
       readonly durationMs: number;
       /** When it returns to picking, by the clock's `now()` (ms since the epoch by default). */
       readonly until: number;
@@ -48,6 +56,9 @@ export type EjectionEvent =
       readonly reason: UnejectReason;
       readonly ejections: number;
     };
+
+/** The rule that ejected a backend: see {@link EjectionEvent}. */
+export type EjectionReason = 'consecutiveFailures' | 'successRate' | 'failurePercentage';
 
 /** Why an ejection ended: see {@link EjectionEvent}. */
 type UnejectReason = 'expired' | 'reconnected' | 'removed' | 'maxEjectionPercent';
@@ -91,22 +102,47 @@ export const systemClock: EjectionClock = Object.freeze({
   },
 });
 
+/** gRFC A50's success-rate ejection, validated. */
+export interface SuccessRateConfig {
+  readonly stdevFactor: number;
+  readonly enforcementPercentage: number;
+  readonly minimumHosts: number;
+  readonly requestVolume: number;
+}
+
+/** gRFC A50's failure-percentage ejection, validated. */
+export interface FailurePercentageConfig {
+  readonly threshold: number;
+  readonly enforcementPercentage: number;
+  readonly minimumHosts: number;
+  readonly requestVolume: number;
+}
+
 /** Outlier detection's options, validated and with defaults applied. */
 export interface OutlierDetectionConfig {
+  /** Failures in a row that eject a backend; Infinity: the rule is off. */
   readonly consecutiveFailures: number;
-  readonly baseEjectionMs: number;
-  readonly maxEjectionMs: number;
+  readonly interval: number;
+  readonly baseEjectionTime: number;
+  readonly maxEjectionTime: number;
   readonly maxEjectionPercent: number;
+  readonly successRateEjection: SuccessRateConfig | undefined;
+  readonly failurePercentageEjection: FailurePercentageConfig | undefined;
   readonly onEjection: ((event: EjectionEvent) => void) | undefined;
   readonly clock: EjectionClock;
+  /** Draws for `enforcementPercentage`, in `[0, 1)`. */
+  readonly random: () => number;
 }
 
 /** What outlier detection reads and writes of a backend: its measurements and its ejection. */
 export interface Ejectable {
   readonly address: Address;
-  /** Connection failures in a row while READY and picked (the backend counts them). */
+  /** Calls that failed for its sake in a row, while usable (the backend counts them). */
   consecutiveFailures: number;
-  /** The details of the last of them. */
+  /** Its calls that succeeded and failed since the last sweep of `interval` (exact counts). */
+  intervalSuccesses: number;
+  intervalFailures: number;
+  /** The details of its last failed call. */
   readonly lastFailure: string;
   /** The ejection in force, if any: the backend is not usable while it lasts. */
   ejection: { readonly until: number } | undefined;
@@ -117,22 +153,25 @@ export interface Ejectable {
 }
 
 /**
- * Outlier detection's decisions, made on the state of the backends it is shown: it ejects
- * (sets `ejection`) a backend whose calls failed with connection errors `consecutiveFailures`
- * times in a row (see `connectionOutcome()`), for `min(baseEjectionMs × n, maxEjectionMs)`
- * where `n` counts its ejections. `n` drops by one for every `baseEjectionMs` the backend then
- * spends in picking, so a backend that fails again soon after it returns stays out longer,
- * and one that recovered starts over.
+ * Outlier detection's decisions, made on the state of the backends it is shown, by gRFC A50's
+ * rules and names:
+ * - `consecutiveFailures`: a backend whose calls failed for its sake that many times in a row
+ *   (see `countOf()`) is ejected at once, as Finagle's and Linkerd's failure accrual and
+ *   Envoy's consecutive 5xx do;
+ * - every `interval`, over the calls each backend ended since the last sweep, success-rate
+ *   and failure-percentage ejection, as A50 defines them (each only when configured).
  *
- * At most `floor(size × maxEjectionPercent / 100)` of the members are ejected at once: one
- * more reaching the threshold stays in, and is ejected by its next failure if room was made.
- * A backend whose connection goes down starts its count afresh (the backend does that), and
- * one ejected returns as soon as its connection is made again: a restarted server is not kept
- * out for what its previous process did.
+ * An ejection lasts `min(baseEjectionTime × n, maxEjectionTime)` where `n` counts its
+ * ejections; `n` drops by one for every `baseEjectionTime` the backend then spends in
+ * picking, so a backend that fails again soon after it returns stays out longer, and one that
+ * recovered starts over. At most `floor(size × maxEjectionPercent / 100)` of the members are
+ * ejected at once: one more that a rule finds stays in. One ejected returns as soon as its
+ * connection is made again: a restarted server is not kept out for what its previous process
+ * did.
  *
  * It holds no state of its own and no timer: each method changes backends and says which it
- * changed, and the balancer, which owns them, rebuilds the usable view from their states and
- * wakes it with {@link expire} at {@link nextExpiry}.
+ * changed, and the balancer, which owns them, rebuilds the usable view from their states,
+ * wakes it with {@link expire} at {@link nextExpiry} and calls {@link sweep} every `interval`.
  */
 export class OutlierDetector {
   constructor(
@@ -141,28 +180,94 @@ export class OutlierDetector {
     private readonly service: () => string,
   ) {}
 
+  /** Whether {@link sweep} has anything to do: a rule over intervals is configured. */
+  get sweeps(): boolean {
+    const { successRateEjection, failurePercentageEjection } = this.config;
+    return successRateEjection !== undefined || failurePercentageEjection !== undefined;
+  }
+
   /**
-   * `backend`'s connection failures in a row reached the threshold: ejects it, if that keeps
-   * the members' ejections within `maxEjectionPercent`. Returns whether it ejected it.
+   * `backend`'s failures in a row reached the threshold: ejects it, if that keeps the
+   * members' ejections within `maxEjectionPercent`. Returns whether it ejected it.
    */
   review(backend: Ejectable, members: readonly Ejectable[]): boolean {
-    if (backend.ejection || backend.consecutiveFailures < this.config.consecutiveFailures) {
-      return false;
+    const failures = backend.consecutiveFailures;
+    if (failures < this.config.consecutiveFailures) return false;
+    return this.eject(backend, members, 'consecutiveFailures', `${failures} failures in a row`);
+  }
+
+  /**
+   * The sweep of one `interval`: A50's success-rate, then failure-percentage ejection over
+   * the calls each member ended since the last sweep; then the counts start over. Returns
+   * the members it ejected, each with the rule.
+   */
+  sweep<T extends Ejectable>(members: readonly T[]): { backend: T; reason: EjectionReason }[] {
+    const ejected: { backend: T; reason: EjectionReason }[] = [];
+    const { successRateEjection: rate, failurePercentageEjection: percentage } = this.config;
+    if (rate) {
+      const candidates = members.filter((m) => volume(m) >= rate.requestVolume);
+      if (candidates.length >= rate.minimumHosts) {
+        const rates = candidates.map(successRate);
+        const mean = rates.reduce((sum, r) => sum + r, 0) / rates.length;
+        const variance = rates.reduce((sum, r) => sum + (r - mean) ** 2, 0) / rates.length;
+        const floor = mean - Math.sqrt(variance) * (rate.stdevFactor / 1000);
+        for (const member of candidates) {
+          const r = successRate(member);
+          if (r >= floor || !this.enforced(rate.enforcementPercentage)) continue;
+          const detail = `success rate ${percent(r)} % of ${volume(member)} calls, below ${percent(floor)} %`;
+          if (this.eject(member, members, 'successRate', detail)) {
+            ejected.push({ backend: member, reason: 'successRate' });
+          }
+        }
+      }
     }
+    if (percentage) {
+      const candidates = members.filter((m) => volume(m) >= percentage.requestVolume);
+      if (candidates.length >= percentage.minimumHosts) {
+        for (const member of candidates) {
+          const failed = 100 - successRate(member);
+          if (failed <= percentage.threshold) continue;
+          if (!this.enforced(percentage.enforcementPercentage)) continue;
+          const detail = `${percent(failed)} % of ${volume(member)} calls failed`;
+          if (this.eject(member, members, 'failurePercentage', detail)) {
+            ejected.push({ backend: member, reason: 'failurePercentage' });
+          }
+        }
+      }
+    }
+    for (const member of members) {
+      member.intervalSuccesses = 0;
+      member.intervalFailures = 0;
+    }
+    return ejected;
+  }
+
+  private enforced(enforcementPercentage: number): boolean {
+    return this.config.random() * 100 < enforcementPercentage;
+  }
+
+  private eject(
+    backend: Ejectable,
+    members: readonly Ejectable[],
+    reason: EjectionReason,
+    detail: string,
+  ): boolean {
+    if (backend.ejection) return false;
     const ejected = members.reduce((n, member) => n + Number(member.ejection !== undefined), 0);
     if ((ejected + 1) * 100 > members.length * this.config.maxEjectionPercent) return false;
-    const { clock, baseEjectionMs, maxEjectionMs } = this.config;
+    const { clock, baseEjectionTime, maxEjectionTime } = this.config;
     const now = clock.now();
-    const decay = Math.floor((now - backend.returnedAt) / baseEjectionMs);
+    const decay = Math.floor((now - backend.returnedAt) / baseEjectionTime);
     backend.ejections = Math.max(0, backend.ejections - decay) + 1;
     backend.consecutiveFailures = 0;
-    const durationMs = Math.min(baseEjectionMs * backend.ejections, maxEjectionMs);
+    const durationMs = Math.min(baseEjectionTime * backend.ejections, maxEjectionTime);
     backend.ejection = { until: now + durationMs };
     notify(this.config.onEjection, {
       type: 'ejected',
       service: this.service(),
       address: backend.address,
-      reason: 'consecutiveFailures',
+      reason,
+      detail,
       lastError: backend.lastFailure,
       ejections: backend.ejections,
       durationMs,
@@ -222,4 +327,19 @@ export class OutlierDetector {
     });
     return true;
   }
+}
+
+/** Calls a member ended since the last sweep, that count either way. */
+function volume(member: Ejectable): number {
+  return member.intervalSuccesses + member.intervalFailures;
+}
+
+/** A member's success rate since the last sweep, in percent. */
+function successRate(member: Ejectable): number {
+  return (100 * member.intervalSuccesses) / volume(member);
+}
+
+/** `value` in percent, as events show it: `97.5`. */
+function percent(value: number): string {
+  return String(Math.round(value * 10) / 10);
 }

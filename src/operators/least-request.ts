@@ -46,9 +46,14 @@ const CALLER = 'leastRequest()';
  * In a balanced channel, every pick draws `choices` distinct usable backends (connected, not
  * ejected) uniformly at random and takes the one with the fewest calls in flight
  * (`Backend.inFlight`, which the channel counts from the moment a call goes out until it
- * ends); a tie goes to a random one of the tied. Weights (`Instance.weight`, Consul's
+ * ends); a tie goes to a random one of the tied. A backend whose calls fail for its sake
+ * counts as more loaded, by `1 + failures / (successes + 1)` (the channel's decayed counts,
+ * see `Backend`): one failing every call loses nearly every draw, one failing 1 % of its
+ * calls is as loaded as it looks; so a backend is never preferred because it fails fast,
+ * as it would be on calls in flight alone (Finagle's P2C counts failures the same way;
+ * gRFC A48 reads calls in flight only). Weights (`Instance.weight`, Consul's
  * `Weights.Passing`) count as Envoy counts them: the winner is the candidate of highest
- * `weight / (inFlight + 1)`, so a backend of weight 3 is worth three of weight 1 at equal
+ * `weight / load`, so a backend of weight 3 is worth three of weight 1 at equal
  * load. A weight of 0 or below drains the member, as in `weightedRoundRobin()`: it is drawn
  * only when every candidate is drained, so that Consul's `Weights.Warning: 0` keeps calls off
  * an instance whose checks warn, and calls are never stranded. NaN or ±Infinity counts as 1.
@@ -82,7 +87,10 @@ const CALLER = 'leastRequest()';
  * of(['10.0.0.1:50051', '10.0.0.2:50051'])
  *   .pipe(diff(), leastRequest())
  *   .subscribe((picker) => {
- *     const usable = picker.instances.map((instance, i) => ({ instance, inFlight: i === 0 ? 4 : 1 }));
+ *     const usable = picker.instances.map((instance, i) => {
+ *       const inFlight = i === 0 ? 4 : 1;
+ *       return { instance, inFlight, latencyMs: 1, successes: 10, failures: 0 };
+ *     });
  *     console.log(picker.pick({ usable })?.address); // '10.0.0.2:50051': 1 call in flight, not 4
  *   });
  * ```
@@ -112,9 +120,9 @@ export function leastRequest(
 
 /**
  * Power of `choices` random choices on the calls in flight, weighted as Envoy's least-request
- * balancer weighs them: a backend's cost is `(inFlight + 1) / weight`, so the winner is the
- * one of highest `weight / (inFlight + 1)`. With equal weights that is the fewest calls in
- * flight, and the cost is the count itself (no arithmetic on the hot path). Without backends
+ * balancer weighs them, and raised by the backend's recent failures as Finagle's P2C counts
+ * failures into load: a backend's cost is `(inFlight + 1) × (1 + failures / (successes + 1))
+ * / weight`. Without backends
  * nothing is in flight: the heavier of the candidates wins, and with equal weights the pick is
  * uniformly random. A member of weight 0 or below is drained: drawn only when all are.
  */
@@ -141,8 +149,9 @@ export class LeastRequestPicker extends PowerOfChoicesPicker {
     this.#ofUsable = this.#weighted ? inverse : new Float64Array(0);
   }
 
-  protected override costOfUsable({ inFlight }: Backend, position: number): number {
-    return this.#weighted ? (inFlight + 1) * (this.#ofUsable[position] as number) : inFlight;
+  protected override costOfUsable({ inFlight, successes, failures }: Backend, position: number) {
+    const load = (inFlight + 1) * (1 + failures / (successes + 1));
+    return this.#weighted ? load * (this.#ofUsable[position] as number) : load;
   }
 
   protected override costOfMember(position: number): number {

@@ -6,11 +6,7 @@ import { firstValueFrom } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { consulInstances$ } from '../../src/consul/instances.js';
 import type { InstanceSet } from '../../src/instance.js';
-import {
-  type ConsulUnderTest,
-  startConsul,
-  targets,
-} from '../support/consul.js';
+import { type ConsulUnderTest, startConsul, targets } from '../support/consul.js';
 import { record } from '../support/observe.js';
 
 const addresses = (set: InstanceSet | undefined) => [...(set?.keys() ?? [])].sort();

@@ -3,7 +3,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { instance } from '../../marbles/fixtures.js';
 import { BackendLoad, CEILING_MS, LoadBoard } from '../../src/grpc/backend-load.js';
-import type { CallOutcome } from '../../src/grpc/call-outcome.js';
 import type { Instance } from '../../src/instance.js';
 
 const DECAY_MS = 10_000;
@@ -34,14 +33,9 @@ function backends(count = 2, failureThreshold = 5) {
       now = 1 + ms;
     },
     /** A call on `backend` ended after `durationMs` with `code`; true: review due. */
-    ended(
-      backend: Measured,
-      durationMs: number,
-      code: status = status.OK,
-      connection: CallOutcome = code === status.OK ? 'success' : 'neutral',
-    ) {
+    ended(backend: Measured, durationMs: number, code: status = status.OK) {
       backend.started();
-      return backend.ended(now, durationMs, code, connection, true);
+      return backend.ended(now, durationMs, code, true);
     },
   };
 }
@@ -91,26 +85,23 @@ describe("the channel's latency estimate of a backend, property", () => {
   });
 
   it('a failure never lowers an estimate: it counts at least twice the estimate, up to an hour', () => {
-    const failure = fc.oneof(
-      fc
-        .constantFrom(
-          status.UNKNOWN,
-          status.DEADLINE_EXCEEDED,
-          status.RESOURCE_EXHAUSTED,
-          status.INTERNAL,
-          status.UNAVAILABLE,
-          status.DATA_LOSS,
-        )
-        .map((code) => ({ code, connection: 'neutral' as const })),
-      fc.constant({ code: status.UNAVAILABLE, connection: 'failure' as const }),
-    );
+    const failure = fc
+      .constantFrom(
+        status.UNKNOWN,
+        status.DEADLINE_EXCEEDED,
+        status.RESOURCE_EXHAUSTED,
+        status.INTERNAL,
+        status.UNAVAILABLE,
+        status.DATA_LOSS,
+      )
+      .map((code) => ({ code }));
     fc.assert(
       fc.property(latency, latency, elapsed, failure, (first, duration, after, failed) => {
         const b = backends();
         const [a] = b.members as [Measured];
         b.ended(a, first);
         b.at(after);
-        b.ended(a, duration, failed.code, failed.connection);
+        b.ended(a, duration, failed.code);
         expect(a.estimateMs).toBe(Math.min(CEILING_MS, Math.max(duration, 2 * first)));
       }),
     );
@@ -122,7 +113,7 @@ describe("the channel's latency estimate of a backend, property", () => {
       fc.property(latency, answers, (duration, code) => {
         const b = backends();
         const [a] = b.members as [Measured];
-        b.ended(a, duration, code, 'success');
+        b.ended(a, duration, code);
         expect(a.estimateMs).toBe(duration);
       }),
     );
@@ -227,27 +218,38 @@ describe("the channel's measurements of a backend", () => {
     const [a] = b.members as [Measured];
     b.ended(a, 0);
     expect(a.estimateMs).toBeGreaterThan(0);
-    for (let i = 0; i < 2_000; i++) b.ended(a, 1, status.UNAVAILABLE, 'failure');
+    for (let i = 0; i < 2_000; i++) b.ended(a, 1, status.UNAVAILABLE);
     expect(a.estimateMs).toBe(CEILING_MS);
   });
 
-  it('asks for a review when connection failures in a row reach the threshold, and at each one beyond', () => {
+  it('asks for a review when failures in a row (any code that counts as a failure) reach the threshold, and at each one beyond', () => {
     const b = backends(1, 3);
     const [a] = b.members as [Measured];
-    const fail = () => b.ended(a, 1, status.UNAVAILABLE, 'failure');
-    expect([fail(), fail(), fail(), fail()]).toEqual([false, false, true, true]);
+    const fail = (code = status.UNAVAILABLE) => b.ended(a, 1, code);
+    expect([fail(), fail(status.INTERNAL), fail(status.UNKNOWN), fail(status.DATA_LOSS)]).toEqual([
+      false,
+      false,
+      true,
+      true,
+    ]);
+    b.ended(a, 1, status.NOT_FOUND); // the caller's error, which the backend answered
+    expect(a.consecutiveFailures).toBe(0);
+    expect([fail(), fail(), fail()]).toEqual([false, false, true]);
+    b.ended(a, 1, status.DEADLINE_EXCEEDED); // neither
+    expect(a.consecutiveFailures).toBe(3);
     b.ended(a, 1);
     expect(a.consecutiveFailures).toBe(0);
     expect(fail()).toBe(false);
   });
 
-  it('counts no connection failure while not counting (not READY, or ejected), nor a neutral outcome', () => {
+  it('counts no failure in a row while not counting (not READY, or ejected), nor a neutral outcome', () => {
     const b = backends(1, 1);
     const [a] = b.members as [Measured];
     a.started();
-    expect(a.ended(1, 1, status.UNAVAILABLE, 'failure', false)).toBe(false);
-    expect(b.ended(a, 1, status.UNAVAILABLE, 'neutral')).toBe(false);
+    expect(a.ended(1, 1, status.UNAVAILABLE, false)).toBe(false);
+    expect(b.ended(a, 1, status.DEADLINE_EXCEEDED)).toBe(false);
     expect(a.consecutiveFailures).toBe(0);
-    expect(a.failures).toBe(2); // still failures of the backend's, for the policies
+    expect(a.failures).toBe(1); // still a failure of the backend's, for the policies
+    expect([a.intervalSuccesses, a.intervalFailures]).toEqual([0, 1]);
   });
 });

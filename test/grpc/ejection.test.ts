@@ -28,7 +28,7 @@ async function setup(outlierDetection: BalancedChannelOptions['outlierDetection'
   const options: BalancedChannelOptions = {
     name: 'echo',
     outlierDetection: outlierDetection && {
-      baseEjectionMs: BASE,
+      baseEjectionTime: BASE,
       clock,
       onEjection: (event) => events.push(event),
       ...outlierDetection,
@@ -89,15 +89,51 @@ describe('createBalancedChannel: outlier detection', () => {
     expect(broken.received).toBeGreaterThan(10);
   });
 
-  it('does not eject a backend that answers UNAVAILABLE itself: that is an application error', async () => {
+  it.each([Status.UNAVAILABLE, Status.INTERNAL, Status.UNKNOWN, Status.DATA_LOSS])(
+    'ejects a backend whose server answers every call with status %i: it fails for its own sake',
+    async (code) => {
+      const { client, events, ejected } = await setup({ maxEjectionPercent: 100 });
+      const failOn = fixture.server(0).address;
+      const request = { text: '', failWith: code, failOn };
+      for (let i = 0; i < 20; i++) await client.unary(request).catch(() => undefined);
+      expect(ejected().sort()).toEqual([failOn, broken.address].sort());
+      expect(events.find((event) => event.address === failOn)).toMatchObject({
+        type: 'ejected',
+        reason: 'consecutiveFailures',
+        detail: '5 failures in a row',
+      });
+    },
+  );
+
+  it("does not eject a backend that answers the caller's errors (NOT_FOUND, INVALID_ARGUMENT, ...)", async () => {
     const { client, events, ejected } = await setup({ consecutiveFailures: 1 });
     const failOn = fixture.server(0).address;
-    const request = { text: '', failWith: Status.UNAVAILABLE, failOn };
-    for (let i = 0; i < 12; i++) await client.unary(request);
+    for (const code of [Status.NOT_FOUND, Status.INVALID_ARGUMENT, Status.FAILED_PRECONDITION]) {
+      const request = { text: '', failWith: code, failOn };
+      for (let i = 0; i < 4; i++) await client.unary(request).catch(() => undefined);
+    }
     expect(events.filter((event) => event.address === failOn)).toEqual([]);
     expect(ejected()).toEqual([broken.address]);
-    // It is picked first for every call (the one after it is skipped while ejected).
-    expect(fixture.server(0).received).toBe(12);
+    // It keeps its share: half of the 12 calls, give or take the one the broken one took.
+    expect(fixture.server(0).received).toBeGreaterThanOrEqual(5);
+  });
+
+  it('sweeps every interval by failure percentage when that rule is given, and its event names the rule', async () => {
+    const { client, clock, events, ejected } = await setup({
+      consecutiveFailures: Infinity,
+      interval: 1_000,
+      failurePercentageEjection: { threshold: 50, minimumHosts: 3, requestVolume: 5 },
+      maxEjectionPercent: 100,
+    });
+    const failOn = fixture.server(0).address;
+    const request = { text: '', failWith: Status.INTERNAL, failOn };
+    for (let i = 0; i < 30; i++) await client.unary(request).catch(() => undefined);
+    expect(ejected()).toEqual([]); // no rule over intervals until the interval ends
+    clock.advance(1_000);
+    expect(ejected().sort()).toEqual([failOn, broken.address].sort());
+    expect(events.map((event) => [event.type, event.address, event.reason])).toEqual(
+      expect.arrayContaining([['ejected', failOn, 'failurePercentage']]),
+    );
   });
 
   it('returns an ejected backend to picking as soon as its connection is made again (a restart)', async () => {

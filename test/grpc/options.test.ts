@@ -35,29 +35,76 @@ describe('createBalancedChannel options', () => {
     });
   });
 
-  it('turns outlier detection on by default: 5 failures, 30 s to 5 min, at most 50 %', () => {
+  it('turns outlier detection on by default: 5 failures in a row, 30 s to 5 min, at most 50 %, no rule over intervals', () => {
     expect(resolveChannelConfig().outlierDetection).toEqual({
       consecutiveFailures: 5,
-      baseEjectionMs: 30_000,
-      maxEjectionMs: 300_000,
+      interval: 10_000,
+      baseEjectionTime: 30_000,
+      maxEjectionTime: 300_000,
       maxEjectionPercent: 50,
+      successRateEjection: undefined,
+      failurePercentageEjection: undefined,
       onEjection: undefined,
       clock: CHANNEL_DEFAULTS.outlierDetection.clock,
+      random: Math.random,
     });
     expect(resolveChannelConfig({ outlierDetection: false }).outlierDetection).toBeUndefined();
   });
 
-  it('keeps the outlier detection options it is given, and raises maxEjectionMs to a longer base', () => {
+  it('keeps the outlier detection options it is given (durations as ms or Go text), and raises maxEjectionTime to a longer base', () => {
     const onEjection = () => {};
     const clock = { now: () => 0, setTimer: () => () => {} };
-    const given = { consecutiveFailures: 2, baseEjectionMs: 100, maxEjectionMs: 400 };
+    const given = { consecutiveFailures: 2, interval: '1.5s', baseEjectionTime: 100 };
     expect(
       resolveChannelConfig({
-        outlierDetection: { ...given, maxEjectionPercent: 100, onEjection, clock },
+        outlierDetection: {
+          ...given,
+          maxEjectionTime: '400ms',
+          maxEjectionPercent: 100,
+          onEjection,
+          clock,
+        },
       }).outlierDetection,
-    ).toEqual({ ...given, maxEjectionPercent: 100, onEjection, clock });
-    const long = resolveChannelConfig({ outlierDetection: { baseEjectionMs: 600_000 } });
-    expect(long.outlierDetection?.maxEjectionMs).toBe(600_000);
+    ).toMatchObject({
+      consecutiveFailures: 2,
+      interval: 1_500,
+      baseEjectionTime: 100,
+      maxEjectionTime: 400,
+      maxEjectionPercent: 100,
+      onEjection,
+      clock,
+    });
+    const long = resolveChannelConfig({ outlierDetection: { baseEjectionTime: 600_000 } });
+    expect(long.outlierDetection?.maxEjectionTime).toBe(600_000);
+    const off = resolveChannelConfig({ outlierDetection: { consecutiveFailures: Infinity } });
+    expect(off.outlierDetection?.consecutiveFailures).toBe(Infinity);
+  });
+
+  it("fills each rule over intervals that is given with gRFC A50's defaults", () => {
+    const config = resolveChannelConfig({
+      outlierDetection: {
+        successRateEjection: {},
+        failurePercentageEjection: { threshold: 50, minimumHosts: 3 },
+      },
+    }).outlierDetection;
+    expect(config?.successRateEjection).toEqual({
+      stdevFactor: 1900,
+      enforcementPercentage: 100,
+      minimumHosts: 5,
+      requestVolume: 100,
+    });
+    expect(config?.failurePercentageEjection).toEqual({
+      threshold: 50,
+      enforcementPercentage: 100,
+      minimumHosts: 3,
+      requestVolume: 50,
+    });
+  });
+
+  it("names A50's option in place of rxlb 0.1's", () => {
+    expect(() => resolveChannelConfig({ outlierDetection: { baseEjectionMs: 1 } })).toThrow(
+      'unknown option "outlierDetection.baseEjectionMs" (it is "baseEjectionTime" now',
+    );
   });
 
   it('rejects bad outlier detection options with a TypeError naming the option', () => {
@@ -65,11 +112,21 @@ describe('createBalancedChannel options', () => {
     expect(bad(true)).toThrow(/"outlierDetection" must be an object of options, or false/);
     expect(bad({ consecutiveFailures: 0 })).toThrow(/"outlierDetection.consecutiveFailures"/);
     expect(bad({ consecutiveFailures: 2.5 })).toThrow(/"outlierDetection.consecutiveFailures"/);
-    expect(bad({ baseEjectionMs: 0 })).toThrow(/"outlierDetection.baseEjectionMs"/);
-    expect(bad({ baseEjectionMs: Number.NaN })).toThrow(/"outlierDetection.baseEjectionMs"/);
-    expect(bad({ baseEjectionMs: 2 ** 31 })).toThrow(/"outlierDetection.baseEjectionMs"/);
-    expect(bad({ baseEjectionMs: 500, maxEjectionMs: 499 })).toThrow(
-      /"outlierDetection.maxEjectionMs" must be a number of ms from 500 to 2147483647, got 499/,
+    expect(bad({ baseEjectionTime: 0 })).toThrow(/"outlierDetection.baseEjectionTime"/);
+    expect(bad({ baseEjectionTime: Number.NaN })).toThrow(/"outlierDetection.baseEjectionTime"/);
+    expect(bad({ baseEjectionTime: 2 ** 31 })).toThrow(/"outlierDetection.baseEjectionTime"/);
+    expect(bad({ interval: '10 s' })).toThrow(/"outlierDetection.interval"/);
+    expect(bad({ baseEjectionTime: 500, maxEjectionTime: 499 })).toThrow(
+      /"outlierDetection.maxEjectionTime" must be a duration from 500 to 2147483647 ms/,
+    );
+    expect(bad({ failurePercentageEjection: { threshold: 101 } })).toThrow(
+      /"outlierDetection.failurePercentageEjection.threshold"/,
+    );
+    expect(bad({ successRateEjection: { minimumHosts: 0 } })).toThrow(
+      /"outlierDetection.successRateEjection.minimumHosts"/,
+    );
+    expect(bad({ successRateEjection: { stdevfactor: 1 } })).toThrow(
+      /unknown option "outlierDetection.successRateEjection.stdevfactor"/,
     );
     expect(bad({ maxEjectionPercent: 101 })).toThrow(/"outlierDetection.maxEjectionPercent"/);
     expect(bad({ maxEjectionPercent: '50' })).toThrow(/"outlierDetection.maxEjectionPercent"/);

@@ -10,7 +10,7 @@ import {
 import { manualClock } from '../support/manual-clock.js';
 
 const [a, b, c, d] = ['10.0.0.1:1', '10.0.0.2:1', '10.0.0.3:1', '10.0.0.4:1'];
-const BASE = CHANNEL_DEFAULTS.outlierDetection.baseEjectionMs;
+const BASE = CHANNEL_DEFAULTS.outlierDetection.baseEjectionTime;
 
 /**
  * A detector over backends at `addresses`, with the default options but these, recording what
@@ -53,6 +53,16 @@ function setup(addresses: string[], options: Partial<OutlierDetectionConfig> = {
         }
       }
     },
+    /** `address` ended `ok` calls well and `failed` for its own sake since the last sweep. */
+    calls(address: string, ok: number, failed: number) {
+      const backend = byAddress(address);
+      backend.intervalSuccesses += ok;
+      backend.intervalFailures += failed;
+    },
+    /** An interval's sweep, as the balancer's timer makes it: who was ejected, by which rule. */
+    sweep() {
+      return detector.sweep(members).map(({ backend, reason }) => [backend.address, reason]);
+    },
     succeed(address: string) {
       const backend = byAddress(address);
       if (!backend.ejection) backend.consecutiveFailures = 0;
@@ -82,6 +92,8 @@ function backendAt(address: string): Stub {
   return {
     address,
     consecutiveFailures: 0,
+    intervalSuccesses: 0,
+    intervalFailures: 0,
     lastFailure: '',
     ejection: undefined,
     ejections: 0,
@@ -90,7 +102,7 @@ function backendAt(address: string): Stub {
 }
 
 describe('OutlierDetector', () => {
-  it('ejects a backend at 5 connection failures in a row, and reports it', () => {
+  it('ejects a backend at 5 failures in a row, and reports it with the rule', () => {
     const { clock, events, ejected, fail } = setup([a, b]);
     fail(a, 4);
     expect(ejected()).toEqual(new Set());
@@ -102,6 +114,7 @@ describe('OutlierDetector', () => {
         service: 'echo',
         address: a,
         reason: 'consecutiveFailures',
+        detail: '5 failures in a row',
         lastError: 'failure #1',
         ejections: 1,
         durationMs: BASE,
@@ -148,8 +161,8 @@ describe('OutlierDetector', () => {
     expect(detector.nextExpiry([byAddress(a), byAddress(b)])).toBeUndefined();
   });
 
-  it('ejects again for base × n after n ejections in a row, up to maxEjectionMs', () => {
-    const { events, fail, advance } = setup([a, b], { maxEjectionMs: 3.5 * BASE });
+  it('ejects again for base × n after n ejections in a row, up to maxEjectionTime', () => {
+    const { events, fail, advance } = setup([a, b], { maxEjectionTime: 3.5 * BASE });
     const durations: number[] = [];
     for (let i = 0; i < 5; i++) {
       fail(a, 5);
@@ -160,7 +173,7 @@ describe('OutlierDetector', () => {
     expect(durations).toEqual([1, 2, 3, 3.5, 3.5].map((n) => n * BASE));
   });
 
-  it('forgets one ejection for every baseEjectionMs spent in picking', () => {
+  it('forgets one ejection for every baseEjectionTime spent in picking', () => {
     const { events, fail, advance } = setup([a, b]);
     const eject = () => {
       fail(a, 5);
@@ -249,6 +262,91 @@ describe('OutlierDetector', () => {
       expect(ejected()).toEqual(new Set([a]));
       await Promise.resolve();
       expect(errors).toEqual([boom]);
+    });
+  });
+
+  describe("over an interval's calls (gRFC A50)", () => {
+    const [e, f] = ['10.0.0.5:1', '10.0.0.6:1'];
+    const failurePercentageEjection = {
+      threshold: 50,
+      enforcementPercentage: 100,
+      minimumHosts: 3,
+      requestVolume: 10,
+    };
+
+    it('ejects by failure percentage a backend whose failed share exceeds the threshold, and starts the counts over', () => {
+      const { calls, sweep, events, byAddress } = setup([a, b, c], {
+        failurePercentageEjection,
+        maxEjectionPercent: 100,
+      });
+      calls(a, 20, 0);
+      calls(b, 9, 11); // 55 %: above 50
+      calls(c, 10, 10); // 50 %: not above
+      expect(sweep()).toEqual([[b, 'failurePercentage']]);
+      expect(events[0]).toMatchObject({
+        reason: 'failurePercentage',
+        detail: '55 % of 20 calls failed',
+      });
+      expect([byAddress(a).intervalSuccesses, byAddress(c).intervalFailures]).toEqual([0, 0]);
+      expect(sweep()).toEqual([]); // a new interval: nothing counted yet
+    });
+
+    it('leaves out backends under requestVolume, and judges none while fewer than minimumHosts qualify', () => {
+      const { calls, sweep } = setup([a, b, c], {
+        failurePercentageEjection,
+        maxEjectionPercent: 100,
+      });
+      calls(a, 20, 0);
+      calls(b, 0, 20);
+      calls(c, 0, 9); // under requestVolume: not a candidate, so 2 < minimumHosts
+      expect(sweep()).toEqual([]);
+      calls(a, 20, 0);
+      calls(b, 0, 20);
+      calls(c, 5, 5);
+      expect(sweep()).toEqual([[b, 'failurePercentage']]);
+    });
+
+    it('ejects by success rate the backends further below the mean than stdevFactor / 1000 deviations', () => {
+      const successRateEjection = {
+        stdevFactor: 1000,
+        enforcementPercentage: 100,
+        minimumHosts: 5,
+        requestVolume: 100,
+      };
+      const { calls, sweep, events } = setup([a, b, c, d, e, f], {
+        successRateEjection,
+        maxEjectionPercent: 50,
+      });
+      for (const x of [a, b, c, d, e]) calls(x, 100, 0);
+      calls(f, 40, 60); // rates 100 ×5 and 40: mean 90, stdev 22.4, floor 67.6
+      expect(sweep()).toEqual([[f, 'successRate']]);
+      expect(events[0]).toMatchObject({ detail: 'success rate 40 % of 100 calls, below 67.6 %' });
+    });
+
+    it('enforces an ejection with a chance of enforcementPercentage', () => {
+      const draws = [0.5, 0.3];
+      const { calls, sweep } = setup([a, b, c], {
+        failurePercentageEjection: { ...failurePercentageEjection, enforcementPercentage: 40 },
+        maxEjectionPercent: 100,
+        random: () => draws.shift() ?? 0,
+      });
+      const fail = () => {
+        calls(a, 20, 0);
+        calls(b, 20, 0);
+        calls(c, 0, 20);
+      };
+      fail();
+      expect(sweep()).toEqual([]); // 50 ≥ 40: not enforced
+      fail();
+      expect(sweep()).toEqual([[c, 'failurePercentage']]); // 30 < 40
+    });
+
+    it('never ejects more than maxEjectionPercent by its rules either', () => {
+      const { calls, sweep } = setup([a, b, c], { failurePercentageEjection });
+      calls(a, 0, 20);
+      calls(b, 0, 20);
+      calls(c, 20, 0);
+      expect(sweep()).toEqual([[a, 'failurePercentage']]); // floor(3 × 50 %) = 1
     });
   });
 });
