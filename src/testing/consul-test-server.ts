@@ -2,27 +2,27 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readOptions } from '../read-options.js';
-import { Agent, ScriptChecksDisabledError } from './agent.js';
-import { dispatch } from './dispatch.js';
-import { type Fault, FaultQueue, strike } from './faults.js';
-import { createListener, type Listener } from './listener.js';
-import {
-  CHECK_STATUSES,
-  type CheckStatus,
-  RegistrationError,
-  type ServiceDefinition,
-} from './registration.js';
+import { dispatch } from './http/dispatch.js';
+import { type Fault, FaultQueue, strike } from './http/faults.js';
+import { createListener, type Listener } from './http/listener.js';
 import {
   DEFAULT_REQUEST_LOG_SIZE,
   type MutableRecord,
   type RecordedRequest,
   RequestLog,
-} from './request-log.js';
-import { sendReply } from './respond.js';
+} from './http/request-log.js';
+import { sendReply } from './http/respond.js';
+import { Agent, ScriptChecksDisabledError } from './model/agent.js';
+import {
+  CHECK_STATUSES,
+  type CheckStatus,
+  RegistrationError,
+  type ServiceDefinition,
+} from './model/registration.js';
+import { WanMember } from './model/wan.js';
 import { type ConsulTestServerOptions, validateOptions } from './server-options.js';
-import { WanMember } from './wan.js';
 
-export type { RecordedRequest } from './request-log.js';
+export type { RecordedRequest } from './http/request-log.js';
 export type { ConsulTestServerOptions } from './server-options.js';
 
 interface OpenRequest {

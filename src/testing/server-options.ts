@@ -1,7 +1,7 @@
 /** The options of `ConsulTestServer`, their defaults and their checks. */
 import { isRecord, type OptionReader, readOptions } from '../read-options.js';
 import type { ConsulTestServer } from './consul-test-server.js';
-import { type ConsulTestServerTls, TLS_KEYS, validateTls } from './listener.js';
+import { type ConsulTestServerTls, TLS_KEYS, validateTls } from './http/listener.js';
 
 /**
  * Options of {@link ConsulTestServer}; all optional.
