@@ -6,8 +6,8 @@
 
 import { isRecord } from '../../read-options.js';
 import { agentSelf, member } from '../model/agent-self.js';
+import { agentChecks, agentServices } from '../model/catalog-json.js';
 import { CHECK_STATUSES, type CheckStatus } from '../model/registration.js';
-import { agentChecks, agentServices } from '../model/shapes.js';
 import {
   flag,
   type Handler,

@@ -5,12 +5,12 @@
  */
 import type { Agent } from '../model/agent.js';
 import type { Catalog } from '../model/catalog.js';
+import { catalogEntry, catalogServices, nodeJson, serviceJson } from '../model/catalog-json.js';
 import {
   CatalogRpcError,
   parseCatalogDeregistration,
   parseCatalogRegistration,
 } from '../model/catalog-register.js';
-import { catalogEntry, catalogServices, nodeJson, serviceJson } from '../model/shapes.js';
 import {
   block,
   HttpError,

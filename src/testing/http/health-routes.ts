@@ -4,8 +4,8 @@
  * on the checks table's.
  */
 import type { CheckRecord } from '../model/catalog.js';
+import { checkJson, healthEntries } from '../model/catalog-json.js';
 import { CHECK_STATUSES, type CheckStatus } from '../model/registration.js';
-import { checkJson, healthEntries } from '../model/shapes.js';
 import {
   block,
   HttpError,
