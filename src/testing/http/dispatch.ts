@@ -22,7 +22,7 @@ import {
   type Route,
   type RouteContext,
 } from './routes.js';
-import { TXN_ROUTES } from './txn.js';
+import { TXN_ROUTES } from './txn-routes.js';
 
 const ROUTES: readonly Route[] = [
   ...AGENT_ROUTES,
