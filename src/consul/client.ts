@@ -10,8 +10,7 @@ import https from 'node:https';
 import Consul from 'consul';
 import { isRecord } from '../read-options.js';
 import type { ConsulEndpoint } from './connection.js';
-import { ConsulError } from './errors.js';
-import { type PapiError, toConsulError } from './to-consul-error.js';
+import { ConsulError, type PapiError, toConsulError } from './errors.js';
 
 /** Query parameters of `/v1/health/service/:service`, as the `consul` client takes them. */
 export interface HealthServiceQuery {

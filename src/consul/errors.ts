@@ -1,3 +1,5 @@
+import http from 'node:http';
+
 /** Why one request to Consul failed. Stable: callers may branch on it. */
 export type ConsulErrorCode =
   /** Connection refused, reset or dropped before an answer; DNS failure. */
@@ -40,4 +42,84 @@ export class ConsulError extends Error {
     this.code = code;
     this.statusCode = options.statusCode;
   }
+}
+
+/** Fields papi puts on the errors it rejects with. */
+export interface PapiError extends Error {
+  isAbort?: boolean;
+  isTimeout?: boolean;
+  isCodec?: boolean;
+  isResponse?: boolean;
+  code?: string;
+  response?: { statusCode?: number; body?: unknown; headers?: http.IncomingHttpHeaders };
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO|HOSTNAME/;
+const MAX_CAUSES = 4;
+
+/**
+ * Maps a failed request to a {@link ConsulError}. papi (the HTTP layer under `consul`) hangs
+ * the response on its errors, and the response holds the request with its `X-Consul-Token`
+ * header: a logger that prints an error's `cause` deeply would print the token. So the
+ * ConsulError's cause is a copy that keeps only what diagnoses the failure, and every text
+ * that came from the network is scrubbed of the token.
+ *
+ * @param at What failed and where, e.g. `health query for "greeter" at http://127.0.0.1:8500`.
+ * @param token The ACL token, scrubbed from every text the error carries.
+ */
+export function toConsulError(error: unknown, at: string, token: string | undefined): ConsulError {
+  const scrub = scrubber(token);
+  if (!(error instanceof Error)) {
+    return new ConsulError('ERR_CONSUL_UNREACHABLE', `${at} failed: ${scrub(String(error))}`);
+  }
+  const e = error as PapiError;
+  const inner = e.cause instanceof Error ? (e.cause as PapiError) : e;
+  const cause = diagnosis(error, scrub);
+  if (e.isTimeout) return new ConsulError('ERR_CONSUL_TIMEOUT', `${at} timed out`, { cause });
+  const status = e.isResponse ? e.response?.statusCode : undefined;
+  if (status !== undefined) {
+    const text = bodyText(e.response?.body, scrub) || http.STATUS_CODES[status] || 'error';
+    return new ConsulError('ERR_CONSUL_HTTP', `${at} failed: HTTP ${status} ${text}`, {
+      statusCode: status,
+      cause,
+    });
+  }
+  if (e.isCodec) {
+    return new ConsulError('ERR_CONSUL_BAD_RESPONSE', `${at} returned malformed JSON`, { cause });
+  }
+  const code = inner.code ?? e.code;
+  if (code !== undefined && TLS_CODES.test(code)) {
+    const message = `${at} failed TLS: ${code} (${scrub(inner.message)})`;
+    return new ConsulError('ERR_CONSUL_TLS', message, { cause });
+  }
+  const reason = code ?? scrub(inner.message);
+  return new ConsulError('ERR_CONSUL_UNREACHABLE', `${at} failed: ${reason}`, { cause });
+}
+
+function scrubber(token: string | undefined): (text: string) => string {
+  if (token === undefined || token === '') return (text) => text;
+  return (text) => text.replaceAll(token, '[token]');
+}
+
+/**
+ * A plain copy of an error and its causes: name, message, code and stack, scrubbed; none of
+ * the objects (request, response, socket) that the original carries.
+ */
+function diagnosis(error: unknown, scrub: (text: string) => string, depth = 0): Error | undefined {
+  if (!(error instanceof Error) || depth >= MAX_CAUSES) return undefined;
+  const cause = diagnosis(error.cause, scrub, depth + 1);
+  const copy = new Error(scrub(error.message), cause === undefined ? undefined : { cause });
+  copy.name = error.name;
+  copy.stack = scrub(error.stack ?? '');
+  const { code } = error as PapiError;
+  if (typeof code === 'string') Object.assign(copy, { code });
+  return copy;
+}
+
+/** The first line of a response body, scrubbed, then cut to 200 characters. */
+function bodyText(body: unknown, scrub: (text: string) => string): string {
+  const raw = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
+  const text = scrub(raw);
+  const line = text.trim().split('\n')[0] ?? '';
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }

@@ -1,29 +1,112 @@
+/**
+ * `ConsulTestServer` and its options: one datacenter's Consul (`model/`) served over HTTP
+ * (`http/`), with its request log and faults.
+ */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readOptions } from '../read-options.js';
-import { Agent, ScriptChecksDisabledError } from './agent.js';
-import { dispatch } from './dispatch.js';
-import { type Fault, FaultQueue, strike } from './faults.js';
-import { createListener, type Listener } from './listener.js';
-import {
-  CHECK_STATUSES,
-  type CheckStatus,
-  RegistrationError,
-  type ServiceDefinition,
-} from './registration.js';
+import { dispatch } from './http/dispatch.js';
+import { type Fault, FaultQueue, strike } from './http/faults.js';
+import { type ConsulTestServerTls, createListener, type Listener } from './http/listener.js';
 import {
   DEFAULT_REQUEST_LOG_SIZE,
   type MutableRecord,
   type RecordedRequest,
   RequestLog,
-} from './request-log.js';
-import { sendReply } from './respond.js';
-import { type ConsulTestServerOptions, validateOptions } from './server-options.js';
-import { WanMember } from './wan.js';
+} from './http/request-log.js';
+import { sendReply } from './http/respond.js';
+import { Agent, ScriptChecksDisabledError } from './model/agent.js';
+import {
+  CHECK_STATUSES,
+  type CheckStatus,
+  RegistrationError,
+  type ServiceDefinition,
+} from './model/registration.js';
+import { WanMember } from './model/wan.js';
+import { validateOptions } from './server-options.js';
 
-export type { RecordedRequest } from './request-log.js';
-export type { ConsulTestServerOptions } from './server-options.js';
+export type { RecordedRequest } from './http/request-log.js';
+
+/**
+ * Options of {@link ConsulTestServer}; all optional.
+ *
+ * @example
+ * ```ts
+ * const consul = await new ConsulTestServer({
+ *   datacenter: 'dc1',
+ *   acl: { tokens: { 'reader-token': 'read', 'writer-token': 'write' } },
+ *   requestLogSize: 1_000,
+ * }).start();
+ * ```
+ */
+export interface ConsulTestServerOptions {
+  /** Interface to listen on. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Default 0: a free port. */
+  readonly port?: number;
+  /** Letters, digits, `_` and `-`, as Consul allows. Default `dc1`. */
+  readonly datacenter?: string;
+  /** The one node's name. Default `rxlb-test-node`. */
+  readonly nodeName?: string;
+  /** The node's address, used for services registered without one. Default `127.0.0.1`. */
+  readonly nodeAddress?: string;
+  /** The node's metadata, for `node-meta` queries. */
+  readonly nodeMeta?: Readonly<Record<string, string>>;
+  /**
+   * Turns ACLs on with a default-deny policy: requests need an `X-Consul-Token` (or
+   * `Authorization: Bearer`) listed here; an unknown token gets `403 ACL not found`, an
+   * anonymous read gets empty results (403 where Consul denies it: `/v1/agent/self`, a KV
+   * key) and an anonymous or read-only write gets 403.
+   */
+  readonly acl?: { readonly tokens: Readonly<Record<string, 'read' | 'write'>> };
+  /**
+   * Serves HTTPS instead of HTTP, with this key and certificate (PEM). With `requestCert`,
+   * clients must present a certificate signed by `ca` (mutual TLS); others are refused.
+   * {@link ConsulTestServer.address} then starts with `https://`.
+   *
+   * @example
+   * ```ts
+   * const consul = await new ConsulTestServer({ tls: { key, cert, ca, requestCert: true } }).start();
+   * consulInstances$('greeter', { address: consul.address, tls: { ca, cert: clientCert, key: clientKey } });
+   * ```
+   */
+  readonly tls?: ConsulTestServerTls;
+  /**
+   * Accepts script checks (`Args`) and runs them, as Consul's `enable_script_checks`: each
+   * run is bounded by the check's `Timeout` (default 30 s) and its process group is killed at
+   * the timeout and on {@link ConsulTestServer.stop}. Default `false`: a script check is
+   * refused with Consul's own 500. Only enable it for definitions you trust.
+   */
+  readonly enableScriptChecks?: boolean;
+  /**
+   * How many requests {@link ConsulTestServer.requests} keeps, the most recent ones
+   * (`Infinity`: all; 0: none). {@link ConsulTestServer.requestCount} counts them all.
+   * Default 10 000.
+   */
+  readonly requestLogSize?: number;
+  /**
+   * Joins this server's datacenter to another test server's over the WAN, as Consul servers
+   * federate: every server of the pool then answers `?dc=` for every datacenter in it (from
+   * that datacenter's own server, with its indexes and blocking), lists them all in
+   * `/v1/catalog/datacenters` and `/v1/agent/members?wan=1`. Each datacenter appears once.
+   *
+   * @example
+   * ```ts
+   * const dc1 = await new ConsulTestServer({ datacenter: 'dc1' }).start();
+   * const dc2 = await new ConsulTestServer({ datacenter: 'dc2', wanJoin: dc1 }).start();
+   * dc2.registerService({ Name: 'greeter', Port: 50052 });
+   * // GET http://${dc1.address}/v1/health/service/greeter?dc=dc2 answers dc2's instance
+   * ```
+   */
+  readonly wanJoin?: ConsulTestServer;
+  /**
+   * Estimated round trip times from this datacenter to others, by name, in ms: the order of
+   * `/v1/catalog/datacenters` (this datacenter first, then nearest first; a pair without an
+   * estimate from either side comes last, by name). Default: none.
+   */
+  readonly wanRttMs?: Readonly<Record<string, number>>;
+}
 
 interface OpenRequest {
   readonly record: MutableRecord;

@@ -7,6 +7,6 @@ export {
   type ConsulTestServerOptions,
   type RecordedRequest,
 } from './consul-test-server.js';
-export type { Fault, FaultScope } from './faults.js';
-export type { ConsulTestServerTls } from './listener.js';
-export type { CheckDefinition, CheckStatus, ServiceDefinition } from './registration.js';
+export type { Fault, FaultScope } from './http/faults.js';
+export type { ConsulTestServerTls } from './http/listener.js';
+export type { CheckDefinition, CheckStatus, ServiceDefinition } from './model/registration.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileFilter, FilterError } from '../../src/testing/filter.js';
+import { compileFilter, FilterError } from '../../src/testing/model/filter.js';
 
 const entry = {
   Node: { Node: 'n1', Meta: { rack: 'r1' } },

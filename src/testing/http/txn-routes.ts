@@ -4,9 +4,9 @@
  * reads only is answered without a write. Node, service and check operations are not
  * supported by the test server (400).
  */
-import { isRecord } from '../read-options.js';
-import { field, type Json, RegistrationError, text } from './json-fields.js';
-import { type KvEntry, type KvWrite, kvJson } from './kv.js';
+import { isRecord } from '../../read-options.js';
+import { field, type Json, RegistrationError, text } from '../model/json-fields.js';
+import { type KvEntry, type KvWrite, kvJson } from '../model/kv.js';
 import { MAX_KV_VALUE } from './kv-routes.js';
 import { HttpError, permissionDenied, type Reply, type RouteContext, route } from './routes.js';
 

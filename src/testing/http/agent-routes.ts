@@ -4,9 +4,10 @@
  * them, and so does the test server.
  */
 
-import { isRecord } from '../read-options.js';
-import { agentSelf, member } from './agent-self.js';
-import { CHECK_STATUSES, type CheckStatus } from './registration.js';
+import { isRecord } from '../../read-options.js';
+import { agentSelf, member } from '../model/agent-self.js';
+import { agentChecks, agentServices } from '../model/catalog-json.js';
+import { CHECK_STATUSES, type CheckStatus } from '../model/registration.js';
 import {
   flag,
   type Handler,
@@ -18,7 +19,6 @@ import {
   readOptions,
   route,
 } from './routes.js';
-import { agentChecks, agentServices } from './shapes.js';
 
 const WRITE: RouteAcl = { kind: 'write', resource: 'service' };
 const local = (method: 'GET' | 'PUT', path: string, acl: RouteAcl, handler: Handler) =>

@@ -4,7 +4,7 @@
  * There are no sessions, so `acquire` is refused as Consul refuses an unknown session and
  * `release` answers `false`.
  */
-import { kvJson } from './kv.js';
+import { kvJson } from '../model/kv.js';
 import {
   block,
   HttpError,

@@ -3,8 +3,8 @@
  * durations are Go duration strings, and a field of the wrong type is a
  * {@link RegistrationError} the server answers with 400.
  */
-import { parseDuration } from '../duration.js';
-import { isRecord } from '../read-options.js';
+import { parseDuration } from '../../duration.js';
+import { isRecord } from '../../read-options.js';
 
 /** A body Consul would refuse; the message is Consul's wording where it has one. */
 export class RegistrationError extends Error {

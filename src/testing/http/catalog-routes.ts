@@ -3,13 +3,14 @@
  * Reads block on `index` as Consul's do (nodes on the nodes table, a service on its own
  * index, a node's services on nodes and services); writes answer `true`.
  */
-import type { Agent } from './agent.js';
-import type { Catalog } from './catalog.js';
+import type { Agent } from '../model/agent.js';
+import type { Catalog } from '../model/catalog.js';
+import { catalogEntry, catalogServices, nodeJson, serviceJson } from '../model/catalog-json.js';
 import {
   CatalogRpcError,
   parseCatalogDeregistration,
   parseCatalogRegistration,
-} from './catalog-register.js';
+} from '../model/catalog-register.js';
 import {
   block,
   HttpError,
@@ -20,7 +21,6 @@ import {
   readOptions,
   route,
 } from './routes.js';
-import { catalogEntry, catalogServices, nodeJson, serviceJson } from './shapes.js';
 
 async function listNodes(ctx: RouteContext): Promise<Reply> {
   const { filter, consistency } = readOptions(ctx);

@@ -3,7 +3,7 @@
  * `Member`, `Stats`, `Meta`) and `/v1/agent/members`, LAN or WAN, in Consul's shapes.
  */
 import { type Agent, CONSUL_VERSION } from './agent.js';
-import type { Json } from './shapes.js';
+import type { Json } from './catalog-json.js';
 
 const SERF_LAN_PORT = 8301;
 const SERF_WAN_PORT = 8302;

@@ -5,13 +5,14 @@
  * and texts, so this never throws.
  */
 import type { IncomingMessage } from 'node:http';
-import { UnknownIdError } from './agent.js';
+import { UnknownIdError } from '../model/agent.js';
+import { RegistrationError } from '../model/registration.js';
+import type { WanMember } from '../model/wan.js';
 import { AGENT_ROUTES } from './agent-routes.js';
 import { CATALOG_ROUTES } from './catalog-routes.js';
 import { HEALTH_ROUTES } from './health-routes.js';
 import { KV_ROUTES } from './kv-routes.js';
 import { readBody } from './listener.js';
-import { RegistrationError } from './registration.js';
 import {
   type Access,
   emptyLike,
@@ -21,8 +22,7 @@ import {
   type Route,
   type RouteContext,
 } from './routes.js';
-import { TXN_ROUTES } from './txn.js';
-import type { WanMember } from './wan.js';
+import { TXN_ROUTES } from './txn-routes.js';
 
 const ROUTES: readonly Route[] = [
   ...AGENT_ROUTES,

@@ -4,7 +4,7 @@
  * case-insensitively (Go's decoder does the same), durations are Go duration strings, and a
  * bad definition is a {@link RegistrationError} that the server answers with 400.
  */
-import { isRecord } from '../read-options.js';
+import { isRecord } from '../../read-options.js';
 import {
   duration,
   field,

@@ -3,8 +3,9 @@
  * All block on `index` as Consul's do: a service's instances on that service's index, checks
  * on the checks table's.
  */
-import type { CheckRecord } from './catalog.js';
-import { CHECK_STATUSES, type CheckStatus } from './registration.js';
+import type { CheckRecord } from '../model/catalog.js';
+import { checkJson, healthEntries } from '../model/catalog-json.js';
+import { CHECK_STATUSES, type CheckStatus } from '../model/registration.js';
 import {
   block,
   HttpError,
@@ -17,7 +18,6 @@ import {
   readOptions,
   route,
 } from './routes.js';
-import { checkJson, healthEntries } from './shapes.js';
 
 const LIST: RouteAcl = { kind: 'list', resource: 'service' };
 

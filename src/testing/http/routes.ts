@@ -3,11 +3,11 @@
  * the reply, and Consul's common query handling (`stale`/`consistent`, `filter`, `node-meta`,
  * blocking with `index` and `wait`). The endpoints themselves live in `*-routes.ts`.
  */
-import { parseDuration } from '../duration.js';
-import { isRecord } from '../read-options.js';
-import type { Agent } from './agent.js';
-import type { NodeRecord } from './catalog.js';
-import { compileFilter, FilterError, type Predicate } from './filter.js';
+import { parseDuration } from '../../duration.js';
+import { isRecord } from '../../read-options.js';
+import type { Agent } from '../model/agent.js';
+import type { NodeRecord } from '../model/catalog.js';
+import { compileFilter, FilterError, type Predicate } from '../model/filter.js';
 
 /** What the caller's ACL token allows. */
 export type Access = 'anonymous' | 'read' | 'write';

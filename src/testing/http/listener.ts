@@ -2,7 +2,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { OptionReader } from '../read-options.js';
+import type { OptionReader } from '../../read-options.js';
 import { HttpError } from './routes.js';
 
 /**

@@ -4,7 +4,7 @@
  * refuses a bad registration with an error the HTTP layer answers with 500, so these throw
  * {@link CatalogRpcError}.
  */
-import { isRecord } from '../read-options.js';
+import { isRecord } from '../../read-options.js';
 import type { CheckFields, NodeRecord, ServiceFields } from './catalog.js';
 import { field, type Json, object, stringRecord, text } from './json-fields.js';
 import { CHECK_STATUSES, type CheckStatus, parseServiceFields } from './registration.js';

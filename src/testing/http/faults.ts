@@ -1,7 +1,7 @@
 /** Fault injection for the test server: what to break, where, and how many times. */
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type OptionReader, readOptions } from '../read-options.js';
+import { type OptionReader, readOptions } from '../../read-options.js';
 import type { MutableRecord } from './request-log.js';
 import type { Reply } from './routes.js';
 
