@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConformanceRow } from '../test/grpc/conformance/report.js';
 import { REPORT_DIR } from '../test/grpc/conformance/report.js';
 
-const ORDER = ['first-calls', 'restarts', 'large-membership', 'discovery'];
+const ORDER = ['first-calls', 'restarts', 'gray-failures', 'large-membership', 'discovery'];
 
 rmSync(REPORT_DIR, { recursive: true, force: true });
 const run = spawnSync(

@@ -1,6 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { type Channel, Client, credentials, Metadata, status } from '@grpc/grpc-js';
-import { EchoService } from '../../support/echo-service.js';
+import { type EchoRequest, EchoService } from '../../support/echo-service.js';
 
 /** How one call ended, and when. */
 export interface Outcome {
@@ -14,6 +14,8 @@ export interface Outcome {
 }
 
 export interface CallOptions {
+  /** The echo request: `{ text: '' }` unless given (its `failWith` makes a server fail it). */
+  readonly request?: EchoRequest;
   readonly deadlineMs?: number;
   readonly waitForReady?: boolean;
   readonly signal?: AbortSignal;
@@ -32,7 +34,7 @@ export function unary(channel: Channel, options: CallOptions = {}): Promise<Outc
       path,
       requestSerialize,
       responseDeserialize,
-      { text: '' },
+      options.request ?? { text: '' },
       metadata,
       callOptions,
       (error, reply) => {

@@ -1,0 +1,133 @@
+/**
+ * Conformance with grpc-js, part 5: a backend that is up but fails every call at once (a bad
+ * deploy, a lost database), while discovery still lists it. rxlb's policies with default
+ * options, beside grpc-js's round_robin alone and under its outlier_detection with gRFC A50's
+ * failure-percentage ejection, all at the same time on the same backends, no retry middleware.
+ */
+import { type Channel, credentials, Channel as GrpcChannel, status } from '@grpc/grpc-js';
+import { type OperatorFunction, of } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBalancedChannel } from '../../../src/grpc/balanced-channel.js';
+import type { Update } from '../../../src/instance.js';
+import { diff } from '../../../src/operators/diff.js';
+import { leastRequest } from '../../../src/operators/least-request.js';
+import { peakEwma } from '../../../src/operators/peak-ewma.js';
+import { roundRobin } from '../../../src/operators/round-robin.js';
+import { weightedRoundRobin } from '../../../src/operators/weighted-round-robin.js';
+import type { Picker } from '../../../src/picker.js';
+import { type EchoServer, startEchoServers } from '../../support/echo-server.js';
+import { type Outcome, unary } from './calls.js';
+import { conformanceReport } from './report.js';
+import { ROUND_ROBIN } from './sides.js';
+
+const report = conformanceReport('gray-failures');
+let servers: EchoServer[] = [];
+const channels: Channel[] = [];
+afterEach(() => {
+  for (const channel of channels.splice(0)) channel.close();
+  for (const server of servers) server.stop();
+});
+
+const CALLERS = 16;
+const RUN_MS = 3_000;
+
+/**
+ * grpc-js's outlier_detection over round_robin with A50's failure-percentage ejection, in the
+ * service config's JSON as grpc-js reads it: A50's defaults, but `minimum_hosts` 3 (5 by
+ * default, more than these backends) and an interval of 1 s (10 s by default, longer than the
+ * run); `max_ejection_percent` 50 as rxlb's (10 by default: no backend of 3).
+ */
+const OUTLIER_DETECTION = JSON.stringify({
+  loadBalancingConfig: [
+    {
+      outlier_detection: {
+        interval: { seconds: 1, nanos: 0 },
+        max_ejection_percent: 50,
+        failure_percentage_ejection: {
+          threshold: 85,
+          enforcement_percentage: 100,
+          minimum_hosts: 3,
+          request_volume: 50,
+        },
+        child_policy: [{ round_robin: {} }],
+      },
+    },
+  ],
+});
+
+type Policy = () => OperatorFunction<readonly Update[], Picker>;
+const POLICIES: readonly (readonly [string, Policy])[] = [
+  ['roundRobin()', () => roundRobin()],
+  ['weightedRoundRobin()', () => weightedRoundRobin()],
+  ['leastRequest()', () => leastRequest()],
+  ['peakEwma()', () => peakEwma()],
+];
+
+/** `CALLERS` callers on `channel` for `RUN_MS`, each sending `request` call after call. */
+async function traffic(channel: Channel, failWith: status, failOn: string): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  const end = performance.now() + RUN_MS;
+  const caller = async () => {
+    while (performance.now() < end) {
+      const request = { text: '', failWith, failOn };
+      outcomes.push(await unary(channel, { request, deadlineMs: 5_000 }));
+    }
+  };
+  await Promise.all(Array.from({ length: CALLERS }, caller));
+  return outcomes;
+}
+
+const share = (outcomes: readonly Outcome[]) =>
+  outcomes.filter((o) => o.code !== status.OK).length / outcomes.length;
+const percent = (value: number) => `${(100 * value).toFixed(1)} %`;
+
+describe('conformance: one backend of three fails every call at once', () => {
+  it.each([
+    ['INTERNAL', status.INTERNAL],
+    ['UNAVAILABLE (sent by the server)', status.UNAVAILABLE],
+  ] as const)(
+    'with %s: every rxlb policy fails at most max(5 percent, 1.5 times) what grpc-js with A50 failure-percentage ejection fails',
+    async (name, code) => {
+      servers = await startEchoServers(3);
+      const addresses = servers.map((server) => server.address);
+      const failOn = addresses[2] as string;
+      const grpcJs = (config: string) =>
+        new GrpcChannel(`ipv4:${addresses.join(',')}`, credentials.createInsecure(), {
+          'grpc.service_config': config,
+        });
+      const sides: [string, Channel][] = [
+        ['grpc-js round_robin', grpcJs(ROUND_ROBIN)],
+        ['grpc-js round_robin + outlier_detection', grpcJs(OUTLIER_DETECTION)],
+        ...POLICIES.map(([label, policy]): [string, Channel] => [
+          label,
+          createBalancedChannel(of(addresses).pipe(diff(), policy()), { name: 'echo' }),
+        ]),
+      ];
+      channels.push(...sides.map(([, channel]) => channel));
+      // Connected first: a call each, waiting for a backend.
+      await Promise.all(sides.map(([, c]) => unary(c, { waitForReady: true, deadlineMs: 5_000 })));
+      const results = await Promise.all(
+        sides.map(
+          async ([label, channel]) => [label, await traffic(channel, code, failOn)] as const,
+        ),
+      );
+      const failed = new Map(results.map(([label, outcomes]) => [label, share(outcomes)]));
+      const calls = new Map(results.map(([label, outcomes]) => [label, outcomes.length]));
+      const cell = (labels: readonly string[]) =>
+        labels.map((l) => `${l}: ${percent(failed.get(l) ?? 1)} of ${calls.get(l)}`).join('; ');
+      report({
+        scenario: `1 of 3 backends answers every call with ${name} at once, ${CALLERS} callers, ${RUN_MS / 1000} s, default options, no retry: failed calls`,
+        rxlb: cell(POLICIES.map(([label]) => label)),
+        'grpc-js': cell(['grpc-js round_robin', 'grpc-js round_robin + outlier_detection']),
+      });
+      const reference = failed.get('grpc-js round_robin + outlier_detection') ?? 1;
+      const bound = Math.max(0.05, 1.5 * reference);
+      for (const [label] of POLICIES) {
+        expect(failed.get(label), label).toBeLessThanOrEqual(bound);
+      }
+      // the control: round robin alone sends the failing backend its third
+      expect(failed.get('grpc-js round_robin')).toBeGreaterThan(0.25);
+    },
+    30_000,
+  );
+});
