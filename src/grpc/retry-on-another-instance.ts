@@ -6,10 +6,12 @@ import {
   Metadata,
   Status,
 } from 'nice-grpc-common';
-import { readOptions } from '../read-options.js';
+import { MAX_TIMER_MS } from '../duration.js';
+import { type OptionReader, readOptions } from '../read-options.js';
 import { instruments } from '../telemetry/instruments.js';
 import { type MeterProviderLike, readMeterProvider } from '../telemetry/meter.js';
 import { ATTEMPT_KEY, closeAttemptLog, openAttemptLog } from './attempts.js';
+import { RetryBudget } from './retry-budget.js';
 
 /**
  * Options of {@link retryOnAnotherInstance}; each says its default.
@@ -25,6 +27,32 @@ export interface RetryOnAnotherInstanceOptions {
    * tries every instance once. Default 3.
    */
   readonly maxAttempts?: number;
+  /**
+   * How many retries the client may send, as Linkerd's `retryBudget` (and Finagle's
+   * `RetryBudget`) bound them: over the last `ttl`, at most `retryRatio` of the calls plus
+   * `minRetriesPerSecond × ttl`. A retry beyond the budget is not sent: the call fails with
+   * the error of its attempt. With every backend failing, a call then costs at most
+   * `1 + retryRatio` attempts (plus the floor), not `maxAttempts`: a fleet in trouble does not
+   * get several times its load. One budget per middleware, shared by its calls. `false` turns
+   * it off. Default `{ retryRatio: 0.2, minRetriesPerSecond: 10, ttl: 10_000 }`, Linkerd's.
+   */
+  readonly retryBudget?:
+    | {
+        readonly retryRatio?: number;
+        readonly minRetriesPerSecond?: number;
+        /** ms, or Go's text (`'10s'`). */
+        readonly ttl?: number | string;
+      }
+    | false;
+  /**
+   * The wait before the `n`th retry is drawn uniformly from `[0, min(initialBackoff ×
+   * backoffMultiplier^(n-1), maxBackoff))`, as gRFC A6 draws it: retries of many callers do not
+   * arrive in step. In ms, or Go's text. Defaults: 10 ms, 100 ms, 2. An `initialBackoff` of 0
+   * retries at once.
+   */
+  readonly initialBackoff?: number | string;
+  readonly maxBackoff?: number | string;
+  readonly backoffMultiplier?: number;
   /**
    * Where `rxlb.client.retries` goes: an OpenTelemetry `MeterProvider`. Default: the global
    * one of `@opentelemetry/api`, if the application has it; nothing without it.
@@ -47,7 +75,13 @@ export interface RetryOnAnotherInstanceCallOptions {
 }
 
 /** Defaults of {@link RetryOnAnotherInstanceOptions}, in one place. */
-const RETRY_DEFAULTS = Object.freeze({ maxAttempts: 3 });
+export const RETRY_DEFAULTS = Object.freeze({
+  maxAttempts: 3,
+  retryBudget: Object.freeze({ retryRatio: 0.2, minRetriesPerSecond: 10, ttl: 10_000 }),
+  initialBackoff: 10,
+  maxBackoff: 100,
+  backoffMultiplier: 2,
+});
 
 const CALLER = 'retryOnAnotherInstance()';
 const ATTEMPTS = { min: 1, integer: true } as const;
@@ -78,8 +112,10 @@ async function* attempt<Request, Response>(
  *   any response message reached the caller; a stream that delivered a message is not.
  * - Client-streaming and bidi calls are never retried: their request stream has been
  *   consumed by the first attempt.
- * - A retry is sent at once (the next instance is another server), and never after the
- *   caller's `signal` aborted; nice-grpc's own deadline middleware works through `signal`.
+ * - A retry waits a random backoff (10 ms at most for the first, by default), is sent only
+ *   while the retry budget allows (20 % of calls plus 10 a second, by default) and never
+ *   after the caller's `signal` aborted; nice-grpc's own deadline middleware works through
+ *   `signal`. A retry the budget refuses ends the call with its attempt's error.
  * - The caller's `onHeader` and `onTrailer` see every attempt, as with nice-grpc's
  *   `retryMiddleware`.
  * - A retry waits in the channel while the instances it has not tried are still connecting,
@@ -105,8 +141,21 @@ async function* attempt<Request, Response>(
 export function retryOnAnotherInstance(
   options: RetryOnAnotherInstanceOptions = {},
 ): ClientMiddleware<RetryOnAnotherInstanceCallOptions> {
-  const o = readOptions(CALLER, options, ['maxAttempts', 'meterProvider']);
+  const o = readOptions(CALLER, options, [
+    'maxAttempts',
+    'retryBudget',
+    'initialBackoff',
+    'maxBackoff',
+    'backoffMultiplier',
+    'meterProvider',
+  ]);
   const defaultAttempts = o.number('maxAttempts', ATTEMPTS) ?? RETRY_DEFAULTS.maxAttempts;
+  const budget = retryBudgetOf(o);
+  const initialBackoff =
+    o.duration('initialBackoff', { max: MAX_TIMER_MS }) ?? RETRY_DEFAULTS.initialBackoff;
+  const maxBackoff = o.duration('maxBackoff', { max: MAX_TIMER_MS }) ?? RETRY_DEFAULTS.maxBackoff;
+  const multiplier =
+    o.number('backoffMultiplier', { min: 1, max: 1e6 }) ?? RETRY_DEFAULTS.backoffMultiplier;
   const metrics = instruments(readMeterProvider(o));
 
   return async function* retryOnAnotherInstanceMiddleware<Request, Response>(
@@ -121,6 +170,7 @@ export function retryOnAnotherInstance(
             'maxInstanceAttempts',
             ATTEMPTS,
           ) ?? defaultAttempts);
+    budget?.deposit();
     if (call.requestStream || maxAttempts === 1) {
       return yield* attempt(call, rest, { delivered: false });
     }
@@ -144,7 +194,15 @@ export function retryOnAnotherInstance(
           // It went out on no backend: the channel had no other to offer (or is not rxlb's).
           if (log.tried.size === tried) throw lastError ?? error;
           if (n >= maxAttempts || rest.signal?.aborted) throw error;
-          if (metrics.enabled) metrics.retries.add(1, { 'grpc.method': call.method.path });
+          const method = { 'grpc.method': call.method.path };
+          if (budget && !budget.tryWithdraw()) {
+            if (metrics.enabled) metrics.retriesThrottled.add(1, method);
+            throw error;
+          }
+          const cap = Math.min(initialBackoff * multiplier ** (n - 1), maxBackoff);
+          if (cap > 0) await sleep(Math.random() * cap, rest.signal);
+          if (rest.signal?.aborted) throw error;
+          if (metrics.enabled) metrics.retries.add(1, method);
           lastError = error;
         }
       }
@@ -152,4 +210,30 @@ export function retryOnAnotherInstance(
       closeAttemptLog(log);
     }
   };
+}
+
+/** The middleware's retry budget, or none when `retryBudget` is false. */
+function retryBudgetOf(o: OptionReader): RetryBudget | undefined {
+  if (o.raw('retryBudget') === false) return undefined;
+  const defaults = RETRY_DEFAULTS.retryBudget;
+  const b = o.nested('retryBudget', ['retryRatio', 'minRetriesPerSecond', 'ttl']);
+  return new RetryBudget(
+    b?.number('retryRatio', { min: 0, max: 1000 }) ?? defaults.retryRatio,
+    b?.number('minRetriesPerSecond', { min: 0, max: 1e9 }) ?? defaults.minRetriesPerSecond,
+    b?.duration('ttl', { min: 1, max: MAX_TIMER_MS }) ?? defaults.ttl,
+  );
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts; leaves no timer behind. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -25,6 +25,7 @@ export const METRICS = Object.freeze({
   ejections: 'rxlb.client.ejections',
   noBackend: 'rxlb.client.calls_without_backend',
   retries: 'rxlb.client.retries',
+  retriesThrottled: 'rxlb.client.retries_throttled',
   discoveryUpdates: 'rxlb.discovery.updates',
   discoveryFailures: 'rxlb.discovery.failures',
   nobodyMode: 'rxlb.discovery.nobody_mode',
@@ -51,6 +52,7 @@ export interface Instruments {
   readonly ejections: Counter;
   readonly noBackend: Counter;
   readonly retries: Counter;
+  readonly retriesThrottled: Counter;
   readonly discoveryUpdates: Counter;
   readonly discoveryFailures: Counter;
   readonly nobodyMode: UpDownCounter;
@@ -93,6 +95,11 @@ function create(meter: Meter): Instruments {
       'Calls failed because no backend could serve them (none reachable, none healthy, discovery failing).',
     ),
     retries: counter(METRICS.retries, '{retry}', 'Calls retried on another instance.'),
+    retriesThrottled: counter(
+      METRICS.retriesThrottled,
+      '{retry}',
+      'Retries on another instance not sent: the retry budget was spent.',
+    ),
     discoveryUpdates: counter(
       METRICS.discoveryUpdates,
       '{update}',
@@ -123,6 +130,7 @@ export const NO_INSTRUMENTS: Instruments = Object.freeze({
   ejections: NOTHING,
   noBackend: NOTHING,
   retries: NOTHING,
+  retriesThrottled: NOTHING,
   discoveryUpdates: NOTHING,
   discoveryFailures: NOTHING,
   nobodyMode: NOTHING,

@@ -1,6 +1,7 @@
 import { ClientError, createChannel, createClientFactory, Metadata, Status } from 'nice-grpc';
 import { BehaviorSubject } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
+import type { BalancedChannelOptions } from '../../src/grpc/options.js';
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
 import { type EchoReply, type EchoRequest, EchoService } from '../support/echo-service.js';
 import { tally, useEchoServers } from '../support/fixture.js';
@@ -10,8 +11,12 @@ import { allReady } from '../support/ready.js';
 const fixture = useEchoServers(3);
 const unavailable = { failWith: Status.UNAVAILABLE } as const;
 
-async function setup(options?: Parameters<typeof retryOnAnotherInstance>[0]) {
-  const channel = fixture.channel(new BehaviorSubject(roundRobinPicker(fixture.addresses())));
+async function setup(
+  options?: Parameters<typeof retryOnAnotherInstance>[0],
+  channelOptions: BalancedChannelOptions = { name: 'echo' },
+) {
+  const picker$ = new BehaviorSubject(roundRobinPicker(fixture.addresses()));
+  const channel = fixture.channel(picker$, channelOptions);
   await allReady(channel);
   return createClientFactory().use(retryOnAnotherInstance(options)).create(EchoService, channel);
 }
@@ -165,5 +170,66 @@ describe('retryOnAnotherInstance', () => {
     } finally {
       channel.close();
     }
+  });
+
+  describe('its retry budget', () => {
+    it('keeps a storm within 1 + retryRatio attempts per call when every instance fails', async () => {
+      const client = await setup({
+        retryBudget: { retryRatio: 0.2, minRetriesPerSecond: 0, ttl: '1h' },
+      });
+      const errors: unknown[] = [];
+      for (let i = 0; i < 100; i++)
+        await client.unary({ text: '', ...unavailable }).catch((e) => errors.push(e));
+      expect(errors).toHaveLength(100);
+      // without a budget: 3 attempts per call, 300
+      expect(received().reduce((sum, n) => sum + n, 0)).toBe(120);
+    });
+
+    it('allows minRetriesPerSecond × ttl retries beyond the ratio, for a client with little traffic', async () => {
+      const client = await setup({
+        retryBudget: { retryRatio: 0, minRetriesPerSecond: 0.1, ttl: '50s' },
+      });
+      for (let i = 0; i < 6; i++)
+        await client.unary({ text: '', ...unavailable }).catch(() => undefined);
+      expect(received().reduce((sum, n) => sum + n, 0)).toBe(6 + 5);
+    });
+
+    it('fails a call whose retry it refuses with the error of its attempt', async () => {
+      const client = await setup({ retryBudget: { retryRatio: 0, minRetriesPerSecond: 0 } });
+      const error = await client.unary({ text: '', ...unavailable }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: Status.UNAVAILABLE, details: /asked to fail by/ });
+      expect(received().reduce((sum, n) => sum + n, 0)).toBe(1);
+    });
+
+    it('still saves the calls of one failing instance of three with the default budget', async () => {
+      const client = await setup();
+      const failOn = fixture.server(1).address;
+      const errors: unknown[] = [];
+      for (let i = 0; i < 60; i++) {
+        await client.unary({ text: '', ...unavailable, failOn }).catch((e) => errors.push(e));
+      }
+      expect(errors).toEqual([]);
+    });
+
+    it('is off with retryBudget: false: every call retries up to maxAttempts', async () => {
+      // outlier detection off: it would eject one, leaving two instances to try
+      const client = await setup(
+        { retryBudget: false, initialBackoff: 0 },
+        { name: 'echo', outlierDetection: false },
+      );
+      for (let i = 0; i < 40; i++)
+        await client.unary({ text: '', ...unavailable }).catch(() => undefined);
+      expect(received().reduce((sum, n) => sum + n, 0)).toBe(120);
+    });
+  });
+
+  it('rejects bad retry options with a TypeError naming the option', () => {
+    const bad = (options: object) => () => retryOnAnotherInstance(options as never);
+    expect(bad({ retryBudget: { retryRatio: -1 } })).toThrow(/"retryBudget.retryRatio"/);
+    expect(bad({ retryBudget: { ttl: '10 s' } })).toThrow(/"retryBudget.ttl"/);
+    expect(bad({ retryBudget: { ratio: 0.2 } })).toThrow(/unknown option "retryBudget.ratio"/);
+    expect(bad({ retryBudget: true })).toThrow(/"retryBudget" must be an object/);
+    expect(bad({ initialBackoff: -1 })).toThrow(/"initialBackoff"/);
+    expect(bad({ backoffMultiplier: 0.5 })).toThrow(/"backoffMultiplier"/);
   });
 });

@@ -1,5 +1,5 @@
 /** The balanced channel's metrics, read through the OpenTelemetry SDK's in-memory reader. */
-import { createClient, createClientFactory } from 'nice-grpc';
+import { createClient, createClientFactory, Status } from 'nice-grpc';
 import { BehaviorSubject } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
@@ -92,9 +92,29 @@ describe('createBalancedChannel metrics', () => {
       .create(EchoService, channel);
     for (let i = 0; i < 4; i++) await client.unary({ text: '' });
     expect(await meters.total(METRICS.ejections, TARGET)).toBe(1);
+    const method = {
+      ...TARGET,
+      'grpc.lb.outlier_detection.detection_method': 'consecutive_failures',
+    };
+    expect(await meters.total(METRICS.ejections, method)).toBe(1);
     expect(
       await meters.total(METRICS.backends, { ...TARGET, 'rxlb.backend.state': 'ejected' }),
     ).toBe(1);
     expect(await meters.total(METRICS.retries, { 'grpc.method': UNARY })).toBe(1);
+  });
+
+  it('counts the retries its budget refused', async () => {
+    const picker$ = new BehaviorSubject<Picker>(roundRobinPicker(fixture.addresses()));
+    const channel = fixture.channel(picker$, { name: 'echo', outlierDetection: false });
+    await allReady(channel);
+    const retryBudget = { retryRatio: 0.5, minRetriesPerSecond: 0, ttl: '1h' };
+    const client = createClientFactory()
+      .use(retryOnAnotherInstance({ retryBudget, meterProvider: meters.meterProvider }))
+      .create(EchoService, channel);
+    const failing = { text: '', failWith: Status.UNAVAILABLE };
+    for (let i = 0; i < 4; i++) await client.unary(failing).catch(() => undefined);
+    // 4 calls: 2 retries in the budget; each call wanted 2 (maxAttempts 3)
+    expect(await meters.total(METRICS.retries, { 'grpc.method': UNARY })).toBe(2);
+    expect(await meters.total(METRICS.retriesThrottled, { 'grpc.method': UNARY })).toBe(4);
   });
 });
