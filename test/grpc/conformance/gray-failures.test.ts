@@ -5,9 +5,11 @@
  * failure-percentage ejection, all at the same time on the same backends, no retry middleware.
  */
 import { type Channel, credentials, Channel as GrpcChannel, status } from '@grpc/grpc-js';
+import { createClientFactory } from 'nice-grpc';
 import { type OperatorFunction, of } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBalancedChannel } from '../../../src/grpc/balanced-channel.js';
+import { retryOnAnotherInstance } from '../../../src/grpc/retry-on-another-instance.js';
 import type { Update } from '../../../src/instance.js';
 import { diff } from '../../../src/operators/diff.js';
 import { leastRequest } from '../../../src/operators/least-request.js';
@@ -16,6 +18,7 @@ import { roundRobin } from '../../../src/operators/round-robin.js';
 import { weightedRoundRobin } from '../../../src/operators/weighted-round-robin.js';
 import type { Picker } from '../../../src/picker.js';
 import { type EchoServer, startEchoServers } from '../../support/echo-server.js';
+import { EchoService } from '../../support/echo-service.js';
 import { type Outcome, unary } from './calls.js';
 import { conformanceReport } from './report.js';
 import { ROUND_ROBIN } from './sides.js';
@@ -130,4 +133,71 @@ describe('conformance: one backend of three fails every call at once', () => {
     },
     30_000,
   );
+});
+
+describe('conformance: a retry storm, every backend answering UNAVAILABLE', () => {
+  it('sends at most 1.25 attempts per call plus the budget's floor (3 without a budget)', async () => {
+    servers = await startEchoServers(6); // three for each side: attempts are counted at the servers
+    const ours = servers.slice(0, 3).map((server) => server.address);
+    const theirs = servers.slice(3).map((server) => server.address);
+    const failing = { text: '', failWith: status.UNAVAILABLE };
+    // grpc-js: its retry policy with gRFC A6's throttling, as its service config takes them
+    const grpcJs = new GrpcChannel(`ipv4:${theirs.join(',')}`, credentials.createInsecure(), {
+      'grpc.service_config': JSON.stringify({
+        loadBalancingConfig: [{ round_robin: {} }],
+        methodConfig: [
+          {
+            name: [{ service: 'rxlb.test.Echo' }],
+            retryPolicy: {
+              maxAttempts: 3,
+              initialBackoff: '0.01s',
+              maxBackoff: '0.1s',
+              backoffMultiplier: 2,
+              retryableStatusCodes: ['UNAVAILABLE'],
+            },
+          },
+        ],
+        retryThrottling: { maxTokens: 10, tokenRatio: 0.1 },
+      }),
+    });
+    const balanced = createBalancedChannel(of(ours).pipe(diff(), roundRobin()), { name: 'echo' });
+    channels.push(grpcJs, balanced);
+    const client = createClientFactory()
+      .use(retryOnAnotherInstance())
+      .create(EchoService, balanced);
+    await Promise.all([
+      unary(grpcJs, { waitForReady: true, deadlineMs: 5_000 }),
+      client.unary({ text: '' }),
+    ]);
+    const before = servers.map((server) => server.received);
+    const end = performance.now() + RUN_MS;
+    const run = async (call: () => Promise<unknown>) => {
+      let calls = 0;
+      const caller = async () => {
+        while (performance.now() < end) {
+          await call();
+          calls++;
+        }
+      };
+      await Promise.all(Array.from({ length: CALLERS }, caller));
+      return calls;
+    };
+    const [rxlbCalls, grpcJsCalls] = await Promise.all([
+      run(() => client.unary(failing).catch(() => undefined)),
+      run(() => unary(grpcJs, { request: failing, deadlineMs: 5_000 })),
+    ]);
+    const attempts = (from: number) =>
+      servers
+        .slice(from, from + 3)
+        .reduce((sum, server, i) => sum + server.received - (before[from + i] ?? 0), 0);
+    const perCall = (n: number, calls: number) =>
+      `${(n / calls).toFixed(2)} attempts per call (${calls} calls)`;
+    report({
+      scenario: `every backend answers UNAVAILABLE, ${CALLERS} callers, ${RUN_MS / 1000} s, retries up to 3 attempts (rxlb: retryOnAnotherInstance(), default budget; grpc-js: retryPolicy with retryThrottling 10 / 0.1)`,
+      rxlb: perCall(attempts(0), rxlbCalls),
+      'grpc-js': perCall(attempts(3), grpcJsCalls),
+    });
+    // the budget: 20 % of the calls, plus 10 a second over its 10 s window
+    expect(attempts(0)).toBeLessThanOrEqual(1.25 * rxlbCalls + 10 * 10);
+  }, 30_000);
 });
