@@ -40,8 +40,14 @@ const LOWEST_PEERS = {
   'nice-grpc-common': '2.0.0',
   'nice-grpc': '2.1.0',
   'nice-grpc-server-health': '2.0.19',
-  '@opentelemetry/api': '1.10.0',
+  '@opentelemetry/api': '1.9.0',
 };
+
+/**
+ * The metrics SDK an app on Node 20 installs beside the lowest api: 2.x, the last for Node 20,
+ * wants api `>=1.9.0 <1.10.0`; rxlb's peer range must let both in.
+ */
+const NODE_20_SDK = '@opentelemetry/sdk-metrics@2';
 
 let workdir: string;
 let tarball: string;
@@ -200,12 +206,12 @@ describe('the packed package, installed alone in an empty project', () => {
   );
 });
 
-describe('the packed package with the lowest versions of its peers, optional ones included', () => {
+describe('the packed package with the lowest versions of its peers, optional ones included, and the metrics SDK of Node 20', () => {
   let dir: string;
 
   beforeAll(async () => {
     const peers = Object.entries(LOWEST_PEERS).map(([name, version]) => `${name}@${version}`);
-    dir = await project('lowest-peers', [tarball, ...peers]);
+    dir = await project('lowest-peers', [tarball, ...peers, NODE_20_SDK]);
   }, 3 * MINUTES);
 
   it(
