@@ -10,14 +10,7 @@ import { sharedConsulInstances$ } from '../consul/shared-instances.js';
 import { discoveryOf } from '../discovery.js';
 import { type InstanceSet, parseAddress } from '../instance.js';
 import { notify } from '../notify.js';
-import { parseConsulTarget, TargetError, targetService } from './target.js';
-
-/** A channel target as grpc-js parses it (`GrpcUri`): `scheme:[//authority/]path`. */
-export interface ResolverTarget {
-  readonly scheme?: string;
-  readonly authority?: string;
-  readonly path: string;
-}
+import { parseConsulTarget, type ResolverTarget, TargetError, targetService } from './target.js';
 
 /**
  * grpc-js's `ResolverListener`, as the resolver calls it. Its first argument is built by the

@@ -6,7 +6,13 @@
 
 import { WATCH_DEFAULTS } from '../consul/options.js';
 import { parseDuration } from '../duration.js';
-import type { ResolverTarget } from './consul-resolver.js';
+
+/** A channel target as grpc-js parses it (`GrpcUri`): `scheme:[//authority/]path`. */
+export interface ResolverTarget {
+  readonly scheme?: string;
+  readonly authority?: string;
+  readonly path: string;
+}
 
 /** What a target asks of Consul, as `sharedConsulInstances$` takes it. */
 export interface ConsulTarget {
