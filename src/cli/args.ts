@@ -1,5 +1,7 @@
 /** The `rxlb` command line → what to do, or a usage error. Node's `util.parseArgs`. */
 import { parseArgs } from 'node:util';
+import { ADDRESS_FORMS, parseConsulAddress } from '../consul/connection.js';
+import { readArguments, readFlags } from '../read-options.js';
 
 export const USAGE = `Usage: rxlb watch <service> [options]
 
@@ -50,46 +52,44 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function parsePassing(value: string | undefined): boolean {
-  if (value === undefined || value === 'true') return true;
-  if (value === 'false') return false;
-  throw new UsageError(`--passing must be true or false, got "${value}"`);
-}
+const SYNOPSIS = 'rxlb watch <service>';
 
-function nonEmpty(option: string, value: string | undefined): string | undefined {
-  if (value !== undefined && value.trim() === '') {
-    throw new UsageError(`--${option} must not be empty`);
-  }
-  return value;
-}
-
-/** Reads `argv` (without node and the script), or throws a {@link UsageError}. */
+/**
+ * Reads `argv` (without node and the script), or throws a {@link UsageError}. `parseArgs`
+ * only splits the line: the flags and arguments are checked by rxlb's option reader, so that
+ * a message names the flag as the user wrote it, and an unknown one the flag it is a slip of.
+ */
 export function parseCommand(argv: readonly string[]): Command {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return { kind: 'help' };
-  const [command, service, ...extra] = positionals;
-  if (command === undefined) throw new UsageError('missing command: rxlb watch <service>');
-  if (command !== 'watch') throw new UsageError(`unknown command "${command}"`);
-  if (service === undefined || service.trim() === '') {
-    throw new UsageError('missing service: rxlb watch <service>');
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const f = readFlags(
+    tokens.flatMap((token) => (token.kind === 'option' ? [[token.name, token.value ?? '']] : [])),
+    { known: Object.keys(OPTIONS), repeatable: ['tag'], error: UsageError },
+  );
+  if (f.boolean('help')) return { kind: 'help' };
+  const [command, service, ...extra] = tokens.flatMap((token) =>
+    token.kind === 'positional' ? [token.value] : [],
+  );
+  const a = readArguments('', { command, service }, UsageError);
+  if ((a.string('command') ?? a.missing('command', SYNOPSIS)) !== 'watch') {
+    throw new UsageError(`unknown command "${command}"`);
   }
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  const tags = values.tag ?? [];
-  for (const tag of tags) nonEmpty('tag', tag);
   return {
     kind: 'watch',
-    service,
-    address: nonEmpty('address', values.address),
-    tags,
-    dc: nonEmpty('dc', values.dc),
-    passing: parsePassing(values.passing),
-    json: values.json ?? false,
-    once: values.once ?? false,
+    service: a.string('service') ?? a.missing('service', SYNOPSIS),
+    address: f.parse('address', ADDRESS_FORMS, (text) =>
+      parseConsulAddress(text) ? String(text) : undefined,
+    ),
+    tags: f.strings('tag'),
+    dc: f.string('dc'),
+    passing: f.boolean('passing') ?? true,
+    json: f.boolean('json') ?? false,
+    once: f.boolean('once') ?? false,
   };
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { OptionReader } from '../read-options.js';
+import { type OptionReader, readEnvironment } from '../read-options.js';
 
 /** TLS settings for HTTPS to Consul. PEM strings or buffers. */
 export interface ConsulTlsOptions {
@@ -49,26 +49,32 @@ export interface ConsulEndpoint {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const TRUE = new Set(['1', 't', 'true', 'T', 'TRUE', 'True']);
-const FALSE = new Set(['0', 'f', 'false', 'F', 'FALSE', 'False']);
-
-function parseBool(env: Env, name: string, caller: string): boolean | undefined {
-  const value = env[name];
-  if (value === undefined || value === '') return undefined;
-  if (TRUE.has(value)) return true;
-  if (FALSE.has(value)) return false;
-  throw new TypeError(`${caller}: ${name} must be true or false, got "${value}"`);
+/** Consul's address, read: what the user wrote of it, nothing defaulted yet. */
+export interface ConsulAddress {
+  readonly scheme: 'http' | 'https' | undefined;
+  /** As a URL needs it (IPv6 in brackets). */
+  readonly host: string;
+  readonly port: number | undefined;
 }
 
-function readPem(env: Env, name: string, caller: string): Buffer | undefined {
-  const path = env[name];
-  if (path === undefined || path === '') return undefined;
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new TypeError(`${caller}: cannot read ${name} (${path}): ${reason}`);
-  }
+/** What {@link parseConsulAddress} takes, as messages say it. */
+export const ADDRESS_FORMS = 'host:port or http(s)://host:port, with a port from 1 to 65535';
+
+/** Where Consul is when neither the option nor `CONSUL_HTTP_ADDR` says. */
+const DEFAULT_ADDRESS: ConsulAddress = { scheme: undefined, host: '127.0.0.1', port: 8500 };
+const ADDRESS = /^(?:(https?):\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?\/?$/;
+
+/**
+ * `host:port`, `[ipv6]:port` or `http(s)://host:port`, the port optional, as Consul's CLI
+ * reads `-http-addr` and `CONSUL_HTTP_ADDR`; undefined when `value` is none of these.
+ */
+export function parseConsulAddress(value: unknown): ConsulAddress | undefined {
+  const match = typeof value === 'string' ? ADDRESS.exec(value.trim()) : null;
+  if (!match) return undefined;
+  const [, scheme, host = '', portText] = match;
+  const port = portText === undefined ? undefined : Number(portText);
+  if (port !== undefined && !(port >= 1 && port <= 65_535)) return undefined;
+  return { scheme: scheme as ConsulAddress['scheme'], host, port };
 }
 
 /** The keys of {@link ConsulConnectionOptions}, for an option reader. */
@@ -85,14 +91,29 @@ function readTls(t: OptionReader): ConsulTlsOptions {
   return Object.fromEntries(TLS_KEYS.flatMap((key) => (t.has(key) ? [[key, t.raw(key)]] : [])));
 }
 
-function tlsFromEnv(env: Env, caller: string): ConsulTlsOptions | undefined {
-  const ca = readPem(env, 'CONSUL_CACERT', caller);
-  const cert = readPem(env, 'CONSUL_CLIENT_CERT', caller);
-  const key = readPem(env, 'CONSUL_CLIENT_KEY', caller);
-  const verify = parseBool(env, 'CONSUL_HTTP_SSL_VERIFY', caller);
-  const servername = env.CONSUL_TLS_SERVER_NAME || undefined;
+/** The file a variable names, e.g. `CONSUL_CACERT`. */
+function readPem(e: OptionReader, name: string): Buffer | undefined {
+  const path = e.string(name);
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    e.complain(name, `(${path}) cannot be read: ${reason}`);
+  }
+}
+
+function tlsFromEnv(e: OptionReader): ConsulTlsOptions | undefined {
+  const ca = readPem(e, 'CONSUL_CACERT');
+  const cert = readPem(e, 'CONSUL_CLIENT_CERT');
+  const key = readPem(e, 'CONSUL_CLIENT_KEY');
+  const verify = e.boolean('CONSUL_HTTP_SSL_VERIFY');
+  const servername = e.string('CONSUL_TLS_SERVER_NAME');
   if ((cert === undefined) !== (key === undefined)) {
-    throw new TypeError(`${caller}: CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY go together`);
+    const [set, unset] = cert
+      ? ['CONSUL_CLIENT_CERT', 'CONSUL_CLIENT_KEY']
+      : ['CONSUL_CLIENT_KEY', 'CONSUL_CLIENT_CERT'];
+    e.complain(set, `is set but ${unset} is not: the two go together`);
   }
   if (!ca && !cert && verify === undefined && !servername) return undefined;
   return {
@@ -103,38 +124,28 @@ function tlsFromEnv(env: Env, caller: string): ConsulTlsOptions | undefined {
   };
 }
 
-const ADDRESS = /^(?:(https?):\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?\/?$/;
-
 /**
- * Resolves the connection options `o` reads (keys {@link CONNECTION_KEYS}) and the
- * environment into a {@link ConsulEndpoint}, or throws a `TypeError` naming the option or
- * variable that is wrong.
+ * Resolves the connection options `o` reads (keys {@link CONNECTION_KEYS}) and Consul's
+ * environment variables into a {@link ConsulEndpoint}, or throws a `TypeError` naming the
+ * option or variable that is wrong.
  */
 export function resolveEndpoint(o: OptionReader, env: Env = process.env): ConsulEndpoint {
-  const { caller } = o;
-  const given = o.raw('address');
-  if (given !== undefined && typeof given !== 'string') o.fail('address', 'a string');
-  const address = given ?? (env.CONSUL_HTTP_ADDR || '127.0.0.1:8500');
-  const wrong = (what: string): never => {
-    if (given !== undefined) o.fail('address', what);
-    throw new TypeError(`${caller}: CONSUL_HTTP_ADDR must be ${what}, got "${address}"`);
-  };
-  const match = ADDRESS.exec(address.trim());
-  if (!match) wrong('host:port or http(s)://host:port');
-  const [, scheme, host = '', portText] = match as RegExpExecArray;
+  const e = readEnvironment(o.caller, env);
+  const address = o.has('address')
+    ? o.parse('address', ADDRESS_FORMS, parseConsulAddress)
+    : e.parse('CONSUL_HTTP_ADDR', ADDRESS_FORMS, parseConsulAddress);
+  const { scheme, host, port: given } = address ?? DEFAULT_ADDRESS;
   const t = o.nested('tls', TLS_KEYS);
-  const tls = t ? readTls(t) : tlsFromEnv(env, caller);
-  const ssl = parseBool(env, 'CONSUL_HTTP_SSL', caller);
+  const tls = t ? readTls(t) : tlsFromEnv(e);
+  const ssl = e.boolean('CONSUL_HTTP_SSL');
   // As Consul's CLI: the scheme, else CONSUL_HTTP_SSL, choose HTTPS; TLS settings from the
   // environment only configure it. A `tls` option given in code asks for HTTPS too.
   const secure = scheme === 'https' || (scheme === undefined && (ssl ?? t !== undefined));
-  const port = portText === undefined ? (secure ? 443 : 80) : Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    wrong('host:port with a port from 1 to 65535');
-  }
-  const token = o.raw('token');
-  if (token !== undefined && typeof token !== 'string')
+  const port = given ?? (secure ? 443 : 80);
+  const token = o.has('token') ? o.raw('token') : e.raw('CONSUL_HTTP_TOKEN');
+  if (token !== undefined && typeof token !== 'string') {
     o.fail('token', 'a string', { secret: true });
+  }
   const origin = `${secure ? 'https' : 'http'}://${host}:${port}`;
-  return { secure, host, port, token: (token ?? env.CONSUL_HTTP_TOKEN) || undefined, tls, origin };
+  return { secure, host, port, token: token || undefined, tls, origin };
 }

@@ -7,7 +7,7 @@ import {
   type PanicOptions,
   readNobodySettings,
 } from '../operators/internal/nobody-options.js';
-import { describe, isRecord, type OptionReader, readOptions } from '../read-options.js';
+import { isRecord, type OptionReader, readArguments, readOptions } from '../read-options.js';
 import { type Instruments, instruments } from '../telemetry/instruments.js';
 import { type MeterProviderLike, readMeterProvider } from '../telemetry/meter.js';
 import type { HealthServiceQuery } from './client.js';
@@ -227,15 +227,6 @@ function readNodeMeta(o: OptionReader): readonly string[] {
   });
 }
 
-function readTags(o: OptionReader): readonly string[] {
-  const value = o.raw('tags');
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every((tag) => typeof tag === 'string' && tag !== '')) {
-    o.fail('tags', 'an array of non-empty strings');
-  }
-  return Object.freeze([...value]);
-}
-
 function readBackoff(o: OptionReader): Required<BackoffOptions> {
   const b = o.nested('backoff', ['initialMs', 'maxMs']);
   if (b === undefined) return WATCH_DEFAULTS.backoff;
@@ -265,9 +256,8 @@ export function resolveWatchConfig(
   options?: unknown,
   caller = 'consulInstances$()',
 ): WatchConfig {
-  if (typeof service !== 'string' || service.trim() === '') {
-    throw new TypeError(`${caller}: service must be a non-empty string, got ${describe(service)}`);
-  }
+  const args = readArguments(caller, { service });
+  const name = args.string('service') ?? args.missing('service', 'a non-empty string');
   const o = readOptions(caller, options, KNOWN);
   const waitMs = Math.round(
     o.duration('wait', { min: 1, max: WATCH_DEFAULTS.maxWaitMs }) ?? WATCH_DEFAULTS.waitMs,
@@ -285,9 +275,9 @@ export function resolveWatchConfig(
   return {
     endpoint: resolveEndpoint(o),
     query: {
-      service,
+      service: name,
       passing: o.boolean('passing') ?? WATCH_DEFAULTS.passing,
-      tags: readTags(o),
+      tags: o.strings('tags'),
       dc,
       nodeMeta: readNodeMeta(o),
       filter: o.string('filter'),

@@ -93,13 +93,12 @@ function consulDuration(ms: number): string {
 }
 
 function registration(o: OptionReader): AgentServiceRegistration {
-  const name = o.string('name');
-  if (name === undefined) o.fail('name', 'a non-empty string');
+  const name = o.string('name') ?? o.missing('name', 'a non-empty string');
   const address = o.string('address');
   if (address !== undefined && !formatAddress(address, 1)) {
     o.fail('address', 'a host name or IP address');
   }
-  const port = o.raw('port');
+  const port = o.raw('port') ?? o.missing('port', 'an integer from 1 to 65535');
   // what the health check dials; formatAddress checks the port too
   const target = typeof port === 'number' ? formatAddress(address ?? '127.0.0.1', port) : undefined;
   if (target === undefined) o.fail('port', 'an integer from 1 to 65535');

@@ -76,7 +76,19 @@ export function sharedConsulInstances$(
   service: string,
   options: ConsulInstancesOptions = {},
 ): Observable<InstanceSet> {
-  const config = resolveWatchConfig(service, options, CALLER);
+  return sharedInstancesOf(CALLER, service, options);
+}
+
+/**
+ * {@link sharedConsulInstances$} on behalf of `caller`, the API the user called (e.g.
+ * `registerConsulResolver()`), whose name its messages carry.
+ */
+export function sharedInstancesOf(
+  caller: string,
+  service: string,
+  options: ConsulInstancesOptions,
+): Observable<InstanceSet> {
+  const config = resolveWatchConfig(service, options, caller);
   // the empty-set policy is each subscriber's own, applied after the shared watch
   return servedWithStatus(config, (onStatus) =>
     datacenterSets({ ...config, onStatus }, sharedSets).pipe(serveWhenNobody(config, sharedSets)),

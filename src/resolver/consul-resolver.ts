@@ -6,18 +6,11 @@
  */
 import type { Observable, Subscription } from 'rxjs';
 import type { ConsulInstancesOptions, ConsulStatus } from '../consul/options.js';
-import { sharedConsulInstances$ } from '../consul/shared-instances.js';
+import { sharedInstancesOf } from '../consul/shared-instances.js';
 import { discoveryOf } from '../discovery.js';
 import { type InstanceSet, parseAddress } from '../instance.js';
 import { notify } from '../notify.js';
-import { parseConsulTarget, TargetError, targetService } from './target.js';
-
-/** A channel target as grpc-js parses it (`GrpcUri`): `scheme:[//authority/]path`. */
-export interface ResolverTarget {
-  readonly scheme?: string;
-  readonly authority?: string;
-  readonly path: string;
-}
+import { parseConsulTarget, type ResolverTarget, TargetError, targetService } from './target.js';
 
 /**
  * grpc-js's `ResolverListener`, as the resolver calls it. Its first argument is built by the
@@ -96,11 +89,13 @@ function describe(target: ResolverTarget): string {
 
 /**
  * Builds the resolver class that `registerConsulResolver` registers with `grpc`: a class, as
- * grpc-js wants, closed over the module it reports through and the registration's options.
+ * grpc-js wants, closed over the module it reports through, the registration's options and
+ * `caller`, the API that messages about the watch name (the user never called the watch's).
  */
 export function consulResolverClass(
   grpc: GrpcJsModule,
   defaults: ResolverDefaults,
+  caller: string,
 ): ConsulResolverClass {
   return class ConsulResolver {
     static getDefaultAuthority(target: ResolverTarget): string {
@@ -130,7 +125,7 @@ export function consulResolverClass(
     #watch(target: ResolverTarget): Observable<InstanceSet> | string {
       try {
         const { service, address, query } = parseConsulTarget(target);
-        return sharedConsulInstances$(service, {
+        return sharedInstancesOf(caller, service, {
           ...defaults,
           ...(address !== undefined && { address }),
           ...query,

@@ -111,5 +111,5 @@ function validate(options: unknown): { grpc: GrpcJsModule; defaults: ResolverDef
  */
 export function registerConsulResolver(options: ConsulResolverOptions = {}): void {
   const { grpc, defaults } = validate(options);
-  grpc.experimental.registerResolver(SCHEME, consulResolverClass(grpc, defaults));
+  grpc.experimental.registerResolver(SCHEME, consulResolverClass(grpc, defaults, CALLER));
 }

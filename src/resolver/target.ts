@@ -4,9 +4,16 @@
  * like the request it makes: `consul://10.0.0.5:8500/greeter?tag=v2&dc=dc1&stale`.
  */
 
+import { parseConsulAddress } from '../consul/connection.js';
 import { WATCH_DEFAULTS } from '../consul/options.js';
-import { parseDuration } from '../duration.js';
-import type { ResolverTarget } from './consul-resolver.js';
+import { type OptionReader, readParameters } from '../read-options.js';
+
+/** A channel target as grpc-js parses it (`GrpcUri`): `scheme:[//authority/]path`. */
+export interface ResolverTarget {
+  readonly scheme?: string;
+  readonly authority?: string;
+  readonly path: string;
+}
 
 /** What a target asks of Consul, as `sharedConsulInstances$` takes it. */
 export interface ConsulTarget {
@@ -25,60 +32,36 @@ export interface TargetQuery {
   readonly filter?: string;
   readonly near?: string;
   readonly consistency?: 'stale' | 'consistent';
-  readonly wait?: string;
+  /** In ms. */
+  readonly wait?: number;
 }
 
-/** The query parameters a target may carry, each with whether it may repeat. */
-const PARAMETERS: ReadonlyMap<string, 'once' | 'repeatable'> = new Map([
-  ['tag', 'repeatable'],
-  ['dc', 'once'],
-  ['passing', 'once'],
-  ['node-meta', 'repeatable'],
-  ['filter', 'once'],
-  ['near', 'once'],
-  ['stale', 'once'],
-  ['consistent', 'once'],
-  ['wait', 'once'],
-]);
+/** The query parameters a target may carry; of these, `tag` and `node-meta` may repeat. */
+const PARAMETERS = [
+  'tag',
+  'dc',
+  'passing',
+  'node-meta',
+  'filter',
+  'near',
+  'stale',
+  'consistent',
+  'wait',
+];
+const REPEATABLE = ['tag', 'node-meta'];
 
 /** A target that names no usable query; the message never repeats a token. */
 export class TargetError extends Error {
   override readonly name = 'TargetError';
 }
 
-// Go's strconv.ParseBool, which Consul uses for these parameters.
-const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
-const FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
-// host, host:port or [ipv6]:port: no scheme, no user info, no path
-const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::\d{1,5})?$/;
-
-/** A flag as Consul reads it: present with no value means true. */
-function flag(name: string, value: string): boolean {
-  if (value === '' || TRUE.has(value)) return true;
-  if (FALSE.has(value)) return false;
-  throw new TargetError(`parameter "${name}" must be true or false, got "${value}"`);
-}
-
-function nonEmpty(name: string, value: string): string {
-  if (value.trim() === '') throw new TargetError(`parameter "${name}" must not be empty`);
-  return value;
-}
-
-function parseWait(value: string): string {
-  const ms = parseDuration(value);
-  if (typeof ms !== 'number' || ms < 1 || ms > WATCH_DEFAULTS.maxWaitMs || /^\d+$/.test(value)) {
-    throw new TargetError(`parameter "wait" must be a duration from 1ms to 10m, like "30s"`);
-  }
-  return value;
-}
-
-function parseNodeMeta(pairs: readonly string[]): Record<string, string> {
+function readNodeMeta(p: OptionReader): Record<string, string> | undefined {
+  const pairs = p.strings('node-meta');
+  if (pairs.length === 0) return undefined;
   const meta: Record<string, string> = {};
   for (const pair of pairs) {
     const colon = pair.indexOf(':');
-    if (colon < 1) {
-      throw new TargetError(`parameter "node-meta" must be key:value, got "${pair}"`);
-    }
+    if (colon < 1) p.fail('node-meta', 'key:value', { got: pair });
     meta[pair.slice(0, colon)] = pair.slice(colon + 1);
   }
   return meta;
@@ -102,55 +85,38 @@ export function targetService(target: ResolverTarget): string {
   }
 }
 
-/** Reads the parameters, each checked by name: unknown, repeated or empty ones are errors. */
-function readParameters(search: string): Map<string, string[]> {
-  const values = new Map<string, string[]>();
-  for (const [name, value] of new URLSearchParams(search)) {
-    if (name === 'token') {
-      throw new TargetError(
-        'a target never carries an ACL token: pass registerConsulResolver({ token }) or set CONSUL_HTTP_TOKEN',
-      );
-    }
-    const arity = PARAMETERS.get(name);
-    if (arity === undefined) {
-      const known = [...PARAMETERS.keys()].join(', ');
-      throw new TargetError(`unknown parameter "${name}" (known: ${known})`);
-    }
-    const seen = values.get(name) ?? [];
-    if (arity === 'once' && seen.length > 0) {
-      throw new TargetError(`parameter "${name}" is given more than once`);
-    }
-    values.set(name, [...seen, value]);
+/**
+ * Reads the query parameters as Consul's health API does (a flag without a value is true),
+ * each checked by name: an unknown, repeated or empty one is an error.
+ */
+function parseQuery(search: string): TargetQuery {
+  const parameters = new URLSearchParams(search);
+  if (parameters.has('token')) {
+    throw new TargetError(
+      'a target never carries an ACL token: pass registerConsulResolver({ token }) or set CONSUL_HTTP_TOKEN',
+    );
   }
-  return values;
-}
-
-function parseQuery(values: ReadonlyMap<string, readonly string[]>): TargetQuery {
-  const one = (name: string): string | undefined => values.get(name)?.[0];
-  const many = (name: string): readonly string[] => values.get(name) ?? [];
-  const present = <T>(name: string, parse: (value: string) => T): T | undefined => {
-    const value = one(name);
-    return value === undefined ? undefined : parse(value);
-  };
-  const stale = present('stale', (value) => flag('stale', value)) ?? false;
-  const consistent = present('consistent', (value) => flag('consistent', value)) ?? false;
-  if (stale && consistent)
-    throw new TargetError('parameters "stale" and "consistent" exclude each other');
-  const tags = many('tag').map((tag) => nonEmpty('tag', tag));
-  const nodeMeta = many('node-meta');
-  const query: TargetQuery = {
+  const p = readParameters(parameters, {
+    known: PARAMETERS,
+    repeatable: REPEATABLE,
+    where: `(known: ${PARAMETERS.join(', ')})`,
+    error: TargetError,
+  });
+  const stale = p.boolean('stale') ?? false;
+  const consistent = p.boolean('consistent') ?? false;
+  if (stale && consistent) p.complain('stale', 'and "consistent" exclude each other');
+  const tags = p.strings('tag');
+  const nodeMeta = readNodeMeta(p);
+  const passing = p.boolean('passing');
+  const dc = p.string('dc');
+  const filter = p.string('filter');
+  const near = p.string('near');
+  const wait = p.duration('wait', { min: 1, max: WATCH_DEFAULTS.maxWaitMs });
+  return {
     ...(tags.length > 0 && { tags }),
-    ...(nodeMeta.length > 0 && { nodeMeta: parseNodeMeta(nodeMeta) }),
+    ...(nodeMeta !== undefined && { nodeMeta }),
     ...(stale && { consistency: 'stale' as const }),
     ...(consistent && { consistency: 'consistent' as const }),
-  };
-  const passing = present('passing', (value) => flag('passing', value));
-  const dc = present('dc', (value) => nonEmpty('dc', value));
-  const filter = present('filter', (value) => nonEmpty('filter', value));
-  const near = present('near', (value) => nonEmpty('near', value));
-  const wait = present('wait', parseWait);
-  return {
-    ...query,
     ...(passing !== undefined && { passing }),
     ...(dc !== undefined && { dc }),
     ...(filter !== undefined && { filter }),
@@ -159,6 +125,7 @@ function parseQuery(values: ReadonlyMap<string, readonly string[]>): TargetQuery
   };
 }
 
+/** Consul's address in the authority, in the grammar of the `address` option but no scheme. */
 function parseAuthority(authority: string | undefined): string | undefined {
   if (authority === undefined || authority === '') return undefined;
   // user info could be a token: refuse it without repeating it
@@ -167,8 +134,11 @@ function parseAuthority(authority: string | undefined): string | undefined {
       "the authority must be Consul's host:port, without user info: pass a token with registerConsulResolver({ token }) or CONSUL_HTTP_TOKEN",
     );
   }
-  if (!AUTHORITY.test(authority)) {
-    throw new TargetError(`the authority must be Consul's host:port, got "${authority}"`);
+  const address = parseConsulAddress(authority);
+  if (address === undefined || address.scheme !== undefined || authority.endsWith('/')) {
+    throw new TargetError(
+      `the authority must be Consul's host:port, with a port from 1 to 65535, got "${authority}"`,
+    );
   }
   return authority;
 }
@@ -182,7 +152,7 @@ export function parseConsulTarget(target: ResolverTarget): ConsulTarget {
   const question = target.path.indexOf('?');
   const path = question < 0 ? target.path : target.path.slice(0, question);
   const search = question < 0 ? '' : target.path.slice(question + 1);
-  const query = parseQuery(readParameters(search));
+  const query = parseQuery(search);
   const service = decode(path, 'the service name');
   if (service.trim() === '' || service.includes('/')) {
     throw new TargetError(`the path must be one service name, like consul:///greeter`);

@@ -165,15 +165,17 @@ describe('rxlb arguments', () => {
     [['watch'], 'missing service'],
     [['frob', 'greeter'], 'unknown command "frob"'],
     [['watch', 'greeter', 'extra'], 'unexpected argument "extra"'],
-    [['watch', 'greeter', '--colour'], "Unknown option '--colour'"],
+    [['watch', 'greeter', '--colour'], 'unknown option --colour\n'],
+    [['watch', 'greeter', '--adress', 'x'], 'unknown option --adress (did you mean --address?)'],
     [['watch', 'greeter', '--passing=maybe'], '--passing must be true or false, got "maybe"'],
     [['watch', 'greeter', '--tag='], '--tag must not be empty'],
-    [['watch', 'greeter', '--address', 'nope:x'], 'option "address" must be host:port'],
+    [['watch', 'greeter', '--address', 'nope:x'], '--address must be host:port'],
   ])('exits 2 with the usage on stderr for %j', async (args, message) => {
     const { code, stdout, stderr } = await runCli(args);
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toContain(`rxlb: ${message}`);
     expect(stderr).toContain('Usage: rxlb watch <service> [options]');
+    expect(stderr).not.toContain("Unknown option '"); // Node's own words, never the user's
   });
 });

@@ -79,4 +79,30 @@ describe('Consul connection settings', () => {
       /CONSUL_CACERT \(\/nonexistent\/ca.pem\)/,
     );
   });
+
+  it('names the variable, the caller and the value when a variable is wrong', () => {
+    expect(() => resolve({}, { CONSUL_HTTP_SSL: 'yes please' })).toThrow(
+      'test(): CONSUL_HTTP_SSL must be true or false, got "yes please"',
+    );
+    expect(() => resolve({}, { CONSUL_HTTP_SSL_VERIFY: 'nope' })).toThrow(
+      'test(): CONSUL_HTTP_SSL_VERIFY must be true or false, got "nope"',
+    );
+    expect(() => resolve({}, { CONSUL_HTTP_ADDR: 'consul:99999' })).toThrow(
+      'test(): CONSUL_HTTP_ADDR must be host:port or http(s)://host:port, with a port from 1 to 65535, got "consul:99999"',
+    );
+  });
+
+  it('names the option, not the variable, when the option is wrong', () => {
+    expect(() => resolve({ address: 'consul:0' }, { CONSUL_HTTP_ADDR: 'fine:8500' })).toThrow(
+      'test(): option "address" must be host:port or http(s)://host:port, with a port from 1 to 65535, got "consul:0"',
+    );
+  });
+
+  it('names the client certificate variable that is set without its pair', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxlb-tls-'));
+    writeFileSync(join(dir, 'cert'), 'cert-pem');
+    expect(() => resolve({}, { CONSUL_CLIENT_CERT: join(dir, 'cert') })).toThrow(
+      'test(): CONSUL_CLIENT_CERT is set but CONSUL_CLIENT_KEY is not: the two go together',
+    );
+  });
 });

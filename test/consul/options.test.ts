@@ -55,7 +55,8 @@ describe('consulInstances$() options', () => {
     [{ minIntervalMs: -1 }, /"minIntervalMs"/],
     [{ onError: 'log' }, /"onError"/],
     [{ onStatus: 1 }, /"onStatus"/],
-    [{ tag: 'v2' }, /unknown option "tag"/],
+    [{ tag: 'v2' }, /^consulInstances\$\(\): unknown option "tag" \(did you mean "tags"\?\)$/],
+    [{ consistency: 'stael' }, /got "stael" \(did you mean "stale"\?\)/],
     [{ address: 'unix:///tmp/consul.sock' }, /"address"/],
     [{ address: 'h:70000' }, /"address"/],
     [{ token: 42 }, /"token"/],
@@ -98,12 +99,15 @@ describe('consulInstances$() options', () => {
     );
   });
 
-  it.each([[''], ['   '], ['\t'], [undefined], [null], [42], [{}]])(
-    'rejects the service name %j',
-    (service) => {
-      expect(() => consulInstances$(service as never)).toThrow(
-        /service must be a non-empty string/,
-      );
-    },
-  );
+  it.each([[''], ['   '], ['\t'], [null], [42], [{}]])('rejects the service name %j', (service) => {
+    expect(() => consulInstances$(service as never)).toThrow(
+      /^consulInstances\$\(\): service must be a non-empty string, got /,
+    );
+  });
+
+  it('says that the service name is missing', () => {
+    expect(() => (consulInstances$ as (service?: string) => unknown)()).toThrow(
+      'consulInstances$(): missing service (a non-empty string)',
+    );
+  });
 });

@@ -164,6 +164,15 @@ describe('registerInstance', () => {
     expect(() => registerInstance(options(extra))).toThrow(message);
   });
 
+  it('names a required option that is missing', () => {
+    expect(() => registerInstance({ port: 50051 } as never)).toThrow(
+      'registerInstance(): missing option "name" (a non-empty string)',
+    );
+    expect(() => registerInstance({ name: 'greeter' } as never)).toThrow(
+      'registerInstance(): missing option "port" (an integer from 1 to 65535)',
+    );
+  });
+
   it('throws a TypeError at once when the options are not an object', () => {
     expect(() => registerInstance(null as never)).toThrow('options must be an object');
   });

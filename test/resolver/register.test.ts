@@ -14,6 +14,12 @@ describe('registerConsulResolver options', () => {
     );
   });
 
+  it('suggests the option an unknown one is a slip of', () => {
+    expect(() => registerConsulResolver({ adress: '127.0.0.1:8500' } as never)).toThrow(
+      'registerConsulResolver(): unknown option "adress" (did you mean "address"?)',
+    );
+  });
+
   it('rejects a grpc option that is not a grpc-js module of 1.14.0 or later', () => {
     const before114 = { experimental: { registerResolver: () => {} } };
     expect(() => registerConsulResolver({ grpc: before114 as never })).toThrow(

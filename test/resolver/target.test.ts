@@ -40,7 +40,7 @@ describe('parseConsulTarget', () => {
         filter: 'Service.Meta.version == "2"',
         near: '_agent',
         consistency: 'stale',
-        wait: '30s',
+        wait: 30_000,
       },
     });
   });
@@ -77,6 +77,10 @@ describe('parseConsulTarget', () => {
     ['consul:///%20', 'the path must be one service name'],
     ['consul:///gr%zzeter', 'the service name is not valid percent-encoding'],
     ['consul://http:%2F%2Fconsul/greeter', "the authority must be Consul's host:port"],
+    ['consul://127.0.0.1:99999/greeter', 'with a port from 1 to 65535, got "127.0.0.1:99999"'],
+    ['consul://127.0.0.1:0/greeter', 'with a port from 1 to 65535, got "127.0.0.1:0"'],
+    ['consul:///greeter?tags=v2', 'unknown parameter "tags" (did you mean "tag"?)'],
+    ['consul:///greeter?nodemeta=a:b', 'unknown parameter "nodemeta" (did you mean "node-meta"?)'],
   ])('rejects %s', (target, message) => {
     expect(rejection(target)).toContain(message);
   });
