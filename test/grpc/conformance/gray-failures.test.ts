@@ -136,7 +136,7 @@ describe('conformance: one backend of three fails every call at once', () => {
 });
 
 describe('conformance: a retry storm, every backend answering UNAVAILABLE', () => {
-  it('sends at most 1.25 attempts per call plus the budget's floor (3 without a budget)', async () => {
+  it('sends at most 1.25 attempts per call plus the floor of its budget (3 without a budget)', async () => {
     servers = await startEchoServers(6); // three for each side: attempts are counted at the servers
     const ours = servers.slice(0, 3).map((server) => server.address);
     const theirs = servers.slice(3).map((server) => server.address);
