@@ -10,9 +10,9 @@ import { grpcJsPickers } from './grpc-js-picker.js';
 import { pickBenchmarks } from './micro-pick.js';
 import { POLICY_BACKENDS, runPolicyLoad } from './policy-load.js';
 import { policySections } from './policy-report.js';
-import { policyTargets } from './policy-targets.js';
 import { ensureBuilt, loadRxlb } from './rxlb.js';
 import { markdownTable, microTable } from './table.js';
+import { policyTargets } from './targets.js';
 import { runTurnSlow } from './turn-slow.js';
 
 const config = process.argv.includes('--quick') ? QUICK : FULL;
