@@ -8,7 +8,6 @@
 import { type Channel, credentials, Channel as GrpcChannel } from '@grpc/grpc-js';
 import { tap } from 'rxjs';
 import type { Picker } from '../src/picker.js';
-import { roundRobinChannel } from './grpc-js-picker.js';
 import type { RxlbApi } from './rxlb.js';
 
 export const KINDS = ['rxlb', 'grpc-js', 'single'] as const;
@@ -19,6 +18,20 @@ export const KIND_LABELS: Readonly<Record<ChannelKind, string>> = {
   'grpc-js': '(b) grpc-js round_robin, static ipv4: target',
   single: '(c) one plain grpc-js channel to one backend (ceiling)',
 };
+
+/** The service config that turns grpc-js's round_robin on for a channel. */
+const ROUND_ROBIN_OPTIONS = Object.freeze({
+  'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+});
+
+/** A grpc-js channel balancing over `addresses` with its own round_robin. */
+export function roundRobinChannel(addresses: readonly string[]): Channel {
+  return new GrpcChannel(
+    `ipv4:${addresses.join(',')}`,
+    credentials.createInsecure(),
+    ROUND_ROBIN_OPTIONS,
+  );
+}
 
 function plainChannel(address: string): Channel {
   return new GrpcChannel(address, credentials.createInsecure(), {});

@@ -1,9 +1,9 @@
+import type { MeasureOptions } from './benchmark.js';
 import type { ConsulLoadConfig } from './consul-load.js';
 import type { ConvergenceConfig } from './convergence.js';
 import type { FailoverConfig } from './failover.js';
 import type { MacroConfig } from './macro.js';
 import type { MemoryConfig } from './memory.js';
-import type { MicroConfig } from './micro.js';
 import type { PolicyLoadConfig } from './policy-load.js';
 import type { SubsettingConfig } from './subsetting.js';
 import type { TurnSlowConfig } from './turn-slow.js';
@@ -12,7 +12,7 @@ import type { WeightedSharesConfig } from './weighted-shares.js';
 /** How much of everything `npm run bench` does. */
 export interface BenchConfig {
   readonly name: 'full' | 'quick' | 'tiny';
-  readonly micro: MicroConfig;
+  readonly micro: MeasureOptions;
   readonly macro: MacroConfig;
   readonly convergence: ConvergenceConfig;
   readonly consulLoad: ConsulLoadConfig;

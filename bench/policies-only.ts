@@ -4,10 +4,8 @@
  * targets, for focused runs while working on a policy. Prints; writes nothing.
  */
 import { startBackends } from './backends.js';
-import { measureAll } from './benchmark.js';
 import { FULL, QUICK } from './config.js';
-import { grpcJsPickers } from './grpc-js-picker.js';
-import { pickBenchmarks } from './micro-pick.js';
+import { POLICY_PICK_CASES, runMicro } from './micro.js';
 import { POLICY_BACKENDS, runPolicyLoad } from './policy-load.js';
 import { policySections } from './policy-report.js';
 import { ensureBuilt, loadRxlb } from './rxlb.js';
@@ -20,12 +18,12 @@ ensureBuilt((line) => console.error(line));
 const { api } = await loadRxlb('dist');
 const backends = await startBackends(POLICY_BACKENDS);
 try {
-  const grpcJs = await grpcJsPickers(backends.addresses.slice(0, 3));
-  const picks = await pickBenchmarks(api, backends.addresses.slice(0, 3), grpcJs.picker);
-  const micro = await measureAll(picks.benchmarks, config.micro).finally(() => {
-    grpcJs.close();
-    picks.close();
-  });
+  const micro = await runMicro(
+    api,
+    backends.addresses.slice(0, 3),
+    config.micro,
+    POLICY_PICK_CASES,
+  );
   const load = await runPolicyLoad(api, backends, config.policies.load);
   const turnSlow = await runTurnSlow(api, backends, config.policies.turnSlow);
   const results = { micro, policies: { load, turnSlow } };

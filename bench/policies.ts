@@ -9,7 +9,7 @@ import type { Channel } from '@grpc/grpc-js';
 import { type OperatorFunction, of } from 'rxjs';
 import type { Update } from '../src/instance.js';
 import type { Picker } from '../src/picker.js';
-import { roundRobinChannel } from './grpc-js-picker.js';
+import { roundRobinChannel } from './channels.js';
 import type { RxlbApi } from './rxlb.js';
 
 export interface Policy {

@@ -3,13 +3,22 @@
  * against the measured value.
  */
 import type { BenchmarkResult } from './benchmark.js';
-import { sizeLabel } from './fixtures.js';
 import type { MacroRow } from './macro.js';
 import type { MemorySnapshot } from './memory.js';
-import { CHANGES, DIFF_FLOOR, DIFF_SIZES, diffGroup } from './micro-diff.js';
-import { PICK_NAMES, PICK_SIZES, pickGroup } from './micro-pick.js';
-import { P2C_FLOOR, PICK_POLICIES, policyPickName } from './micro-policy-pick.js';
-import { WEIGHTED_PICK_NAMES } from './micro-weighted.js';
+import {
+  CHANGES,
+  DIFF_FLOOR,
+  DIFF_SIZES,
+  diffGroup,
+  P2C_FLOOR,
+  PICK_NAMES,
+  PICK_POLICIES,
+  PICK_SIZES,
+  pickGroup,
+  policyPickName,
+  sizeLabel,
+  WEIGHTED_PICK_NAMES,
+} from './micro.js';
 import { POLICY_NAMES } from './policies.js';
 import type { PolicyRow } from './policy-load.js';
 import type { BenchResults } from './suite.js';
