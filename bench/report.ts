@@ -33,7 +33,7 @@ function header({ machine, config, rxlbFrom }: BenchResults): string {
   ].join('\n');
 }
 
-function targetTable(targets: readonly TargetResult[]): string {
+export function targetTable(targets: readonly TargetResult[]): string {
   return markdownTable(
     ['target', 'measured', 'met'],
     targets.map((t) => [t.target, t.measured, t.met ? 'yes' : '**no**']),

@@ -26,3 +26,30 @@ export function median(values: readonly number[]): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Student's t for a two-sided 95 % interval, by degrees of freedom (1 to 30; 1.96 beyond). */
+const T95 = [
+  12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12,
+  2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04,
+];
+
+/**
+ * The geometric mean of `ratios` and its 95 % interval: a t interval on their logarithms (a
+ * ratio of 0.5 and one of 2 cancel out, where their arithmetic mean would be 1.25).
+ */
+export function ratioInterval(ratios: readonly number[]): {
+  mean: number;
+  low: number;
+  high: number;
+} {
+  const logs = ratios.map(Math.log);
+  const n = logs.length;
+  const mean = logs.reduce((sum, v) => sum + v, 0) / n;
+  const variance = logs.reduce((sum, v) => sum + (v - mean) ** 2, 0) / (n - 1);
+  const halfWidth = (T95[n - 2] ?? 1.96) * Math.sqrt(variance / n);
+  return {
+    mean: Math.exp(mean),
+    low: Math.exp(mean - halfWidth),
+    high: Math.exp(mean + halfWidth),
+  };
+}

@@ -91,7 +91,7 @@ function withinThreeTimesTheFloor(
   );
 }
 
-function pickTargets({ micro }: BenchResults): TargetResult[] {
+function pickTargets({ micro }: Pick<BenchResults, 'micro'>): TargetResult[] {
   const ratios = withinThreeTimesTheFloor(micro, PICK_NAMES.members, PICK_NAMES.usable);
   const largest = PICK_SIZES[PICK_SIZES.length - 1] ?? 0;
   const channel = p50(micro, pickGroup(largest), PICK_NAMES.channel);
@@ -106,7 +106,7 @@ function pickTargets({ micro }: BenchResults): TargetResult[] {
   ];
 }
 
-function diffTargets({ micro }: BenchResults): TargetResult[] {
+function diffTargets({ micro }: Pick<BenchResults, 'micro'>): TargetResult[] {
   const [small, , large] = DIFF_SIZES;
   const growth = (name: string) =>
     p50(micro, diffGroup(large), name) / p50(micro, diffGroup(small), name);
@@ -335,6 +335,17 @@ export function policyTargets(results: Pick<BenchResults, 'policies' | 'micro'>)
     ...loadTargets(results.policies.load),
     ...turnSlowTargets(results),
     ...policyPickTargets(results.micro),
+  ];
+}
+
+/** The targets that read only the micro table. */
+export function microTargets(results: Pick<BenchResults, 'micro'>): TargetResult[] {
+  const { micro } = results;
+  return [
+    ...pickTargets(results),
+    ...diffTargets(results),
+    ...withinThreeTimesTheFloor(micro, WEIGHTED_PICK_NAMES.members, WEIGHTED_PICK_NAMES.usable),
+    ...policyPickTargets(micro),
   ];
 }
 
