@@ -21,14 +21,8 @@ import {
 } from './micro.js';
 import { POLICY_NAMES } from './policies.js';
 import type { PolicyRow } from './policy-load.js';
+import { formatDuration, formatRatio, type TargetResult } from './report.js';
 import type { BenchResults } from './suite.js';
-import { formatDuration, formatRatio } from './table.js';
-
-export interface TargetResult {
-  readonly target: string;
-  readonly measured: string;
-  readonly met: boolean;
-}
 
 /**
  * From 100 to 10,000 instances, diff()'s cost may grow this many times more than the floor's
