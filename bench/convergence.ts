@@ -15,12 +15,16 @@ import { ConsulTestServer } from '../src/testing/index.js';
 import { type Backends, spareAndBase } from './backends.js';
 import { rxlbChannel } from './channels.js';
 import { checkId, registerAll, registerWithCheck } from './consul-fixture.js';
-import { unaryCaller } from './echo-client.js';
-import { type GcPauses, recordGcPauses } from './gc-pauses.js';
-import { runQueueWaitMs } from './run-queue.js';
+import { type CallRecord, startTraffic, unaryCaller } from './load.js';
 import type { RxlbApi } from './rxlb.js';
-import { type Spread, sleep, spread } from './stats.js';
-import { type CallRecord, startTraffic } from './traffic.js';
+import {
+  type GcPauses,
+  recordGcPauses,
+  runQueueWaitMs,
+  type Spread,
+  sleep,
+  spread,
+} from './stats.js';
 
 export interface ConvergenceConfig {
   /** Cycles run first and not counted (JIT, connections). */
@@ -47,7 +51,7 @@ export interface ConvergenceSample {
   readonly toCallMs: number;
   /**
    * Meanwhile, how long the event loops of this process and of the backends' waited for a CPU
-   * (while other programs ran); see run-queue.ts.
+   * (while other programs ran); see stats.ts.
    */
   readonly clientRunQueueMs: number;
   readonly serverRunQueueMs: number;

@@ -25,11 +25,10 @@ import { ConsulTestServer } from '../src/testing/index.js';
 import { type Backends, spareAndBase } from './backends.js';
 import { rxlbChannel } from './channels.js';
 import { checkId, registerAll, registerWithCheck } from './consul-fixture.js';
-import { unaryCaller } from './echo-client.js';
 import { countHeapObjects, type HeapObjects } from './heap-objects.js';
+import { startTraffic, type Traffic, unaryCaller } from './load.js';
 import type { RxlbApi } from './rxlb.js';
 import { sleep } from './stats.js';
-import { startTraffic, type Traffic } from './traffic.js';
 
 export interface MemoryConfig {
   readonly warmupChanges: number;

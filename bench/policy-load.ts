@@ -6,8 +6,7 @@
  * medians over rounds; ratios are medians of per-round ratios.
  */
 import type { Backends } from './backends.js';
-import { unaryCaller } from './echo-client.js';
-import { type LoadResult, runLoad } from './load.js';
+import { type LoadResult, runLoad, unaryCaller } from './load.js';
 import { rotate } from './macro.js';
 import { POLICIES, POLICY_NAMES } from './policies.js';
 import type { RxlbApi } from './rxlb.js';

@@ -1,3 +1,10 @@
+/**
+ * The figures of a run (quantiles, a ratio's interval), and what else held a sample up: this
+ * process's garbage-collection pauses and the time an event loop waited for a CPU.
+ */
+import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
+
 /** The `q`-quantile (0 ≤ q ≤ 1) of `values`, by nearest rank; NaN when there are none. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN;
@@ -52,4 +59,45 @@ export function ratioInterval(ratios: readonly number[]): {
     low: Math.exp(mean - halfWidth),
     high: Math.exp(mean + halfWidth),
   };
+}
+
+export interface GcPauses {
+  /** Milliseconds of GC pauses that started between `from` and `to` (`performance.now()`). */
+  pausedMs(from: number, to: number): number;
+  stop(): void;
+}
+
+/**
+ * Records this process's garbage-collection pauses, so that a slow sample can be told apart:
+ * time the event loop stood still for GC rather than for the code being measured.
+ */
+export function recordGcPauses(): GcPauses {
+  const pauses: { readonly start: number; readonly duration: number }[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      pauses.push({ start: entry.startTime, duration: entry.duration });
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    pausedMs: (from, to) =>
+      pauses
+        .filter(({ start }) => start >= from && start <= to)
+        .reduce((sum, { duration }) => sum + duration, 0),
+    stop: () => observer.disconnect(),
+  };
+}
+
+/**
+ * How long a process's main thread (its event loop) has waited, runnable, for a CPU: the
+ * second field of Linux's `/proc/<pid>/schedstat`, in ms. It tells a slow sample caused by
+ * other programs on the machine from one caused by our own code. NaN where unavailable.
+ */
+export function runQueueWaitMs(pid: number | 'self' = 'self'): number {
+  try {
+    const [, waitNs] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ');
+    return Number(waitNs) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
 }

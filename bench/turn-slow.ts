@@ -7,8 +7,7 @@
  * `windowMs` is the shortest time it can report: that of a share below 10 % from the change on.
  */
 import type { Backends } from './backends.js';
-import { unaryCaller } from './echo-client.js';
-import { runLoad } from './load.js';
+import { runLoad, unaryCaller } from './load.js';
 import { rotate } from './macro.js';
 import { POLICIES, type Policy } from './policies.js';
 import { POLICY_BACKENDS, policyBackends } from './policy-load.js';
