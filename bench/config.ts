@@ -4,9 +4,8 @@ import type { ConvergenceConfig } from './convergence.js';
 import type { FailoverConfig } from './failover.js';
 import type { MacroConfig } from './macro.js';
 import type { MemoryConfig } from './memory.js';
-import type { PolicyLoadConfig } from './policy-load.js';
+import type { PolicyLoadConfig, TurnSlowConfig } from './policies.js';
 import type { SubsettingConfig } from './subsetting.js';
-import type { TurnSlowConfig } from './turn-slow.js';
 import type { WeightedSharesConfig } from './weighted-shares.js';
 
 /** How much of everything `npm run bench` does. */

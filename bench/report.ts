@@ -7,11 +7,10 @@ import type { BenchmarkResult } from './benchmark.js';
 import { KIND_LABELS } from './channels.js';
 import { CHANGE_KINDS } from './convergence.js';
 import { FAILOVER_KINDS, type FailoverResult } from './failover.js';
-import type { PolicyRow } from './policy-load.js';
+import type { PolicyRow, TurnSlowRow } from './policies.js';
 import { quantile } from './stats.js';
 import { SUBSET_SCHEME_LABELS } from './subsetting.js';
 import type { BenchResults } from './suite.js';
-import type { TurnSlowRow } from './turn-slow.js';
 
 /** A target, judged against the measured value (see targets.ts). */
 export interface TargetResult {

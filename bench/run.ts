@@ -22,13 +22,12 @@ import { type Backends, startBackends } from './backends.js';
 import { FULL, QUICK } from './config.js';
 import { roundRatios, runMacro } from './macro.js';
 import { POLICY_PICK_CASES, runMicro } from './micro.js';
-import { runPolicyLoad } from './policy-load.js';
+import { runPolicyLoad, runTurnSlow } from './policies.js';
 import { macroTable, microTable, policySections, renderResults, targetTable } from './report.js';
 import { ensureBuilt, loadRxlb, type RxlbApi } from './rxlb.js';
 import { ratioInterval } from './stats.js';
 import { BACKENDS, runSuite } from './suite.js';
 import { evaluateTargets, macroTargets, microTargets, policyTargets } from './targets.js';
-import { runTurnSlow } from './turn-slow.js';
 
 const { values: flags } = parseArgs({
   options: {

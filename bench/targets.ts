@@ -19,8 +19,8 @@ import {
   sizeLabel,
   WEIGHTED_PICK_NAMES,
 } from './micro.js';
+import type { PolicyRow } from './policies.js';
 import { POLICY_NAMES } from './policies.js';
-import type { PolicyRow } from './policy-load.js';
 import { formatDuration, formatRatio, type TargetResult } from './report.js';
 import type { BenchResults } from './suite.js';
 
