@@ -82,7 +82,7 @@ interface Pending {
 }
 
 /** A change's two times, as convergence and failover measure them. */
-interface TimedChange {
+export interface TimedChange {
   readonly toPickerMs: number;
   readonly toCallMs: number;
   readonly gcMs: number;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { BenchmarkResult } from './benchmark.js';
 import { KIND_LABELS } from './channels.js';
-import { CHANGE_KINDS } from './convergence.js';
+import { CHANGE_KINDS, type TimedChange } from './convergence.js';
 import { FAILOVER_KINDS, type FailoverResult } from './failover.js';
 import type { PolicyRow, TurnSlowRow } from './policies.js';
 import { quantile } from './stats.js';
@@ -138,35 +138,51 @@ export function macroTable({ macro }: Pick<BenchResults, 'macro'>): string {
   );
 }
 
-function convergenceTable({ convergence }: BenchResults): string {
-  const rows = [undefined, ...CHANGE_KINDS].map((kind) => {
-    const samples = convergence.samples.filter((s) => kind === undefined || s.kind === kind);
-    const picker = samples.map((s) => s.toPickerMs).filter(Number.isFinite);
-    const call = samples.map((s) => s.toCallMs).filter(Number.isFinite);
-    const waited = samples.map((s) => s.clientRunQueueMs + s.serverRunQueueMs);
-    const gc = samples.map((s) => s.gcMs);
-    return [
-      kind ?? '**all changes**',
-      String(samples.length),
-      ...[picker, call].flatMap((values) => [0.5, 0.99, 1].map((q) => ms(quantile(values, q)))),
-      `${ms(quantile(waited, 0.5))} / ${ms(quantile(waited, 1))}`,
-      `${ms(quantile(gc, 0.5))} / ${ms(quantile(gc, 1))}`,
-    ];
-  });
+/**
+ * Timed changes (convergence's, failover's switches), one row per kind after one of them all:
+ * p50, p99 and max to the picker and to the call, and what else held them up.
+ */
+function changeTable<S extends TimedChange & { readonly kind: string }>(
+  [change, call, all]: readonly [string, string, string],
+  kinds: readonly S['kind'][],
+  samples: readonly S[],
+  waited: (sample: S) => number,
+): string {
+  const pair = (values: number[]) => `${ms(quantile(values, 0.5))} / ${ms(quantile(values, 1))}`;
   return markdownTable(
     [
-      'change',
+      change,
       'n',
       '→ picker p50',
       'p99',
       'max',
-      '→ honouring call p50',
+      `${call} p50`,
       'p99',
       'max',
       'waiting for a CPU p50 / max',
       'GC pauses p50 / max',
     ],
-    rows,
+    [undefined, ...kinds].map((kind) => {
+      const mine = samples.filter((s) => kind === undefined || s.kind === kind);
+      const picker = mine.map((s) => s.toPickerMs).filter(Number.isFinite);
+      const called = mine.map((s) => s.toCallMs).filter(Number.isFinite);
+      return [
+        kind ?? all,
+        String(mine.length),
+        ...[picker, called].flatMap((values) => [0.5, 0.99, 1].map((q) => ms(quantile(values, q)))),
+        pair(mine.map(waited)),
+        pair(mine.map((s) => s.gcMs)),
+      ];
+    }),
+  );
+}
+
+function convergenceTable({ convergence }: BenchResults): string {
+  return changeTable(
+    ['change', '→ honouring call', '**all changes**'],
+    CHANGE_KINDS,
+    convergence.samples,
+    (s) => s.clientRunQueueMs + s.serverRunQueueMs,
   );
 }
 
@@ -254,33 +270,11 @@ function subsettingTable({ subsetting }: BenchResults): string {
 
 /** The failover section: the switches, then the idle watches. */
 function failoverSection(failover: FailoverResult): string {
-  const switches = markdownTable(
-    [
-      'switch',
-      'n',
-      '→ picker p50',
-      'p99',
-      'max',
-      '→ first call there p50',
-      'p99',
-      'max',
-      'waiting for a CPU p50 / max',
-      'GC pauses p50 / max',
-    ],
-    [undefined, ...FAILOVER_KINDS].map((kind) => {
-      const samples = failover.samples.filter((s) => kind === undefined || s.kind === kind);
-      const picker = samples.map((s) => s.toPickerMs).filter(Number.isFinite);
-      const call = samples.map((s) => s.toCallMs).filter(Number.isFinite);
-      const pair = (values: number[]) =>
-        `${ms(quantile(values, 0.5))} / ${ms(quantile(values, 1))}`;
-      return [
-        kind ?? '**both**',
-        String(samples.length),
-        ...[picker, call].flatMap((values) => [0.5, 0.99, 1].map((q) => ms(quantile(values, q)))),
-        pair(samples.map((s) => s.runQueueMs)),
-        pair(samples.map((s) => s.gcMs)),
-      ];
-    }),
+  const switches = changeTable(
+    ['switch', '→ first call there', '**both**'],
+    FAILOVER_KINDS,
+    failover.samples,
+    (s) => s.runQueueMs,
   );
   const idle = markdownTable(
     ['subscribers', 'wait', 'dc1 (home) per wait', 'dc2 per wait'],
