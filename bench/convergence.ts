@@ -13,8 +13,7 @@
 import type { Picker } from '../src/picker.js';
 import { ConsulTestServer } from '../src/testing/index.js';
 import { type Backends, spareAndBase } from './backends.js';
-import { rxlbChannel } from './channels.js';
-import { checkId, registerAll, registerWithCheck } from './consul-fixture.js';
+import { checkId, registerAll, registerWithCheck, rxlbChannel } from './channels.js';
 import { type CallRecord, startTraffic, unaryCaller } from './load.js';
 import type { RxlbApi } from './rxlb.js';
 import {

@@ -6,8 +6,7 @@
  */
 import { ConsulTestServer } from '../src/testing/index.js';
 import type { Backends } from './backends.js';
-import { type ChannelKind, KINDS, openChannel } from './channels.js';
-import { registerAll } from './consul-fixture.js';
+import { type ChannelKind, KINDS, openChannel, registerAll } from './channels.js';
 import { type LoadResult, runLoad, unaryCaller } from './load.js';
 import type { RxlbApi } from './rxlb.js';
 import { median } from './stats.js';
