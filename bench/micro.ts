@@ -299,37 +299,18 @@ async function channelPick(size: number, { rxlb, live }: Env): Promise<Run> {
   };
 }
 
-/** A picker's two rows: its pick() over the members, and over usable backends. */
-function pickerCases(
-  group: string,
-  names: { readonly members: string; readonly usable: string },
-  built: (env: Env) => Promise<{ readonly picker: Picker; readonly backends: Backends }>,
-): MicroCase[] {
-  return [
-    {
-      group,
-      name: names.members,
-      setup: async (env) => {
-        const { picker } = await built(env);
-        return () => do_not_optimize(picker.pick());
-      },
-    },
-    {
-      group,
-      name: names.usable,
-      setup: async (env) => {
-        const { picker, backends } = await built(env);
-        return () => do_not_optimize(picker.pick(backends));
-      },
-    },
-  ];
-}
-
 function pickCases(size: number): MicroCase[] {
   const group = pickGroup(size);
   const roundRobin = once(`${group}: roundRobin()`, async ({ rxlb }) => {
     const picker = await firstValueFrom(of(addAll(size)).pipe(rxlb.roundRobin()));
     return { picker, backends: { usable: picker.instances.map((instance) => backend(instance)) } };
+  });
+  const weighted = once(`${group}: weightedRoundRobin()`, async ({ rxlb }) => {
+    const picker = await firstValueFrom(of(weightedBatch(size)).pipe(rxlb.weightedRoundRobin()));
+    const backends: Backends = { usable: picker.instances.map((instance) => backend(instance)) };
+    picker.pick(); // builds the members' schedule, which the usable backends (all) share
+    picker.pick(backends);
+    return { picker, backends };
   });
   return [
     {
@@ -343,7 +324,25 @@ function pickCases(size: number): MicroCase[] {
       name: PICK_NAMES.floorBackends,
       setup: async (env) => bareBackendLoop((await roundRobin(env)).backends),
     },
-    ...pickerCases(group, PICK_NAMES, roundRobin),
+    // Each kind of picker has its own timed functions (function literals): V8 shares what a
+    // call site has learned among the closures of one literal, and `picker.pick` called on
+    // every kind of picker from one literal would time a polymorphic call.
+    {
+      group,
+      name: PICK_NAMES.members,
+      setup: async (env) => {
+        const { picker } = await roundRobin(env);
+        return () => do_not_optimize(picker.pick());
+      },
+    },
+    {
+      group,
+      name: PICK_NAMES.usable,
+      setup: async (env) => {
+        const { picker, backends } = await roundRobin(env);
+        return () => do_not_optimize(picker.pick(backends));
+      },
+    },
     { group, name: PICK_NAMES.channel, setup: (env) => channelPick(size, env) },
     {
       group,
@@ -355,34 +354,50 @@ function pickCases(size: number): MicroCase[] {
       },
     },
     { group, name: P2C_FLOOR, setup: () => p2cFloor(size) },
-    ...PICK_POLICIES.flatMap((policy) =>
-      pickerCases(
-        group,
-        { members: policyPickName(policy, 'members'), usable: policyPickName(policy, 'backends') },
-        once(`${group}: ${policy.name}`, async ({ rxlb }) => {
-          const picker = await firstValueFrom(of(addAll(size)).pipe(policy.operator(rxlb)));
-          // latencies as the channel would have measured them, 1 to 7 ms
-          const usable = picker.instances.map((instance, i) =>
-            backend(instance, { inFlight: i % 4, latencyMs: 1 + (i % 7) }),
-          );
-          return { picker, backends: { usable } };
-        }),
-      ),
-    ),
-    ...pickerCases(
+    ...PICK_POLICIES.flatMap((policy): MicroCase[] => {
+      const built = once(`${group}: ${policy.name}`, async ({ rxlb }) => {
+        const picker = await firstValueFrom(of(addAll(size)).pipe(policy.operator(rxlb)));
+        // latencies as the channel would have measured them, 1 to 7 ms
+        const usable = picker.instances.map((instance, i) =>
+          backend(instance, { inFlight: i % 4, latencyMs: 1 + (i % 7) }),
+        );
+        return { picker, backends: { usable } };
+      });
+      return [
+        {
+          group,
+          name: policyPickName(policy, 'members'),
+          setup: async (env) => {
+            const { picker } = await built(env);
+            return () => do_not_optimize(picker.pick());
+          },
+        },
+        {
+          group,
+          name: policyPickName(policy, 'backends'),
+          setup: async (env) => {
+            const { picker, backends } = await built(env);
+            return () => do_not_optimize(picker.pick(backends));
+          },
+        },
+      ];
+    }),
+    {
       group,
-      WEIGHTED_PICK_NAMES,
-      once(`${group}: weightedRoundRobin()`, async ({ rxlb }) => {
-        const batch = weightedBatch(size);
-        const picker = await firstValueFrom(of(batch).pipe(rxlb.weightedRoundRobin()));
-        const backends: Backends = {
-          usable: picker.instances.map((instance) => backend(instance)),
-        };
-        picker.pick(); // builds the members' schedule, which the usable backends (all) share
-        picker.pick(backends);
-        return { picker, backends };
-      }),
-    ),
+      name: WEIGHTED_PICK_NAMES.members,
+      setup: async (env) => {
+        const { picker } = await weighted(env);
+        return () => do_not_optimize(picker.pick());
+      },
+    },
+    {
+      group,
+      name: WEIGHTED_PICK_NAMES.usable,
+      setup: async (env) => {
+        const { picker, backends } = await weighted(env);
+        return () => do_not_optimize(picker.pick(backends));
+      },
+    },
   ];
 }
 
