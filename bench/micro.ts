@@ -62,10 +62,21 @@ type Run = () => unknown;
 /** What a case's setup makes: the function to time, with its group's full name if it has one. */
 type Made = Run | { readonly run: Run; readonly group: string };
 
-/** One row of the micro table: a benchmark whose `setup` builds the function to time. */
-export interface MicroCase extends Omit<Benchmark, 'fn'> {
+/**
+ * One row of the micro table: `setup` builds the function to time. The first case of each
+ * group is its reference row (the others are shown as multiples of its median).
+ */
+export interface MicroCase {
+  /** Rows of a group are compared with each other, e.g. `'pick(), 100 instances'`. */
+  readonly group: string;
+  readonly name: string;
   setup(env: Env): Made | Promise<Made>;
 }
+
+/** The cases of `group`, each made from its name and setup. */
+const rowsOf =
+  (group: string) =>
+  (name: string, setup: MicroCase['setup']): MicroCase => ({ group, name, setup });
 
 /** What the cases of one run share. */
 interface Env {
@@ -301,6 +312,7 @@ async function channelPick(size: number, { rxlb, live }: Env): Promise<Run> {
 
 function pickCases(size: number): MicroCase[] {
   const group = pickGroup(size);
+  const row = rowsOf(group);
   const roundRobin = once(`${group}: roundRobin()`, async ({ rxlb }) => {
     const picker = await firstValueFrom(of(addAll(size)).pipe(rxlb.roundRobin()));
     return { picker, backends: { usable: picker.instances.map((instance) => backend(instance)) } };
@@ -312,49 +324,28 @@ function pickCases(size: number): MicroCase[] {
     picker.pick(backends);
     return { picker, backends };
   });
+  // Each kind of picker has its own timed functions (function literals): V8 shares what a call
+  // site has learned among the closures of one literal, and `picker.pick` called on every kind
+  // of picker from one literal would time a polymorphic call.
   return [
-    {
-      group,
-      name: PICK_NAMES.floor,
-      baseline: true,
-      setup: async (env) => bareLoop((await roundRobin(env)).picker.instances),
-    },
-    {
-      group,
-      name: PICK_NAMES.floorBackends,
-      setup: async (env) => bareBackendLoop((await roundRobin(env)).backends),
-    },
-    // Each kind of picker has its own timed functions (function literals): V8 shares what a
-    // call site has learned among the closures of one literal, and `picker.pick` called on
-    // every kind of picker from one literal would time a polymorphic call.
-    {
-      group,
-      name: PICK_NAMES.members,
-      setup: async (env) => {
-        const { picker } = await roundRobin(env);
-        return () => do_not_optimize(picker.pick());
-      },
-    },
-    {
-      group,
-      name: PICK_NAMES.usable,
-      setup: async (env) => {
-        const { picker, backends } = await roundRobin(env);
-        return () => do_not_optimize(picker.pick(backends));
-      },
-    },
-    { group, name: PICK_NAMES.channel, setup: (env) => channelPick(size, env) },
-    {
-      group,
-      name: PICK_NAMES.grpcJs,
-      setup: ({ grpcJs }) => {
-        const picker = grpcJs(size);
-        const args: experimental.PickArgs = { metadata: new Metadata(), extraPickInfo: {} };
-        return () => do_not_optimize(picker.pick(args));
-      },
-    },
-    { group, name: P2C_FLOOR, setup: () => p2cFloor(size) },
-    ...PICK_POLICIES.flatMap((policy): MicroCase[] => {
+    row(PICK_NAMES.floor, async (env) => bareLoop((await roundRobin(env)).picker.instances)),
+    row(PICK_NAMES.floorBackends, async (env) => bareBackendLoop((await roundRobin(env)).backends)),
+    row(PICK_NAMES.members, async (env) => {
+      const { picker } = await roundRobin(env);
+      return () => do_not_optimize(picker.pick());
+    }),
+    row(PICK_NAMES.usable, async (env) => {
+      const { picker, backends } = await roundRobin(env);
+      return () => do_not_optimize(picker.pick(backends));
+    }),
+    row(PICK_NAMES.channel, (env) => channelPick(size, env)),
+    row(PICK_NAMES.grpcJs, ({ grpcJs }) => {
+      const picker = grpcJs(size);
+      const args: experimental.PickArgs = { metadata: new Metadata(), extraPickInfo: {} };
+      return () => do_not_optimize(picker.pick(args));
+    }),
+    row(P2C_FLOOR, () => p2cFloor(size)),
+    ...PICK_POLICIES.flatMap((policy) => {
       const built = once(`${group}: ${policy.name}`, async ({ rxlb }) => {
         const picker = await firstValueFrom(of(addAll(size)).pipe(policy.operator(rxlb)));
         // latencies as the channel would have measured them, 1 to 7 ms
@@ -364,40 +355,24 @@ function pickCases(size: number): MicroCase[] {
         return { picker, backends: { usable } };
       });
       return [
-        {
-          group,
-          name: policyPickName(policy, 'members'),
-          setup: async (env) => {
-            const { picker } = await built(env);
-            return () => do_not_optimize(picker.pick());
-          },
-        },
-        {
-          group,
-          name: policyPickName(policy, 'backends'),
-          setup: async (env) => {
-            const { picker, backends } = await built(env);
-            return () => do_not_optimize(picker.pick(backends));
-          },
-        },
+        row(policyPickName(policy, 'members'), async (env) => {
+          const { picker } = await built(env);
+          return () => do_not_optimize(picker.pick());
+        }),
+        row(policyPickName(policy, 'backends'), async (env) => {
+          const { picker, backends } = await built(env);
+          return () => do_not_optimize(picker.pick(backends));
+        }),
       ];
     }),
-    {
-      group,
-      name: WEIGHTED_PICK_NAMES.members,
-      setup: async (env) => {
-        const { picker } = await weighted(env);
-        return () => do_not_optimize(picker.pick());
-      },
-    },
-    {
-      group,
-      name: WEIGHTED_PICK_NAMES.usable,
-      setup: async (env) => {
-        const { picker, backends } = await weighted(env);
-        return () => do_not_optimize(picker.pick(backends));
-      },
-    },
+    row(WEIGHTED_PICK_NAMES.members, async (env) => {
+      const { picker } = await weighted(env);
+      return () => do_not_optimize(picker.pick());
+    }),
+    row(WEIGHTED_PICK_NAMES.usable, async (env) => {
+      const { picker, backends } = await weighted(env);
+      return () => do_not_optimize(picker.pick(backends));
+    }),
   ];
 }
 
@@ -414,6 +389,7 @@ const CHANGE_NAMES = Object.freeze({
 
 function changeCases(size: number): MicroCase[] {
   const group = changeGroup(size);
+  const row = rowsOf(group);
   const batch = once(group, () => weightedBatch(size));
   const views =
     (operator: (rxlb: RxlbApi) => OperatorFunction<readonly Update[], Picker>) =>
@@ -427,17 +403,18 @@ function changeCases(size: number): MicroCase[] {
       return () => do_not_optimize(picker.pick(turns[turn++ % 3]));
     };
   return [
-    {
-      group,
-      name: CHANGE_NAMES.floor,
-      baseline: true,
-      setup: (env) => {
-        const all = batch(env).map((update) => update.op === 'add' && update.instance);
-        return () => do_not_optimize(all.filter((_, i) => i !== size >> 1));
-      },
-    },
-    { group, name: CHANGE_NAMES.roundRobin, setup: views((rxlb) => rxlb.roundRobin()) },
-    { group, name: CHANGE_NAMES.weighted, setup: views((rxlb) => rxlb.weightedRoundRobin()) },
+    row(CHANGE_NAMES.floor, (env) => {
+      const all = batch(env).map((update) => update.op === 'add' && update.instance);
+      return () => do_not_optimize(all.filter((_, i) => i !== size >> 1));
+    }),
+    row(
+      CHANGE_NAMES.roundRobin,
+      views((rxlb) => rxlb.roundRobin()),
+    ),
+    row(
+      CHANGE_NAMES.weighted,
+      views((rxlb) => rxlb.weightedRoundRobin()),
+    ),
   ];
 }
 
@@ -467,7 +444,7 @@ function alternately<T>(values: readonly [T, T], next: (value: T) => void): Run 
 }
 
 function diffCases(size: number): MicroCase[] {
-  const group = diffGroup(size);
+  const row = rowsOf(diffGroup(size));
   const floor = (): Run => {
     let previous: ReadonlyMap<string, Instance> = new Map();
     return alternately(alternatingSets(size, 'one change'), (set) => {
@@ -485,13 +462,13 @@ function diffCases(size: number): MicroCase[] {
     return alternately(alternatingSets(size, change), (set) => source.next(set));
   };
   return [
-    { group, name: DIFF_FLOOR, baseline: true, setup: floor },
-    ...CHANGES.map((change) => ({ group, name: `diff(), ${change}`, setup: () => timed(change) })),
+    row(DIFF_FLOOR, floor),
+    ...CHANGES.map((change) => row(`diff(), ${change}`, () => timed(change))),
   ];
 }
 
 function roundRobinCases(size: number): MicroCase[] {
-  const group = roundRobinGroup(size);
+  const row = rowsOf(roundRobinGroup(size));
   const floor = (): Run => {
     const members = new Map([...instanceSet(size)]);
     return () => do_not_optimize([...members.values()]);
@@ -506,12 +483,8 @@ function roundRobinCases(size: number): MicroCase[] {
     return alternately([aToB, bToA], (batch) => source.next(batch));
   };
   return [
-    { group, name: ROUND_ROBIN_FLOOR, baseline: true, setup: floor },
-    ...CHANGES.map((change) => ({
-      group,
-      name: `roundRobin(), ${change}`,
-      setup: () => timed(change),
-    })),
+    row(ROUND_ROBIN_FLOOR, floor),
+    ...CHANGES.map((change) => row(`roundRobin(), ${change}`, () => timed(change))),
   ];
 }
 
@@ -566,24 +539,16 @@ const health = once(HEALTH_GROUP, async () => {
   return { text, body, group: `${HEALTH_GROUP} (${(text.length / 1e6).toFixed(1)} MB)` };
 });
 
+const healthRow = rowsOf(HEALTH_GROUP);
 const HEALTH_CASES: readonly MicroCase[] = [
-  {
-    group: HEALTH_GROUP,
-    name: 'reference: JSON.parse of the body',
-    baseline: true,
-    setup: async (env) => {
-      const { text, group } = await health(env);
-      return { group, run: () => do_not_optimize(JSON.parse(text)) };
-    },
-  },
-  {
-    group: HEALTH_GROUP,
-    name: 'rxlb mapHealthEntries → InstanceSet',
-    setup: async (env) => {
-      const { body, group } = await health(env);
-      return { group, run: () => do_not_optimize(mapHealthEntries(body)) };
-    },
-  },
+  healthRow('reference: JSON.parse of the body', async (env) => {
+    const { text, group } = await health(env);
+    return { group, run: () => do_not_optimize(JSON.parse(text)) };
+  }),
+  healthRow('rxlb mapHealthEntries → InstanceSet', async (env) => {
+    const { body, group } = await health(env);
+    return { group, run: () => do_not_optimize(mapHealthEntries(body)) };
+  }),
 ];
 
 /** Every row of the micro table, in its order. */
@@ -689,13 +654,13 @@ export async function runMicro(
       },
     };
     const benchmarks: Benchmark[] = [];
-    for (const { group, name, baseline = false, setup } of cases) {
+    const groups = new Set<string>();
+    for (const { group, name, setup } of cases) {
       const made = await setup(env);
-      benchmarks.push(
-        typeof made === 'function'
-          ? { group, name, baseline, fn: made }
-          : { group: made.group, name, baseline, fn: made.run },
-      );
+      const baseline = !groups.has(group); // the first of its group
+      groups.add(group);
+      const [fn, shown] = typeof made === 'function' ? [made, group] : [made.run, made.group];
+      benchmarks.push({ group: shown, name, baseline, fn });
     }
     return await measureAll(benchmarks, options);
   } finally {
