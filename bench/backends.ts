@@ -1,13 +1,18 @@
 /**
- * Starts the benchmark's gRPC backends in a child process, so that servers and client do not
- * share an event loop: every row of the macro table then measures the same client work
- * against the same servers (RESULTS.md says why).
+ * The benchmark's gRPC backends, in a child process so that servers and client do not share an
+ * event loop: every row of the macro table then measures the same client work against the
+ * same servers (RESULTS.md says why). This file is both ends: `startBackends` forks it, and as
+ * the child it runs echo servers on 127.0.0.1 (test/support/echo-server.ts). The child sends
+ * `{ addresses }` once they listen, answers `'cpu'` with its `process.cpuUsage()` and
+ * `'connections'` with the number of client connections open to its servers, makes a server
+ * slow on `{ delay: { index, ms } }` (every call then waits `ms` before it is handled; 0 makes
+ * it fast again) and answers `{ delayed: index }`, and exits when its parent disconnects.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { field } from './reflect.js';
 
-const ENTRY = fileURLToPath(new URL('./backend-process.ts', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
 
 export interface Backends {
   /** `127.0.0.1:port` of each echo server. */
@@ -71,7 +76,7 @@ export function spareAndBase(backends: Backends): {
 
 /** Starts `count` echo servers in a child process. */
 export async function startBackends(count: number): Promise<Backends> {
-  const child = fork(ENTRY, [String(count)], {
+  const child = fork(SELF, [String(count)], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -105,3 +110,31 @@ export async function startBackends(count: number): Promise<Backends> {
     },
   };
 }
+
+/** The child: `count` echo servers, answering its parent until it disconnects. */
+async function serve(count: number): Promise<void> {
+  // Imported here, so that the parent (the client measured) never loads the servers.
+  const { startEchoServers } = await import('../test/support/echo-server.js');
+  const servers = await startEchoServers(count);
+  process.on('message', (message) => {
+    const delay = field(message, 'delay');
+    const index = field(delay, 'index');
+    const ms = field(delay, 'ms');
+    if (typeof index === 'number' && typeof ms === 'number') {
+      const server = servers[index];
+      if (server) server.delayMs = ms;
+      process.send?.({ delayed: index });
+    }
+    if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+    if (message === 'connections') {
+      process.send?.({ connections: servers.reduce((sum, server) => sum + server.connections, 0) });
+    }
+  });
+  process.on('disconnect', () => {
+    for (const server of servers) server.stop();
+    process.exit(0);
+  });
+  process.send?.({ addresses: servers.map((server) => server.address) });
+}
+
+if (process.argv[1] === SELF) await serve(Number(process.argv[2] ?? '3'));

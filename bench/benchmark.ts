@@ -31,7 +31,10 @@ export interface Budget {
 }
 
 export interface MeasureOptions {
+  /** mitata's time per benchmark; undefined: its defaults. */
   readonly budget: Budget | undefined;
+  /** Only call each benchmark a few times (for the harness's own test): figures mean nothing. */
+  readonly smoke: boolean;
 }
 
 /**
@@ -45,11 +48,25 @@ function warm(fn: () => unknown): void {
   for (let i = 0; i < 10_000 && performance.now() < end; i++) fn();
 }
 
-/** Times each benchmark with mitata, one after the other, each warmed up first. */
+/** Calls each benchmark a few times; reports the last call's time. */
+function smokeAll(benchmarks: readonly Benchmark[]): BenchmarkResult[] {
+  return benchmarks.map(({ group, name, baseline = false, fn }) => {
+    let ns = 0;
+    for (let i = 0; i < 3; i++) {
+      const start = performance.now();
+      fn();
+      ns = (performance.now() - start) * 1e6;
+    }
+    return { group, name, baseline, avg: ns, p50: ns, p99: ns, samples: 1 };
+  });
+}
+
+/** Times each benchmark with mitata, one after the other, each warmed up first (or smokes them). */
 export async function measureAll(
   benchmarks: readonly Benchmark[],
-  { budget }: MeasureOptions,
+  { budget, smoke }: MeasureOptions,
 ): Promise<BenchmarkResult[]> {
+  if (smoke) return smokeAll(benchmarks);
   const results: BenchmarkResult[] = [];
   for (const { group, name, baseline = false, fn } of benchmarks) {
     warm(fn);

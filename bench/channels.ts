@@ -1,5 +1,6 @@
 /**
- * The channels of the macro table, over the same backends:
+ * The channels under test, and the registrations in ConsulTestServer that feed rxlb's. The
+ * channels of the macro table, over the same backends:
  * (a) rxlb's balanced channel fed by ConsulTestServer through the real pipeline,
  * (b) grpc-js's own round_robin over a static `ipv4:` target,
  * (c) one plain grpc-js channel to one backend: the ceiling, no balancing at all.
@@ -8,7 +9,7 @@
 import { type Channel, credentials, Channel as GrpcChannel } from '@grpc/grpc-js';
 import { tap } from 'rxjs';
 import type { Picker } from '../src/picker.js';
-import { roundRobinChannel } from './grpc-js-picker.js';
+import type { ConsulTestServer } from '../src/testing/index.js';
 import type { RxlbApi } from './rxlb.js';
 
 export const KINDS = ['rxlb', 'grpc-js', 'single'] as const;
@@ -19,6 +20,20 @@ export const KIND_LABELS: Readonly<Record<ChannelKind, string>> = {
   'grpc-js': '(b) grpc-js round_robin, static ipv4: target',
   single: '(c) one plain grpc-js channel to one backend (ceiling)',
 };
+
+/** The service config that turns grpc-js's round_robin on for a channel. */
+const ROUND_ROBIN_OPTIONS = Object.freeze({
+  'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+});
+
+/** A grpc-js channel balancing over `addresses` with its own round_robin. */
+export function roundRobinChannel(addresses: readonly string[]): Channel {
+  return new GrpcChannel(
+    `ipv4:${addresses.join(',')}`,
+    credentials.createInsecure(),
+    ROUND_ROBIN_OPTIONS,
+  );
+}
 
 function plainChannel(address: string): Channel {
   return new GrpcChannel(address, credentials.createInsecure(), {});
@@ -63,4 +78,43 @@ export function openChannel(
     case 'single':
       return plainChannel(addresses[0] ?? '');
   }
+}
+
+/** `"127.0.0.1:4000"` → host and port. */
+export function hostPort(address: string): { readonly host: string; readonly port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
+}
+
+/** Registers each address as an instance of `service` with no check (so it passes). */
+export function registerAll(
+  consul: ConsulTestServer,
+  service: string,
+  addresses: readonly string[],
+): void {
+  for (const address of addresses) {
+    const { host, port } = hostPort(address);
+    consul.registerService({ Name: service, ID: `${service}-${port}`, Address: host, Port: port });
+  }
+}
+
+/** The TTL check's id of an instance registered by {@link registerWithCheck}. */
+export const checkId = (id: string) => `${id}-ttl`;
+
+/** Registers `address` as instance `id` of `service` with a TTL check in `status`. */
+export function registerWithCheck(
+  consul: ConsulTestServer,
+  service: string,
+  id: string,
+  address: string,
+  status: 'passing' | 'critical',
+): void {
+  const { host, port } = hostPort(address);
+  consul.registerService({
+    Name: service,
+    ID: id,
+    Address: host,
+    Port: port,
+    Check: { CheckID: checkId(id), TTL: '1h', Status: status },
+  });
 }

@@ -1,18 +1,17 @@
+import type { MeasureOptions } from './benchmark.js';
 import type { ConsulLoadConfig } from './consul-load.js';
 import type { ConvergenceConfig } from './convergence.js';
 import type { FailoverConfig } from './failover.js';
 import type { MacroConfig } from './macro.js';
 import type { MemoryConfig } from './memory.js';
-import type { MicroConfig } from './micro.js';
-import type { PolicyLoadConfig } from './policy-load.js';
+import type { PolicyLoadConfig, TurnSlowConfig } from './policies.js';
 import type { SubsettingConfig } from './subsetting.js';
-import type { TurnSlowConfig } from './turn-slow.js';
 import type { WeightedSharesConfig } from './weighted-shares.js';
 
 /** How much of everything `npm run bench` does. */
 export interface BenchConfig {
   readonly name: 'full' | 'quick' | 'tiny';
-  readonly micro: MicroConfig;
+  readonly micro: MeasureOptions;
   readonly macro: MacroConfig;
   readonly convergence: ConvergenceConfig;
   readonly consulLoad: ConsulLoadConfig;
@@ -68,48 +67,20 @@ export const FULL: BenchConfig = {
   },
 };
 
-/** `npm run bench -- --quick`: the same steps, small, for a check in seconds. */
+/** `npm run bench -- --quick`: the same steps, small, for a check in seconds (the rest as FULL). */
 export const QUICK: BenchConfig = {
+  ...FULL,
   name: 'quick',
   micro: { budget: { minCpuTimeNs: 20e6, minSamples: 4, batchSamples: 256 }, smoke: false },
   macro: { rounds: 1, cellMs: 300, warmupMs: 300, concurrencies: [1, 64] },
   convergence: { warmupCycles: 1, cycles: 3, gapMs: 60, concurrency: 2 },
   consulLoad: { waitMs: 100, periods: 5, watches: 100 },
-  memory: {
-    warmupChanges: 50,
-    changes: 500,
-    checkpoints: 5,
-    concurrency: 4,
-    countObjects: true,
-    settleMs: 200,
-  },
-  weightedShares: { calls: 10_000, concurrency: 16 },
-  subsetting: { clients: 100, size: 10, backends: 300, rolling: false },
-  failover: {
-    warmupCycles: 1,
-    cycles: 3,
-    gapMs: 60,
-    concurrency: 2,
-    waitMs: 100,
-    periods: 5,
-    sharedSubscribers: 100,
-  },
+  memory: { ...FULL.memory, warmupChanges: 50, changes: 500, checkpoints: 5 },
+  subsetting: { ...FULL.subsetting, rolling: false },
+  failover: { ...FULL.failover, warmupCycles: 1, cycles: 3, gapMs: 60, waitMs: 100, periods: 5 },
   policies: {
-    load: {
-      rounds: { equal: 1, slow: 1 },
-      cellMs: 500,
-      warmupMs: 300,
-      concurrency: 32,
-      slowMs: 100,
-    },
-    turnSlow: {
-      runs: 1,
-      beforeMs: 500,
-      afterMs: 1_000,
-      windowMs: 100,
-      concurrency: 32,
-      slowMs: 100,
-    },
+    load: { ...FULL.policies.load, rounds: { equal: 1, slow: 1 }, cellMs: 500, warmupMs: 300 },
+    turnSlow: { ...FULL.policies.turnSlow, runs: 1, beforeMs: 500, afterMs: 1_000 },
   },
 };
 

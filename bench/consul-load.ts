@@ -7,7 +7,7 @@
 import type { Subscription } from 'rxjs';
 import { WATCH_DEFAULTS } from '../src/consul/options.js';
 import { ConsulTestServer } from '../src/testing/index.js';
-import { registerAll } from './consul-fixture.js';
+import { registerAll } from './channels.js';
 import type { RxlbApi } from './rxlb.js';
 import { sleep } from './stats.js';
 

@@ -13,14 +13,17 @@
 import type { Picker } from '../src/picker.js';
 import { ConsulTestServer } from '../src/testing/index.js';
 import { type Backends, spareAndBase } from './backends.js';
-import { rxlbChannel } from './channels.js';
-import { checkId, registerAll, registerWithCheck } from './consul-fixture.js';
-import { unaryCaller } from './echo-client.js';
-import { type GcPauses, recordGcPauses } from './gc-pauses.js';
-import { runQueueWaitMs } from './run-queue.js';
+import { checkId, registerAll, registerWithCheck, rxlbChannel } from './channels.js';
+import { type CallRecord, startTraffic, unaryCaller } from './load.js';
 import type { RxlbApi } from './rxlb.js';
-import { type Spread, sleep, spread } from './stats.js';
-import { type CallRecord, startTraffic } from './traffic.js';
+import {
+  type GcPauses,
+  recordGcPauses,
+  runQueueWaitMs,
+  type Spread,
+  sleep,
+  spread,
+} from './stats.js';
 
 export interface ConvergenceConfig {
   /** Cycles run first and not counted (JIT, connections). */
@@ -47,7 +50,7 @@ export interface ConvergenceSample {
   readonly toCallMs: number;
   /**
    * Meanwhile, how long the event loops of this process and of the backends' waited for a CPU
-   * (while other programs ran); see run-queue.ts.
+   * (while other programs ran); see stats.ts.
    */
   readonly clientRunQueueMs: number;
   readonly serverRunQueueMs: number;
@@ -78,7 +81,7 @@ interface Pending {
 }
 
 /** A change's two times, as convergence and failover measure them. */
-interface TimedChange {
+export interface TimedChange {
   readonly toPickerMs: number;
   readonly toCallMs: number;
   readonly gcMs: number;

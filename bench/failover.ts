@@ -12,15 +12,11 @@ import type { Subscription } from 'rxjs';
 import type { Picker } from '../src/picker.js';
 import { ConsulTestServer } from '../src/testing/index.js';
 import type { Backends } from './backends.js';
-import { rxlbChannel } from './channels.js';
-import { registerAll } from './consul-fixture.js';
+import { registerAll, rxlbChannel } from './channels.js';
 import { spreadsOf } from './convergence.js';
-import { unaryCaller } from './echo-client.js';
-import { recordGcPauses } from './gc-pauses.js';
-import { runQueueWaitMs } from './run-queue.js';
+import { type CallRecord, startTraffic, unaryCaller } from './load.js';
 import type { RxlbApi } from './rxlb.js';
-import { type Spread, sleep } from './stats.js';
-import { type CallRecord, startTraffic } from './traffic.js';
+import { recordGcPauses, runQueueWaitMs, type Spread, sleep } from './stats.js';
 
 export interface FailoverConfig {
   /** Cycles run first and not counted (JIT, connections). */
@@ -46,7 +42,7 @@ export interface FailoverSample {
   readonly toPickerMs: number;
   /** From the change to the end of the first call answered in that datacenter. */
   readonly toCallMs: number;
-  /** Meanwhile, how long this process's event loop waited for a CPU (see run-queue.ts). */
+  /** Meanwhile, how long this process's event loop waited for a CPU (see stats.ts). */
   readonly runQueueMs: number;
   /** Meanwhile, how long this process paused for garbage collection. */
   readonly gcMs: number;

@@ -6,10 +6,8 @@
  */
 import { ConsulTestServer } from '../src/testing/index.js';
 import type { Backends } from './backends.js';
-import { type ChannelKind, KINDS, openChannel } from './channels.js';
-import { registerAll } from './consul-fixture.js';
-import { unaryCaller } from './echo-client.js';
-import { type LoadResult, runLoad } from './load.js';
+import { type ChannelKind, KINDS, openChannel, registerAll } from './channels.js';
+import { type LoadResult, runLoad, unaryCaller } from './load.js';
 import type { RxlbApi } from './rxlb.js';
 import { median } from './stats.js';
 
@@ -72,17 +70,26 @@ async function measureCell(
   return { load, serverCpuPercent };
 }
 
+/** Each round's calls/s of `kind` ÷ those of `other`, at `concurrency`. */
+export function roundRatios(
+  cells: readonly MacroCell[],
+  kind: ChannelKind,
+  other: ChannelKind,
+  concurrency: number,
+): number[] {
+  return cells
+    .filter((c) => c.kind === kind && c.concurrency === concurrency)
+    .map((cell) => {
+      const peer = cells.find(
+        (c) => c.kind === other && c.concurrency === concurrency && c.round === cell.round,
+      );
+      return peer ? cell.load.callsPerSecond / peer.load.callsPerSecond : Number.NaN;
+    });
+}
+
 function summarize(cells: readonly MacroCell[], kind: ChannelKind, concurrency: number): MacroRow {
   const mine = cells.filter((c) => c.kind === kind && c.concurrency === concurrency);
-  const ratio = (other: ChannelKind) =>
-    median(
-      mine.map((cell) => {
-        const peer = cells.find(
-          (c) => c.kind === other && c.concurrency === concurrency && c.round === cell.round,
-        );
-        return peer ? cell.load.callsPerSecond / peer.load.callsPerSecond : Number.NaN;
-      }),
-    );
+  const ratio = (other: ChannelKind) => median(roundRatios(cells, kind, other, concurrency));
   const of = (value: (cell: MacroCell) => number) => median(mine.map(value));
   return {
     kind,

@@ -1,19 +1,86 @@
-/** bench/RESULTS.md: the machine, the targets with their measured values, then every table. */
+/**
+ * bench/RESULTS.md: the machine, the targets with their measured values, then every table;
+ * and the tables that the focused runs of run.ts print.
+ */
 import { readFileSync } from 'node:fs';
+import type { BenchmarkResult } from './benchmark.js';
 import { KIND_LABELS } from './channels.js';
-import { CHANGE_KINDS } from './convergence.js';
-import { failoverSection } from './failover-report.js';
-import { policySections } from './policy-report.js';
+import { CHANGE_KINDS, type TimedChange } from './convergence.js';
+import { FAILOVER_KINDS, type FailoverResult } from './failover.js';
+import type { PolicyRow, TurnSlowRow } from './policies.js';
 import { quantile } from './stats.js';
 import { SUBSET_SCHEME_LABELS } from './subsetting.js';
 import type { BenchResults } from './suite.js';
-import { formatRatio, markdownTable, microTable } from './table.js';
-import type { TargetResult } from './targets.js';
+
+/** A target, judged against the measured value (see targets.ts). */
+export interface TargetResult {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
 
 const METHOD = new URL('./METHOD.md', import.meta.url);
 
 const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)} ms` : '–');
+const tenthsMs = (value: number) => (Number.isFinite(value) ? `${value.toFixed(1)} ms` : '–');
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
+const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
+
+/** `12.3 ns`, `4.56 µs`, `7.89 ms` */
+export function formatDuration(ns: number): string {
+  if (!Number.isFinite(ns)) return '–';
+  if (ns < 1e3) return `${ns.toFixed(1)} ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${(ns / 1e6).toFixed(2)} ms`;
+}
+
+/** `0.97` */
+export function formatRatio(ratio: number): string {
+  return Number.isFinite(ratio) ? ratio.toFixed(2) : '–';
+}
+
+/**
+ * A Markdown table whose columns are padded, so that it reads as well in a terminal as it
+ * renders in Markdown. The first column is left-aligned, the others right-aligned.
+ */
+export function markdownTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, 3, ...rows.map((row) => row[column]?.length ?? 0)),
+  );
+  const line = (cells: readonly string[]) =>
+    `| ${widths
+      .map((width, column) => {
+        const cell = cells[column] ?? '';
+        return column === 0 ? cell.padEnd(width) : cell.padStart(width);
+      })
+      .join(' | ')} |`;
+  const rule = `| ${widths.map((width, column) => (column === 0 ? '-'.repeat(width) : `${'-'.repeat(width - 1)}:`)).join(' | ')} |`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+/** Micro results, one section per group, each row also as a multiple of its group's baseline. */
+export function microTable(results: readonly BenchmarkResult[]): string {
+  const rows: string[][] = [];
+  let group: string | undefined;
+  for (const result of results) {
+    if (result.group !== group) {
+      group = result.group;
+      rows.push([`**${group}**`]);
+    }
+    const baseline = results.find((r) => r.group === result.group && r.baseline);
+    rows.push([
+      result.name,
+      formatDuration(result.p50),
+      formatDuration(result.p99),
+      formatDuration(result.avg),
+      baseline ? `${formatRatio(result.p50 / baseline.p50)}×` : '',
+    ]);
+  }
+  return markdownTable(['per operation', 'p50', 'p99', 'avg', 'p50 vs ref.'], rows);
+}
 
 function header({ machine, config, rxlbFrom }: BenchResults): string {
   const minutes = Math.floor(machine.seconds / 60);
@@ -33,7 +100,7 @@ function header({ machine, config, rxlbFrom }: BenchResults): string {
   ].join('\n');
 }
 
-function targetTable(targets: readonly TargetResult[]): string {
+export function targetTable(targets: readonly TargetResult[]): string {
   return markdownTable(
     ['target', 'measured', 'met'],
     targets.map((t) => [t.target, t.measured, t.met ? 'yes' : '**no**']),
@@ -71,35 +138,51 @@ export function macroTable({ macro }: Pick<BenchResults, 'macro'>): string {
   );
 }
 
-function convergenceTable({ convergence }: BenchResults): string {
-  const rows = [undefined, ...CHANGE_KINDS].map((kind) => {
-    const samples = convergence.samples.filter((s) => kind === undefined || s.kind === kind);
-    const picker = samples.map((s) => s.toPickerMs).filter(Number.isFinite);
-    const call = samples.map((s) => s.toCallMs).filter(Number.isFinite);
-    const waited = samples.map((s) => s.clientRunQueueMs + s.serverRunQueueMs);
-    const gc = samples.map((s) => s.gcMs);
-    return [
-      kind ?? '**all changes**',
-      String(samples.length),
-      ...[picker, call].flatMap((values) => [0.5, 0.99, 1].map((q) => ms(quantile(values, q)))),
-      `${ms(quantile(waited, 0.5))} / ${ms(quantile(waited, 1))}`,
-      `${ms(quantile(gc, 0.5))} / ${ms(quantile(gc, 1))}`,
-    ];
-  });
+/**
+ * Timed changes (convergence's, failover's switches), one row per kind after one of them all:
+ * p50, p99 and max to the picker and to the call, and what else held them up.
+ */
+function changeTable<S extends TimedChange & { readonly kind: string }>(
+  [change, call, all]: readonly [string, string, string],
+  kinds: readonly S['kind'][],
+  samples: readonly S[],
+  waited: (sample: S) => number,
+): string {
+  const pair = (values: number[]) => `${ms(quantile(values, 0.5))} / ${ms(quantile(values, 1))}`;
   return markdownTable(
     [
-      'change',
+      change,
       'n',
       '→ picker p50',
       'p99',
       'max',
-      '→ honouring call p50',
+      `${call} p50`,
       'p99',
       'max',
       'waiting for a CPU p50 / max',
       'GC pauses p50 / max',
     ],
-    rows,
+    [undefined, ...kinds].map((kind) => {
+      const mine = samples.filter((s) => kind === undefined || s.kind === kind);
+      const picker = mine.map((s) => s.toPickerMs).filter(Number.isFinite);
+      const called = mine.map((s) => s.toCallMs).filter(Number.isFinite);
+      return [
+        kind ?? all,
+        String(mine.length),
+        ...[picker, called].flatMap((values) => [0.5, 0.99, 1].map((q) => ms(quantile(values, q)))),
+        pair(mine.map(waited)),
+        pair(mine.map((s) => s.gcMs)),
+      ];
+    }),
+  );
+}
+
+function convergenceTable({ convergence }: BenchResults): string {
+  return changeTable(
+    ['change', '→ honouring call', '**all changes**'],
+    CHANGE_KINDS,
+    convergence.samples,
+    (s) => s.clientRunQueueMs + s.serverRunQueueMs,
   );
 }
 
@@ -183,6 +266,80 @@ function subsettingTable({ subsetting }: BenchResults): string {
       row.rolling ? String(row.rolling.moved) : '–',
     ]),
   );
+}
+
+/** The failover section: the switches, then the idle watches. */
+function failoverSection(failover: FailoverResult): string {
+  const switches = changeTable(
+    ['switch', '→ first call there', '**both**'],
+    FAILOVER_KINDS,
+    failover.samples,
+    (s) => s.runQueueMs,
+  );
+  const idle = markdownTable(
+    ['subscribers', 'wait', 'dc1 (home) per wait', 'dc2 per wait'],
+    failover.idle.map((i) => [
+      `${i.subscribers} ${i.shared ? 'sharedConsulInstances$' : 'consulInstances$'}`,
+      `${i.waitMs} ms`,
+      i.perWait.dc1.toFixed(2),
+      i.perWait.dc2.toFixed(2),
+    ]),
+  );
+  const calls = `Calls during the switches: ${failover.callErrors} failed, ${failover.violations} started after a switch's picker and still reached the datacenter left; ${failover.timeouts} switches timed out.`;
+  return `${switches}\n\n${calls}\n\nIdle failover watches, health queries per wait period for each watched datacenter (all subscribers together when shared):\n\n${idle}`;
+}
+
+/** The table of `rows` (one mix of backends), as README and RESULTS.md show it. */
+function policyTable(rows: readonly PolicyRow[]): string {
+  return markdownTable(
+    [
+      'policy',
+      'calls/s',
+      '÷ roundRobin()',
+      '÷ grpc-js',
+      'on the slow one',
+      'p50',
+      'p99',
+      'p99.9',
+      'errors',
+    ],
+    rows.map((row) => [
+      row.policy,
+      row.callsPerSecond.toFixed(0),
+      formatRatio(row.vsRoundRobin),
+      formatRatio(row.vsGrpcJs),
+      row.backends === 'equal' ? `(${percent(row.slowShare)})` : percent(row.slowShare),
+      tenthsMs(row.p50Ms),
+      tenthsMs(row.p99Ms),
+      tenthsMs(row.p999Ms),
+      row.errors === 0 ? '0' : `${row.errors} (${row.firstError ?? ''})`,
+    ]),
+  );
+}
+
+function turnSlowTable(rows: readonly TurnSlowRow[]): string {
+  const worst = (values: readonly number[]) => Math.max(...values);
+  const sorted = (values: readonly number[]) => [...values].sort((a, b) => a - b);
+  const time = (value: number) => (Number.isFinite(value) ? `${value.toFixed(0)} ms` : 'never');
+  return markdownTable(
+    ['policy', 'below 10 % after (each run)', 'worst', 'its share at the end (each run)'],
+    rows.map((row) => [
+      row.policy,
+      sorted(row.shedMs).map(time).join(', '),
+      time(worst(row.shedMs)),
+      row.finalShare.map(percent).join(', '),
+    ]),
+  );
+}
+
+/** The policy sections: policies side by side, and a backend turning slow. */
+export function policySections({ policies }: Pick<BenchResults, 'policies'>): string[] {
+  const of = (mix: PolicyRow['backends']) => policies.load.filter((row) => row.backends === mix);
+  return [
+    `## Policies over five backends, one of them slow\n\nUnary calls, closed loop, over five backends of which one answers every call 100 ms later; medians over rounds (see the method). "On the slow one": its share of the calls. ÷ roundRobin() and ÷ grpc-js: median of the per-round ratios of calls/s.\n\n${policyTable(of('one slow'))}`,
+    `## Policies over five equal backends\n\nThe same, all five backends fast (the share in parentheses is the fifth backend's).\n\n${policyTable(of('equal'))}`,
+    `## A backend that turns slow mid-run\n\nFive fast backends; one of them turns 100 ms slower while the calls go on. Time from the change until its share of the calls was below 10 % (half its round-robin share) for good, over windows of 100 ms of calls by start time (the end of the first window from which every window is below: 100 ms means from the change on).\n\n${turnSlowTable(policies.turnSlow)}`,
+  ];
 }
 
 export function renderResults(results: BenchResults, targets: readonly TargetResult[]): string {

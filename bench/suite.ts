@@ -9,10 +9,9 @@ import { type FailoverResult, runFailover } from './failover.js';
 import { type MacroRow, runMacro } from './macro.js';
 import { type MemoryResult, runMemory } from './memory.js';
 import { runMicro } from './micro.js';
-import { type PolicyRow, runPolicyLoad } from './policy-load.js';
+import { type PolicyRow, runPolicyLoad, runTurnSlow, type TurnSlowRow } from './policies.js';
 import type { Rxlb } from './rxlb.js';
 import { runSubsetting, type SubsettingResult } from './subsetting.js';
-import { runTurnSlow, type TurnSlowRow } from './turn-slow.js';
 import { runWeightedShares, type WeightedSharesResult } from './weighted-shares.js';
 
 export interface MachineInfo {

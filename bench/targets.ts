@@ -1,20 +1,28 @@
-/** The benchmark targets (issues #5 and #9), each judged against the measured value. */
+/**
+ * The benchmark targets (issues #5, #9 and #10 for the load-aware policies), each judged
+ * against the measured value.
+ */
 import type { BenchmarkResult } from './benchmark.js';
-import { sizeLabel } from './fixtures.js';
 import type { MacroRow } from './macro.js';
 import type { MemorySnapshot } from './memory.js';
-import { CHANGES, DIFF_FLOOR, DIFF_SIZES, diffGroup } from './micro-diff.js';
-import { PICK_NAMES, PICK_SIZES, pickGroup } from './micro-pick.js';
-import { WEIGHTED_PICK_NAMES } from './micro-weighted.js';
-import { policyTargets } from './policy-targets.js';
+import {
+  CHANGES,
+  DIFF_FLOOR,
+  DIFF_SIZES,
+  diffGroup,
+  P2C_FLOOR,
+  PICK_NAMES,
+  PICK_POLICIES,
+  PICK_SIZES,
+  pickGroup,
+  policyPickName,
+  sizeLabel,
+  WEIGHTED_PICK_NAMES,
+} from './micro.js';
+import type { PolicyRow } from './policies.js';
+import { POLICY_NAMES } from './policies.js';
+import { formatDuration, formatRatio, type TargetResult } from './report.js';
 import type { BenchResults } from './suite.js';
-import { formatDuration, formatRatio } from './table.js';
-
-export interface TargetResult {
-  readonly target: string;
-  readonly measured: string;
-  readonly met: boolean;
-}
 
 /**
  * From 100 to 10,000 instances, diff()'s cost may grow this many times more than the floor's
@@ -77,7 +85,7 @@ function withinThreeTimesTheFloor(
   );
 }
 
-function pickTargets({ micro }: BenchResults): TargetResult[] {
+function pickTargets({ micro }: Pick<BenchResults, 'micro'>): TargetResult[] {
   const ratios = withinThreeTimesTheFloor(micro, PICK_NAMES.members, PICK_NAMES.usable);
   const largest = PICK_SIZES[PICK_SIZES.length - 1] ?? 0;
   const channel = p50(micro, pickGroup(largest), PICK_NAMES.channel);
@@ -92,7 +100,7 @@ function pickTargets({ micro }: BenchResults): TargetResult[] {
   ];
 }
 
-function diffTargets({ micro }: BenchResults): TargetResult[] {
+function diffTargets({ micro }: Pick<BenchResults, 'micro'>): TargetResult[] {
   const [small, , large] = DIFF_SIZES;
   const growth = (name: string) =>
     p50(micro, diffGroup(large), name) / p50(micro, diffGroup(small), name);
@@ -219,6 +227,119 @@ function subsettingTargets({ subsetting }: BenchResults): TargetResult[] {
       measured: `${row.leave.moved} connections moved, ${row.leave.clients} clients changed, ${row.leave.had} had it`,
       met: row.leave.moved === row.leave.had && row.leave.clients === row.leave.had,
     },
+  ];
+}
+
+/** Largest share of calls on the slow backend, by policy. */
+export const MAX_SLOW_SHARE: Readonly<Record<string, number>> = {
+  [POLICY_NAMES.leastRequest]: 0.05,
+  [POLICY_NAMES.peakEwma]: 0.02,
+};
+/** With one slow backend, the load-aware policies' calls/s ÷ grpc-js round_robin's. */
+export const MIN_VS_GRPC_JS = 2;
+/** With one slow backend, peakEwma()'s p99 ÷ grpc-js round_robin's. */
+export const MAX_P99_VS_GRPC_JS = 0.5;
+/** On equal backends, every rxlb policy's calls/s ÷ roundRobin()'s. */
+export const MIN_VS_ROUND_ROBIN = 0.97;
+/** A backend turning slow: longest time until its share is below half its round-robin share. */
+export const MAX_SHED_MS = 1_000;
+
+const percent = (share: number) => `${(share * 100).toFixed(1)} %`;
+
+function loadTargets(rows: readonly PolicyRow[]): TargetResult[] {
+  const slow = (policy: string) =>
+    rows.find((r) => r.backends === 'one slow' && r.policy === policy);
+  const roundRobin = slow(POLICY_NAMES.roundRobin);
+  const grpcJs = slow(POLICY_NAMES.grpcJs);
+  const targets: TargetResult[] = [];
+  for (const [policy, max] of Object.entries(MAX_SLOW_SHARE)) {
+    const row = slow(policy);
+    targets.push(
+      {
+        target: `one slow backend of five: ${policy} puts ≤ ${percent(max)} of the calls on it`,
+        measured: `${percent(row?.slowShare ?? Number.NaN)} (roundRobin() ${percent(roundRobin?.slowShare ?? Number.NaN)})`,
+        met: (row?.slowShare ?? Number.NaN) <= max,
+      },
+      {
+        target: `one slow backend of five: ${policy} calls/s ≥ ${MIN_VS_GRPC_JS}× grpc-js round_robin's`,
+        measured: `${formatRatio(row?.vsGrpcJs ?? Number.NaN)}× (${row?.callsPerSecond.toFixed(0)} vs ${grpcJs?.callsPerSecond.toFixed(0)} calls/s)`,
+        met: (row?.vsGrpcJs ?? Number.NaN) >= MIN_VS_GRPC_JS,
+      },
+    );
+  }
+  const ewma = slow(POLICY_NAMES.peakEwma);
+  const p99Ratio = (ewma?.p99Ms ?? Number.NaN) / (grpcJs?.p99Ms ?? Number.NaN);
+  targets.push({
+    target: `one slow backend of five: ${POLICY_NAMES.peakEwma} p99 ≤ ${MAX_P99_VS_GRPC_JS} × grpc-js round_robin's`,
+    measured: `${formatRatio(p99Ratio)}× (${ewma?.p99Ms.toFixed(1)} ms vs ${grpcJs?.p99Ms.toFixed(1)} ms)`,
+    met: p99Ratio <= MAX_P99_VS_GRPC_JS,
+  });
+  const equal = rows.filter(
+    (r) =>
+      r.backends === 'equal' &&
+      r.policy.startsWith('rxlb ') &&
+      r.policy !== POLICY_NAMES.roundRobin,
+  );
+  for (const row of equal) {
+    targets.push({
+      target: `five equal backends: ${row.policy} calls/s ≥ ${MIN_VS_ROUND_ROBIN} × roundRobin()'s`,
+      measured: `${row.vsRoundRobin.toFixed(3)} (${row.callsPerSecond.toFixed(0)} calls/s)`,
+      met: row.vsRoundRobin >= MIN_VS_ROUND_ROBIN,
+    });
+  }
+  return targets;
+}
+
+function turnSlowTargets({ policies }: Pick<BenchResults, 'policies'>): TargetResult[] {
+  return [POLICY_NAMES.leastRequest, POLICY_NAMES.peakEwma].map((policy) => {
+    const shed = policies.turnSlow.find((row) => row.policy === policy)?.shedMs ?? [];
+    const worst = shed.length > 0 ? Math.max(...shed) : Number.NaN;
+    return {
+      target: `a backend turning slow: ${policy} takes its share below half its round-robin share in < ${MAX_SHED_MS} ms (worst run)`,
+      measured: `${shed.map((t) => (Number.isFinite(t) ? `${t.toFixed(0)} ms` : 'never')).join(', ')}`,
+      met: worst < MAX_SHED_MS,
+    };
+  });
+}
+
+function policyPickTargets(micro: readonly BenchmarkResult[]): TargetResult[] {
+  return PICK_POLICIES.flatMap((policy) =>
+    PICK_SIZES.flatMap((size) =>
+      (
+        [
+          ['members', PICK_NAMES.floor],
+          ['backends', PICK_NAMES.floorBackends],
+        ] as const
+      ).map(([over, floorName]) => {
+        const floor = p50(micro, pickGroup(size), floorName);
+        const pick = p50(micro, pickGroup(size), policyPickName(policy, over));
+        const p2c = p50(micro, pickGroup(size), P2C_FLOOR);
+        return {
+          target: `${policyPickName(policy, over)} within ${policy.maxVsFloor}× of its floor, ${sizeLabel(size)}`,
+          measured: `${formatRatio(pick / floor)}× (${formatDuration(pick)} vs ${formatDuration(floor)}; P2C by hand ${formatDuration(p2c)}, ${formatRatio(p2c / floor)}×)`,
+          met: pick / floor <= policy.maxVsFloor,
+        };
+      }),
+    ),
+  );
+}
+
+export function policyTargets(results: Pick<BenchResults, 'policies' | 'micro'>): TargetResult[] {
+  return [
+    ...loadTargets(results.policies.load),
+    ...turnSlowTargets(results),
+    ...policyPickTargets(results.micro),
+  ];
+}
+
+/** The targets that read only the micro table. */
+export function microTargets(results: Pick<BenchResults, 'micro'>): TargetResult[] {
+  const { micro } = results;
+  return [
+    ...pickTargets(results),
+    ...diffTargets(results),
+    ...withinThreeTimesTheFloor(micro, WEIGHTED_PICK_NAMES.members, WEIGHTED_PICK_NAMES.usable),
+    ...policyPickTargets(micro),
   ];
 }
 

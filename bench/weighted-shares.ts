@@ -5,7 +5,7 @@
  */
 import { of } from 'rxjs';
 import { type Instance, instanceFromAddress } from '../src/instance.js';
-import { unaryCaller } from './echo-client.js';
+import { unaryCaller } from './load.js';
 import type { RxlbApi } from './rxlb.js';
 
 export interface WeightedSharesConfig {

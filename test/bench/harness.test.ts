@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TINY } from '../../bench/config.js';
-import { countHeapObjects } from '../../bench/heap-objects.js';
+import { countHeapObjects } from '../../bench/memory.js';
 import { POLICIES } from '../../bench/policies.js';
 import { renderResults } from '../../bench/report.js';
 import { loadRxlb } from '../../bench/rxlb.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SHED_SHARE, shedTime } from '../../bench/turn-slow.js';
+import { SHED_SHARE, shedTime } from '../../bench/policies.js';
 
 /** One call started every ms from `from` to `to`, on the turning backend when `slow(t)`. */
 function calls(from: number, to: number, slow: (t: number) => boolean) {
