@@ -4,7 +4,7 @@ import type { ConvergenceConfig } from './convergence.js';
 import type { FailoverConfig } from './failover.js';
 import type { MacroConfig } from './macro.js';
 import type { MemoryConfig } from './memory.js';
-import type { PolicyLoadConfig, TurnSlowConfig } from './policies.js';
+import type { GrayFailureConfig, PolicyLoadConfig, TurnSlowConfig } from './policies.js';
 import type { SubsettingConfig } from './subsetting.js';
 import type { WeightedSharesConfig } from './weighted-shares.js';
 
@@ -19,7 +19,11 @@ export interface BenchConfig {
   readonly weightedShares: WeightedSharesConfig;
   readonly subsetting: SubsettingConfig;
   readonly failover: FailoverConfig;
-  readonly policies: { readonly load: PolicyLoadConfig; readonly turnSlow: TurnSlowConfig };
+  readonly policies: {
+    readonly load: PolicyLoadConfig;
+    readonly turnSlow: TurnSlowConfig;
+    readonly grayFailures: GrayFailureConfig;
+  };
 }
 
 /** `npm run bench`: a few minutes; writes bench/RESULTS.md. */
@@ -64,6 +68,7 @@ export const FULL: BenchConfig = {
       concurrency: 32,
       slowMs: 100,
     },
+    grayFailures: { cellMs: 3_000, warmupMs: 300, concurrency: 16 },
   },
 };
 
@@ -81,6 +86,7 @@ export const QUICK: BenchConfig = {
   policies: {
     load: { ...FULL.policies.load, rounds: { equal: 1, slow: 1 }, cellMs: 500, warmupMs: 300 },
     turnSlow: { ...FULL.policies.turnSlow, runs: 1, beforeMs: 500, afterMs: 1_000 },
+    grayFailures: { ...FULL.policies.grayFailures, cellMs: 1_000 },
   },
 };
 
@@ -119,5 +125,6 @@ export const TINY: BenchConfig = {
       slowMs: 20,
     },
     turnSlow: { runs: 1, beforeMs: 100, afterMs: 200, windowMs: 50, concurrency: 4, slowMs: 20 },
+    grayFailures: { cellMs: 50, warmupMs: 20, concurrency: 4 },
   },
 };

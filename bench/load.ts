@@ -14,7 +14,10 @@ import { quantile } from './stats.js';
 export const PAYLOAD: EchoRequest = Object.freeze({ text: 'rxlb benchmark payload' });
 
 /** A unary echo call over `channel`; resolves with the reply, which names its backend. */
-export function unaryCaller(channel: Channel): () => Promise<EchoReply> {
+export function unaryCaller(
+  channel: Channel,
+  request: EchoRequest = PAYLOAD,
+): () => Promise<EchoReply> {
   const client = new Client('', credentials.createInsecure(), { channelOverride: channel });
   const { path, requestSerialize, responseDeserialize } = EchoService.unary;
   return () =>
@@ -23,7 +26,7 @@ export function unaryCaller(channel: Channel): () => Promise<EchoReply> {
         path,
         requestSerialize,
         responseDeserialize,
-        PAYLOAD,
+        request,
         (error, reply) => {
           if (error) reject(error);
           else if (reply) resolve(reply);

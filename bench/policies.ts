@@ -16,13 +16,15 @@
  *   stepped by 10 ms) from which every later window shows less. So `windowMs` is the shortest
  *   time it can report: that of a share below 10 % from the change on.
  */
-import type { Channel } from '@grpc/grpc-js';
+import { type Channel, credentials, Channel as GrpcChannel, status } from '@grpc/grpc-js';
+import { createClientFactory } from 'nice-grpc';
 import { type OperatorFunction, of } from 'rxjs';
 import type { Update } from '../src/instance.js';
 import type { Picker } from '../src/picker.js';
+import { EchoService } from '../test/support/echo-service.js';
 import type { Backends } from './backends.js';
 import { roundRobinChannel } from './channels.js';
-import { type LoadResult, runLoad, unaryCaller } from './load.js';
+import { type LoadResult, PAYLOAD, runLoad, unaryCaller } from './load.js';
 import { rotate } from './macro.js';
 import type { RxlbApi } from './rxlb.js';
 import { median, sleep } from './stats.js';
@@ -300,4 +302,133 @@ export async function runTurnSlow(
     }
   }
   return [...rows].map(([policy, row]) => ({ policy, ...row }));
+}
+
+export interface GrayFailureConfig {
+  /** How long each channel runs, after `warmupMs` of calls that all succeed. */
+  readonly cellMs: number;
+  readonly warmupMs: number;
+  readonly concurrency: number;
+}
+
+/** One channel with one backend of five failing every call at once. */
+export interface GrayFailureRow {
+  readonly policy: string;
+  readonly calls: number;
+  /** The share of calls that failed. */
+  readonly failedShare: number;
+}
+
+/** One client in a retry storm: every backend answers UNAVAILABLE. */
+export interface RetryStormRow {
+  readonly client: string;
+  readonly calls: number;
+  /** Attempts (calls the channel was asked to start) per call. */
+  readonly attemptsPerCall: number;
+}
+
+/** grpc-js's round_robin under its outlier_detection, A50's failure-percentage ejection. */
+const GRPC_JS_OUTLIER_DETECTION = JSON.stringify({
+  loadBalancingConfig: [
+    {
+      outlier_detection: {
+        interval: { seconds: 1, nanos: 0 },
+        max_ejection_percent: 50,
+        failure_percentage_ejection: {
+          threshold: 85,
+          enforcement_percentage: 100,
+          minimum_hosts: 3,
+          request_volume: 50,
+        },
+        child_policy: [{ round_robin: {} }],
+      },
+    },
+  ],
+});
+
+const GRAY_POLICIES: readonly Policy[] = [
+  ...POLICIES,
+  {
+    name: `${POLICY_NAMES.grpcJs} + outlier_detection (failure percentage, 1 s)`,
+    open: (_rxlb, addresses) =>
+      new GrpcChannel(`ipv4:${addresses.join(',')}`, credentials.createInsecure(), {
+        'grpc.service_config': GRPC_JS_OUTLIER_DETECTION,
+      }),
+  },
+];
+
+/** `channel` with every `createCall` (every attempt) counted. */
+function counted(channel: Channel): { channel: Channel; attempts: () => number } {
+  let attempts = 0;
+  const proxy = new Proxy(channel, {
+    get(target, key) {
+      if (key === 'createCall') {
+        return (...args: Parameters<Channel['createCall']>) => {
+          attempts++;
+          return target.createCall(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { channel: proxy, attempts: () => attempts };
+}
+
+/**
+ * Gray failures: every policy with default options, and grpc-js's round_robin alone and under
+ * outlier_detection, each over the same five backends for `cellMs` while the last one answers
+ * every call with INTERNAL at once; then a retry storm, every backend answering UNAVAILABLE,
+ * through nice-grpc clients that retry up to 3 attempts.
+ */
+export async function runGrayFailures(
+  rxlb: RxlbApi,
+  backends: Backends,
+  config: GrayFailureConfig,
+): Promise<{ failing: GrayFailureRow[]; storm: RetryStormRow[] }> {
+  const { addresses, slowIndex } = policyBackends(backends);
+  const failOn = addresses[slowIndex] as string;
+  const failing: GrayFailureRow[] = [];
+  for (const policy of GRAY_POLICIES) {
+    const channel = policy.open(rxlb, addresses);
+    try {
+      await runLoad(unaryCaller(channel), config.concurrency, config.warmupMs);
+      const call = unaryCaller(channel, { ...PAYLOAD, failWith: status.INTERNAL, failOn });
+      const load = await runLoad(call, config.concurrency, config.cellMs);
+      const calls = load.calls + load.errors;
+      failing.push({ policy: policy.name, calls, failedShare: load.errors / Math.max(1, calls) });
+    } finally {
+      channel.close();
+    }
+  }
+  const clients = [
+    ['rxlb retryOnAnotherInstance(), default budget', {}],
+    ['rxlb retryOnAnotherInstance({ retryBudget: false })', { retryBudget: false }],
+  ] as const;
+  const storm: RetryStormRow[] = [];
+  const unavailable = { ...PAYLOAD, failWith: status.UNAVAILABLE };
+  for (const [client, options] of clients) {
+    const balanced = rxlb.createBalancedChannel(
+      of(addresses).pipe(rxlb.diff(), rxlb.roundRobin()),
+      {
+        name: 'echo',
+      },
+    );
+    const { channel, attempts } = counted(balanced);
+    try {
+      // warmed by a client of its own: the storm's client starts with a budget of its own
+      const warm = createClientFactory().create(EchoService, channel);
+      await runLoad(() => warm.unary(PAYLOAD), config.concurrency, config.warmupMs);
+      const echo = createClientFactory()
+        .use(rxlb.retryOnAnotherInstance(options))
+        .create(EchoService, channel);
+      const before = attempts();
+      const load = await runLoad(() => echo.unary(unavailable), config.concurrency, config.cellMs);
+      const calls = load.calls + load.errors;
+      storm.push({ client, calls, attemptsPerCall: (attempts() - before) / Math.max(1, calls) });
+    } finally {
+      balanced.close();
+    }
+  }
+  return { failing, storm };
 }

@@ -7,7 +7,7 @@ import type { BenchmarkResult } from './benchmark.js';
 import { KIND_LABELS } from './channels.js';
 import { CHANGE_KINDS, type TimedChange } from './convergence.js';
 import { FAILOVER_KINDS, type FailoverResult } from './failover.js';
-import type { PolicyRow, TurnSlowRow } from './policies.js';
+import type { GrayFailureRow, PolicyRow, RetryStormRow, TurnSlowRow } from './policies.js';
 import { quantile } from './stats.js';
 import { SUBSET_SCHEME_LABELS } from './subsetting.js';
 import type { BenchResults } from './suite.js';
@@ -332,12 +332,27 @@ function turnSlowTable(rows: readonly TurnSlowRow[]): string {
   );
 }
 
-/** The policy sections: policies side by side, and a backend turning slow. */
+function grayTable(rows: readonly GrayFailureRow[]): string {
+  return markdownTable(
+    ['channel', 'calls', 'failed'],
+    rows.map((row) => [row.policy, String(row.calls), percent(row.failedShare)]),
+  );
+}
+
+function stormTable(rows: readonly RetryStormRow[]): string {
+  return markdownTable(
+    ['client', 'calls', 'attempts per call'],
+    rows.map((row) => [row.client, String(row.calls), row.attemptsPerCall.toFixed(2)]),
+  );
+}
+
+/** The policy sections: policies side by side, one failing, and a backend turning slow. */
 export function policySections({ policies }: Pick<BenchResults, 'policies'>): string[] {
   const of = (mix: PolicyRow['backends']) => policies.load.filter((row) => row.backends === mix);
   return [
     `## Policies over five backends, one of them slow\n\nUnary calls, closed loop, over five backends of which one answers every call 100 ms later; medians over rounds (see the method). "On the slow one": its share of the calls. ÷ roundRobin() and ÷ grpc-js: median of the per-round ratios of calls/s.\n\n${policyTable(of('one slow'))}`,
     `## Policies over five equal backends\n\nThe same, all five backends fast (the share in parentheses is the fifth backend's).\n\n${policyTable(of('equal'))}`,
+    `## One backend of five failing every call\n\nFive backends; the last answers every call with INTERNAL at once (a bad deploy), while discovery still lists it. Default options, 16 callers, no retry middleware; the share of the calls that failed.\n\n${grayTable(policies.grayFailures.failing)}\n\nA retry storm: every backend answers UNAVAILABLE; nice-grpc clients of rxlb's channel with \`retryOnAnotherInstance()\` (up to 3 attempts), 16 callers. Attempts: calls the channel was asked to start, per call.\n\n${stormTable(policies.grayFailures.storm)}`,
     `## A backend that turns slow mid-run\n\nFive fast backends; one of them turns 100 ms slower while the calls go on. Time from the change until its share of the calls was below 10 % (half its round-robin share) for good, over windows of 100 ms of calls by start time (the end of the first window from which every window is below: 100 ms means from the change on).\n\n${turnSlowTable(policies.turnSlow)}`,
   ];
 }

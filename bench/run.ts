@@ -22,7 +22,7 @@ import { type Backends, startBackends } from './backends.js';
 import { FULL, QUICK } from './config.js';
 import { roundRatios, runMacro } from './macro.js';
 import { POLICY_PICK_CASES, runMicro } from './micro.js';
-import { runPolicyLoad, runTurnSlow } from './policies.js';
+import { runGrayFailures, runPolicyLoad, runTurnSlow } from './policies.js';
 import { macroTable, microTable, policySections, renderResults, targetTable } from './report.js';
 import { ensureBuilt, loadRxlb, type RxlbApi } from './rxlb.js';
 import { ratioInterval } from './stats.js';
@@ -73,7 +73,8 @@ const PARTS: Readonly<Record<string, (api: RxlbApi, backends: Backends) => Promi
     const micro = await runMicro(api, addresses, config.micro, POLICY_PICK_CASES);
     const load = await runPolicyLoad(api, backends, config.policies.load);
     const turnSlow = await runTurnSlow(api, backends, config.policies.turnSlow);
-    const results = { micro, policies: { load, turnSlow } };
+    const grayFailures = await runGrayFailures(api, backends, config.policies.grayFailures);
+    const results = { micro, policies: { load, turnSlow, grayFailures } };
     const sections = policySections(results).join('\n\n');
     console.log(`${targetTable(policyTargets(results))}\n\n${sections}\n\n${microTable(micro)}`);
   },

@@ -9,7 +9,15 @@ import { type FailoverResult, runFailover } from './failover.js';
 import { type MacroRow, runMacro } from './macro.js';
 import { type MemoryResult, runMemory } from './memory.js';
 import { runMicro } from './micro.js';
-import { type PolicyRow, runPolicyLoad, runTurnSlow, type TurnSlowRow } from './policies.js';
+import {
+  type GrayFailureRow,
+  type PolicyRow,
+  type RetryStormRow,
+  runGrayFailures,
+  runPolicyLoad,
+  runTurnSlow,
+  type TurnSlowRow,
+} from './policies.js';
 import type { Rxlb } from './rxlb.js';
 import { runSubsetting, type SubsettingResult } from './subsetting.js';
 import { runWeightedShares, type WeightedSharesResult } from './weighted-shares.js';
@@ -44,6 +52,11 @@ export interface BenchResults {
   readonly policies: {
     readonly load: readonly PolicyRow[];
     readonly turnSlow: readonly TurnSlowRow[];
+    /** One backend failing every call; and a retry storm. */
+    readonly grayFailures: {
+      readonly failing: readonly GrayFailureRow[];
+      readonly storm: readonly RetryStormRow[];
+    };
   };
 }
 
@@ -84,6 +97,7 @@ export async function runSuite(
     const policies = await step('policies', async () => ({
       load: await runPolicyLoad(rxlb.api, backends, config.policies.load),
       turnSlow: await runTurnSlow(rxlb.api, backends, config.policies.turnSlow),
+      grayFailures: await runGrayFailures(rxlb.api, backends, config.policies.grayFailures),
     }));
     // Last: its heap snapshots leave V8's heap profiler tracking object moves, which slows
     // every later garbage collection for the rest of the process (the policy rows ran at half

@@ -324,10 +324,40 @@ function policyPickTargets(micro: readonly BenchmarkResult[]): TargetResult[] {
   );
 }
 
+/**
+ * Gray failures (issue "Gray failures"): with default options, every rxlb policy fails at most
+ * max(5 %, 1.5×) what grpc-js with A50's failure-percentage ejection fails; a retry storm costs
+ * at most 1.25 attempts per call plus the budget's floor (10 a second over its 10 s window).
+ */
+function grayFailureTargets({ policies }: Pick<BenchResults, 'policies'>): TargetResult[] {
+  const { failing, storm } = policies.grayFailures;
+  const reference = failing.find((row) => row.policy.includes('outlier_detection'));
+  const bound = Math.max(0.05, 1.5 * (reference?.failedShare ?? Number.NaN));
+  const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
+  const budgeted = storm.find((row) => row.client.includes('default budget'));
+  const floor = 100 / Math.max(1, budgeted?.calls ?? 1);
+  return [
+    ...failing
+      .filter((row) => row.policy.startsWith('rxlb'))
+      .map((row) => ({
+        target: `one backend of five failing every call: ${row.policy} fails ≤ max(5 %, 1.5 × grpc-js with outlier_detection)`,
+        measured: `${pct(row.failedShare)} (grpc-js with outlier_detection ${pct(reference?.failedShare ?? Number.NaN)})`,
+        met: row.failedShare <= bound,
+      })),
+    {
+      target:
+        'a retry storm: rxlb retryOnAnotherInstance() sends ≤ 1.25 attempts per call + 10 retries/s',
+      measured: `${budgeted?.attemptsPerCall.toFixed(2)} attempts per call (bound ${(1.25 + floor).toFixed(2)} over ${budgeted?.calls} calls)`,
+      met: (budgeted?.attemptsPerCall ?? Number.POSITIVE_INFINITY) <= 1.25 + floor,
+    },
+  ];
+}
+
 export function policyTargets(results: Pick<BenchResults, 'policies' | 'micro'>): TargetResult[] {
   return [
     ...loadTargets(results.policies.load),
     ...turnSlowTargets(results),
+    ...grayFailureTargets(results),
     ...policyPickTargets(results.micro),
   ];
 }

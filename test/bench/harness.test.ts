@@ -50,6 +50,14 @@ describe('the benchmark harness', () => {
     expect(results.policies.turnSlow.map((row) => row.shedMs.length)).toEqual(
       POLICIES.map(() => TINY.policies.turnSlow.runs),
     );
+    const { failing, storm } = results.policies.grayFailures;
+    expect(failing.map((row) => row.policy)).toEqual([
+      ...POLICIES.map((policy) => policy.name),
+      expect.stringContaining('outlier_detection'),
+    ]);
+    expect(failing.every((row) => row.calls > 0)).toBe(true);
+    // without a budget every call of the storm takes its 3 attempts
+    expect(storm.map((row) => row.attemptsPerCall)).toEqual([expect.any(Number), 3]);
 
     const targets = evaluateTargets(results);
     const markdown = renderResults(results, targets);
