@@ -15,7 +15,7 @@ const CHANNEL_TESTS = [
   'test/grpc/conformance/restarts.test.ts',
   'test/telemetry/channel-metrics.test.ts',
   'test/grpc/weighted-round-robin.test.ts',
-  // inFlight and callEnded() reports come from how the channel tracks calls in grpc-js
+  // inFlight and the latency the channel measures come from how it tracks calls in grpc-js
   'test/grpc/load-aware-policies.test.ts',
 ];
 
