@@ -37,7 +37,12 @@ export {
 } from './grpc/balanced-channel.js';
 export type { GrpcJsChannelModule } from './grpc/grpc-js-module.js';
 export type { BalancedChannelOptions, OutlierDetectionOptions } from './grpc/options.js';
-export type { EjectionClock, EjectionEvent, EjectionReason } from './grpc/outlier-detection.js';
+export type {
+  EjectionClock,
+  EjectionEvent,
+  EjectionReason,
+  UnejectReason,
+} from './grpc/outlier-detection.js';
 export {
   type RetryOnAnotherInstanceCallOptions,
   type RetryOnAnotherInstanceOptions,

@@ -61,7 +61,7 @@ export type EjectionEvent =
 export type EjectionReason = 'consecutiveFailures' | 'successRate' | 'failurePercentage';
 
 /** Why an ejection ended: see {@link EjectionEvent}. */
-type UnejectReason = 'expired' | 'reconnected' | 'removed' | 'maxEjectionPercent';
+export type UnejectReason = 'expired' | 'reconnected' | 'removed' | 'maxEjectionPercent';
 
 /**
  * The time source of outlier detection: the system clock by default, a manual one in tests.

@@ -68,7 +68,7 @@ import {
  *
  * @param options The datacenters in order of preference and `minHealthy`; see
  * {@link ChooseDatacenterOptions}. Validated at once: a bad option throws a `TypeError` naming it.
- * @see [All chooseDatacenter() marble diagrams](../../docs/marbles/)
+ * @see [All chooseDatacenter() marble diagrams](https://github.com/rxlb/rxlb/tree/main/docs/marbles)
  *
  * @return A function that returns an Observable of the sets to serve.
  */

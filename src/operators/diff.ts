@@ -63,7 +63,7 @@ import { readInstanceSet } from './internal/read-instance-set.js';
  *
  * @see {@link roundRobin} builds a picker from the batches.
  * @see {@link InstanceSetError} for what a malformed emission produces.
- * @see [All diff() marble diagrams](../../docs/marbles/)
+ * @see [All diff() marble diagrams](https://github.com/rxlb/rxlb/tree/main/docs/marbles)
  *
  * @return A function that returns an Observable of batches of {@link Update}s.
  */

@@ -100,7 +100,7 @@ const CALLER = 'leastRequest()';
  * a `TypeError` naming the option.
  * @see {@link peakEwma} weighs latency too, and reacts to a slow backend sooner.
  * @see {@link roundRobin} for even spreading, which ignores load.
- * @see [All leastRequest() marble diagrams](../../docs/marbles/)
+ * @see [All leastRequest() marble diagrams](https://github.com/rxlb/rxlb/tree/main/docs/marbles)
  *
  * @return A function that returns an Observable of {@link Picker}s.
  */

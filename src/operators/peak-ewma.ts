@@ -99,7 +99,7 @@ const MOVED: Readonly<Record<string, string>> = {
  * that is not a function throws a `TypeError` naming the option (`decayMs` and `scheduler`
  * say where they went: the channel's `decayMs`).
  * @see {@link leastRequest} needs no latency, and suits backends of one speed.
- * @see [All peakEwma() marble diagrams](../../docs/marbles/)
+ * @see [All peakEwma() marble diagrams](https://github.com/rxlb/rxlb/tree/main/docs/marbles)
  *
  * @return A function that returns an Observable of {@link Picker}s.
  */

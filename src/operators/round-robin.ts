@@ -67,7 +67,7 @@ const DEFAULTS = { random: Math.random } as const satisfies Required<RoundRobinO
  * @param options See {@link RoundRobinOptions}. Validated at once: an unknown key, or a
  * `random` that is not a function, throws a `TypeError` naming the option.
  * @see {@link diff} produces the batches from instance sets.
- * @see [All roundRobin() marble diagrams](../../docs/marbles/)
+ * @see [All roundRobin() marble diagrams](https://github.com/rxlb/rxlb/tree/main/docs/marbles)
  *
  * @return A function that returns an Observable of {@link Picker}s.
  */

@@ -99,7 +99,7 @@ export interface SubsetOptions {
  * @param options See {@link SubsetOptions}. Validated at once: a missing or non-integer
  * `size`, a `clientId` that is neither a non-negative safe integer nor a non-empty string, or an
  * unknown key throws a `TypeError` naming the option.
- * @see [All subset() marble diagrams](../../docs/marbles/)
+ * @see [All subset() marble diagrams](https://github.com/rxlb/rxlb/tree/main/docs/marbles)
  *
  * @return A function that returns an Observable of batches of {@link Update}s of the subset.
  */

@@ -115,7 +115,7 @@ const DEFAULTS = { random: Math.random } as const satisfies Required<WeightedRou
  * @param options See {@link WeightedRoundRobinOptions}. Validated at once: an unknown key, or
  * a `random` that is not a function, throws a `TypeError` naming the option.
  * @see {@link roundRobin} for equal weights.
- * @see [All weightedRoundRobin() marble diagrams](../../docs/marbles/)
+ * @see [All weightedRoundRobin() marble diagrams](https://github.com/rxlb/rxlb/tree/main/docs/marbles)
  *
  * @return A function that returns an Observable of {@link Picker}s.
  */

@@ -69,7 +69,7 @@ import {
  *
  * @param options One policy and its settings; see {@link WhenNobodyOptions}. Validated at
  * once: a bad option throws a `TypeError` naming it.
- * @see [All whenNobody() marble diagrams](../../docs/marbles/)
+ * @see [All whenNobody() marble diagrams](https://github.com/rxlb/rxlb/tree/main/docs/marbles)
  *
  * @return A function that returns an Observable of the instance sets to serve.
  */
