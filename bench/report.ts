@@ -289,7 +289,7 @@ function failoverSection(failover: FailoverResult): string {
   return `${switches}\n\n${calls}\n\nIdle failover watches, health queries per wait period for each watched datacenter (all subscribers together when shared):\n\n${idle}`;
 }
 
-/** The table of `rows` (one mix of backends), as README and RESULTS.md show it. */
+/** The table of `rows` (one mix of backends), as RESULTS.md and docs/policies.md show it. */
 function policyTable(rows: readonly PolicyRow[]): string {
   return markdownTable(
     [

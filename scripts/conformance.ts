@@ -1,7 +1,7 @@
 /**
  * `npm run conformance`: runs the conformance scenarios (rxlb's balanced channel and grpc-js's
  * round_robin, side by side on the same backends) and prints what they measured as the
- * Markdown table README shows.
+ * Markdown table docs/failures.md shows.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';

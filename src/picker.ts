@@ -97,8 +97,8 @@ export interface Backend {
   readonly successes: number;
   /**
    * Its calls that failed for the backend's sake, recently, counted as `successes` are: a lost
-   * connection, UNAVAILABLE, INTERNAL, UNKNOWN or DATA_LOSS (see README's "Failure
-   * behaviour"). Fractional.
+   * connection, UNAVAILABLE, INTERNAL, UNKNOWN or DATA_LOSS (see docs/failures.md).
+   * Fractional.
    */
   readonly failures: number;
 }

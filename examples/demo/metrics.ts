@@ -1,7 +1,6 @@
 /**
  * The demo's metrics summary: rxlb's OpenTelemetry instruments, read from an in-memory reader
- * of the SDK when the run ends, as an application's exporter would read them (README,
- * "Metrics"). Nothing here counts on its own: every number is what the library recorded.
+ * of the SDK when the run ends, as an application's exporter would read them (docs/metrics.md). Nothing here counts on its own: every number is what the library recorded.
  */
 import type { Attributes } from '@opentelemetry/api';
 import {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `rxlb` command. See `rxlb --help`, and the README's "The rxlb command". */
+/** The `rxlb` command. See `rxlb --help`, and docs/cli.md. */
 import { parseCommand, USAGE, UsageError } from './args.js';
 import { runWatch } from './watch.js';
 

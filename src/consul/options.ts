@@ -136,7 +136,7 @@ export interface ConsulInstancesOptions extends ConsulConnectionOptions {
   /** Called after every answer and every failure. */
   readonly onStatus?: (status: ConsulStatus) => void;
   /**
-   * Where the watch's metrics go (`rxlb.discovery.*`, see README's "Metrics"): an
+   * Where the watch's metrics go (`rxlb.discovery.*`, see docs/metrics.md): an
    * OpenTelemetry `MeterProvider`. Default: the global one of `@opentelemetry/api`, if the
    * application has it; nothing without it.
    */

@@ -17,7 +17,7 @@ export interface MeasuredBackend {
 }
 
 /**
- * One balanced channel's metrics (see README's "Metrics"), with its `grpc.target`. Every
+ * One balanced channel's metrics (see docs/metrics.md), with its `grpc.target`. Every
  * attribute is bounded: the target, a method of the service, a status code, a state, a
  * reason. No backend address is an attribute: addresses come and go with every deploy;
  * `channel.backends()` shows them.

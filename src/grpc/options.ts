@@ -157,7 +157,7 @@ export interface BalancedChannelOptions {
    */
   readonly decayMs?: number;
   /**
-   * Where the channel's metrics go (see README's "Metrics"): an OpenTelemetry
+   * Where the channel's metrics go (see docs/metrics.md): an OpenTelemetry
    * `MeterProvider`. Default: the global one of `@opentelemetry/api`, if the application has
    * it (register yours before creating channels); nothing without it.
    */

@@ -3,8 +3,8 @@ import { type MeterProviderLike, meterOf } from './meter.js';
 
 /**
  * The names of rxlb's OpenTelemetry metrics: gRPC's own per-attempt metrics (gRFC A66) and
- * subchannel metrics (gRFC A94), as a gRPC channel records them, and rxlb's own. README's
- * "Metrics" table gives every unit and attribute. Instruments are created once per meter.
+ * subchannel metrics (gRFC A94), as a gRPC channel records them, and rxlb's own. docs/metrics.md's
+ * table gives every unit and attribute. Instruments are created once per meter.
  *
  * @example
  * ```ts

@@ -1,16 +1,19 @@
 /**
- * README.md's TypeScript blocks, compiled as a reader would paste them: each ```ts block is
+ * The TypeScript blocks of README.md and the guides (docs/*.md), compiled as a reader would
+ * paste them: each ```ts block is
  * a module of its own that imports `rxlb` and `rxlb/testing` (mapped to src/) and the
  * packages rxlb's users have. What a block assumes without showing it (a `picker$`, a
  * generated client) is declared in a prelude: an HTML comment right before the block, hidden
  * on the rendered page, `<!-- prelude: declare const picker$: Observable<Picker>; -->`.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 
 export interface Snippet {
-  /** The line of README.md where the block's code starts. */
+  /** The Markdown file the block is in, relative to the repository (`README.md`). */
+  readonly file: string;
+  /** The line of that file where the block's code starts. */
   readonly line: number;
   /** The prelude's code, then the block's. */
   readonly code: string;
@@ -19,8 +22,8 @@ export interface Snippet {
 const FENCE = /^```(\w*)\s*$/;
 const PRELUDE = /^<!--\s*prelude:([\s\S]*)-->$/;
 
-/** The ```ts blocks of `markdown`, each with its prelude. */
-export function tsSnippets(markdown: string): Snippet[] {
+/** The ```ts blocks of `markdown` (the text of `file`), each with its prelude. */
+export function tsSnippets(markdown: string, file = 'README.md'): Snippet[] {
   const lines = markdown.split('\n');
   const snippets: Snippet[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -33,8 +36,8 @@ export function tsSnippets(markdown: string): Snippet[] {
       const comment = before.endsWith('-->') ? before.slice(before.lastIndexOf('<!--')) : '';
       const prelude = PRELUDE.exec(comment)?.[1]?.trim() ?? '';
       const body = lines.slice(i + 1, end).join('\n');
-      // the prelude on the block's first line, so that line numbers of errors stay the README's
-      snippets.push({ line: i + 2, code: `${prelude.replace(/\n/g, ' ')} ${body}` });
+      // the prelude on the block's first line, so that line numbers of errors stay the file's
+      snippets.push({ file, line: i + 2, code: `${prelude.replace(/\n/g, ' ')} ${body}` });
     }
     i = end;
   }
@@ -44,7 +47,7 @@ export function tsSnippets(markdown: string): Snippet[] {
 /**
  * Type-checks `snippets` as modules in `dir` (which is not written to: they exist only for the
  * compiler), with the project's compiler options. Returns each one's errors, as
- * `README.md:<line>: <message>`.
+ * `<file>:<line>: <message>`.
  */
 export function typeCheck(
   root: string,
@@ -55,7 +58,10 @@ export function typeCheck(
   const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
   options.noEmit = true; // `rxlb` is the sources, by the tsconfig's `paths`
   const files = new Map(
-    snippets.map((snippet) => [join(dir, `readme-${snippet.line}.ts`), snippet]),
+    snippets.map((snippet) => [
+      join(dir, `${snippet.file.replace(/\W/g, '-')}-${snippet.line}.ts`),
+      snippet,
+    ]),
   );
   const host = ts.createCompilerHost(options);
   const { getSourceFile, fileExists, readFile } = host;
@@ -80,15 +86,26 @@ export function typeCheck(
           ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line
           : 0;
       const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ');
-      errors.get(snippet)?.push(`README.md:${snippet.line + at}: ${message}`);
+      errors.get(snippet)?.push(`${snippet.file}:${snippet.line + at}: ${message}`);
     }
   }
   return errors;
 }
 
-/** README.md's snippets and their errors. */
-export function checkReadme(root: string): Map<Snippet, string[]> {
-  const markdown = readFileSync(join(root, 'README.md'), 'utf8');
+/** The Markdown a reader reads: README.md, CONTRIBUTING.md and the guides in docs/. */
+export function markdownFiles(root: string): string[] {
+  const guides = readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`);
+  return ['README.md', 'CONTRIBUTING.md', ...guides];
+}
+
+/** The snippets of every file of `markdownFiles()`, and their errors. */
+export function checkMarkdown(root: string): Map<Snippet, string[]> {
+  const snippets = markdownFiles(root).flatMap((file) =>
+    tsSnippets(readFileSync(join(root, file), 'utf8'), file),
+  );
   // beside the example greeter, so that `./generated/greeter.js` is its generated client
-  return typeCheck(root, join(root, 'examples', 'greeter'), tsSnippets(markdown));
+  return typeCheck(root, join(root, 'examples', 'greeter'), snippets);
 }

@@ -1,30 +1,93 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { diagramFiles, pinDiagrams } from '../../scripts/readme-diagrams.js';
-import { type Snippet, tsSnippets, typeCheck } from './readme-snippets.js';
+import { markdownFiles, type Snippet, tsSnippets, typeCheck } from './readme-snippets.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const GREETER = join(ROOT, 'examples', 'greeter');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const snippets = tsSnippets(README);
+const FILES = markdownFiles(ROOT);
+const TEXTS = FILES.map((file) => [file, readFileSync(join(ROOT, file), 'utf8')] as const);
+const snippets = TEXTS.flatMap(([file, text]) => tsSnippets(text, file));
 
-describe("README.md's TypeScript blocks", () => {
+describe('The TypeScript blocks of README.md, CONTRIBUTING.md and docs/', () => {
   let errors: Map<Snippet, string[]>;
   beforeAll(() => {
     errors = typeCheck(ROOT, GREETER, snippets);
   }, 60_000);
 
-  it.each(snippets.map((snippet) => [snippet.line, snippet] as const))(
-    'the block at line %i type-checks',
-    (_line, snippet) => {
+  it('are found in README.md and in at least five guides', () => {
+    const guides = new Set(
+      snippets.map((snippet) => snippet.file).filter((f) => f.startsWith('docs/')),
+    );
+    expect(snippets.some((snippet) => snippet.file === 'README.md')).toBe(true);
+    expect(guides.size).toBeGreaterThanOrEqual(5);
+  });
+
+  it.each(snippets.map((snippet) => [`${snippet.file}:${snippet.line}`, snippet] as const))(
+    'the block at %s type-checks',
+    (_at, snippet) => {
       expect(errors.get(snippet)).toEqual([]);
     },
   );
 });
 
-describe("README.md's diagrams", () => {
+describe('README.md, as the npm page shows it', () => {
+  it('is at most 400 lines and 30 KB', () => {
+    expect(README.split('\n').length).toBeLessThanOrEqual(400);
+    expect(Buffer.byteLength(README)).toBeLessThanOrEqual(30 * 1024);
+  });
+
+  it('links into the repository with absolute URLs (npm serves none of its files)', () => {
+    const links = [...README.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1] ?? '');
+    expect(links.length).toBeGreaterThan(10);
+    expect(links.filter((url) => !/^(https:\/\/|#)/.test(url))).toEqual([]);
+  });
+});
+
+describe('the links between README.md, CONTRIBUTING.md and the guides', () => {
+  const REPO = 'https://github.com/rxlb/rxlb/blob/main/';
+  const anchors = new Map(
+    TEXTS.map(([file, text]) => [file, new Set(headingAnchors(text))] as const),
+  );
+
+  it.each(FILES)('from %s reach a file that exists, and a heading it has', (file) => {
+    const text = TEXTS.find(([name]) => name === file)?.[1] ?? '';
+    const broken: string[] = [];
+    for (const [, url] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (!url || (/^https?:\/\//.test(url) && !url.startsWith(REPO))) continue;
+      const [path = '', anchor] = (url.startsWith(REPO) ? url.slice(REPO.length) : url).split('#');
+      const target = url.startsWith(REPO) ? path : path === '' ? file : join(dirname(file), path);
+      const normal = target.replace(/\/$/, '');
+      if (normal !== '' && !existsSync(join(ROOT, normal))) broken.push(`${url}: no ${normal}`);
+      else if (anchor && !anchors.get(normal)?.has(anchor)) broken.push(`${url}: no #${anchor}`);
+    }
+    expect(broken).toEqual([]);
+  });
+});
+
+/** GitHub's anchors for the headings of `markdown`. */
+function headingAnchors(markdown: string): string[] {
+  const out: string[] = [];
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const heading = fenced ? undefined : /^#{1,6} (.*)$/.exec(line)?.[1];
+    if (heading !== undefined)
+      out.push(
+        heading
+          .trim()
+          .toLowerCase()
+          .replace(/[^\w\- ]/g, '')
+          .replace(/ /g, '-'),
+      );
+  }
+  return out;
+}
+
+describe('the diagrams of README.md and the guides', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
     name: string;
     version: string;
@@ -32,16 +95,23 @@ describe("README.md's diagrams", () => {
   };
 
   it('link to the SVGs the package ships, at its version, which the npm page can show', () => {
-    const images = [...README.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((match) => match[1]);
-    expect(images.length).toBeGreaterThan(10);
-    expect(images.filter((url) => !url?.startsWith('https://'))).toEqual([]);
-    // after `npm version`, or for a new diagram: npx tsx scripts/pin-readme-diagrams.ts
-    expect(pinDiagrams(README, pkg.name, pkg.version)).toBe(README);
-    expect(diagramFiles(README)).toHaveLength(images.length);
-    const missing = diagramFiles(README).filter(
-      (file) => !existsSync(join(ROOT, 'docs', 'marbles', file)),
-    );
-    expect(missing).toEqual([]);
+    let count = 0;
+    for (const [file, text] of TEXTS) {
+      const images = [...text.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((match) => match[1]);
+      count += images.length;
+      expect(
+        images.filter((url) => !url?.startsWith('https://')),
+        file,
+      ).toEqual([]);
+      // after `npm version`, or for a new diagram: npx tsx scripts/pin-readme-diagrams.ts
+      expect(pinDiagrams(text, pkg.name, pkg.version), file).toBe(text);
+      expect(diagramFiles(text), file).toHaveLength(images.length);
+      const missing = diagramFiles(text).filter(
+        (name) => !existsSync(join(ROOT, 'docs', 'marbles', name)),
+      );
+      expect(missing, file).toEqual([]);
+    }
+    expect(count).toBeGreaterThan(10);
     expect(pkg.files).toContain('docs/marbles/*.svg');
   });
 });
@@ -69,9 +139,10 @@ describe('the README block checker', () => {
 
   it('takes each ts block, with the prelude of the comment right before it, on its first line', () => {
     expect(tsSnippets(markdown)).toEqual([
-      { line: 4, code: 'import { of } from "rxjs"; const n: number = of(1);' },
-      { line: 11, code: ' undeclared.call();' },
+      { file: 'README.md', line: 4, code: 'import { of } from "rxjs"; const n: number = of(1);' },
+      { file: 'README.md', line: 11, code: ' undeclared.call();' },
       {
+        file: 'README.md',
         line: 16,
         code: 'declare const picker$: unknown;   declare const channel: unknown; console.log(picker$, channel);',
       },

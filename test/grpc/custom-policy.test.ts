@@ -1,5 +1,5 @@
 /**
- * README's "Writing a policy" example (examples/policies/primary-first.ts, which imports only
+ * The "Writing a policy" example of docs/policies.md (examples/policies/primary-first.ts, which imports only
  * `rxlb`'s public API) as the policy of a real balanced channel over echo servers on loopback:
  * a complete policy, discovery's word carried for it, failing over and back as it says.
  */
@@ -18,14 +18,14 @@ import { allReady } from '../support/ready.js';
 
 const fixture = useEchoServers(3);
 
-describe('a policy written with policyOperator() (README: "Writing a policy")', () => {
-  it('is the README example, word for word', () => {
+describe('a policy written with policyOperator() (docs/policies.md: "Writing a policy")', () => {
+  it("is the guide's example, word for word", () => {
     const example = readFileSync(
       new URL('../../examples/policies/primary-first.ts', import.meta.url),
       'utf8',
     );
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    expect(readme).toContain(`\`\`\`ts\n${example}\`\`\``);
+    const guide = readFileSync(new URL('../../docs/policies.md', import.meta.url), 'utf8');
+    expect(guide).toContain(`\`\`\`ts\n${example}\`\`\``);
   });
 
   it('sends every call to the primary, to the first standby while it is gone, and back', async () => {

@@ -21,6 +21,8 @@ describe('docs/marbles', () => {
 
   it.each([
     'README.md',
+    'docs/policies.md',
+    'docs/discovery.md',
     'src/operators/diff.ts',
     'src/operators/least-request.ts',
     'src/operators/peak-ewma.ts',

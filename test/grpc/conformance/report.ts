@@ -1,5 +1,5 @@
 /**
- * What the conformance scenarios measured, for README's table: each test file writes its rows
+ * What the conformance scenarios measured, for the table of docs/failures.md: each test file writes its rows
  * to reports/conformance/<file>.json; `npm run conformance` prints them as one table.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
