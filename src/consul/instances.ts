@@ -150,7 +150,7 @@ async function watch(
   emitSet: (set: InstanceSet) => void,
 ): Promise<void> {
   const { service } = config.query;
-  const discovery: Discovery = { service, unresolved: undefined };
+  const discovery: Discovery = { service, unresolved: undefined, index: undefined };
   const { metrics } = config;
   const attributes = metrics.enabled
     ? {
@@ -208,7 +208,9 @@ async function watch(
         if (!served || !sameSet(served, mapping.instances)) changed = mapping.instances;
       }
       served = changed ?? served;
+      // before the set goes out: whoever receives it reads this answer's word on it
       discovery.unresolved = undefined;
+      discovery.index = answer.meta.index;
       failures = 0;
       lastSuccessAt = Date.now();
       knownLeader = answer.meta.knownLeader;
