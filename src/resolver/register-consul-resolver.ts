@@ -80,7 +80,10 @@ function validate(options: unknown): { grpc: GrpcJsModule; defaults: ResolverDef
  * with grpc-js's own load-balancing policies and service config (`grpc.service_config`).
  *
  * The authority is Consul's `host:port`; `consul:///greeter` uses the `address` option, else
- * `CONSUL_HTTP_ADDR`, else `127.0.0.1:8500`. The query string takes the parameters of
+ * `CONSUL_HTTP_ADDR`, else `127.0.0.1:8500`. Each instance's port comes from Consul: the
+ * `:80` or `:443` that nice-grpc's `createChannel('consul:greeter')` appends is ignored (after
+ * the query too, for a target without `//`), and any other port after the service is a bad
+ * target. The query string takes the parameters of
  * Consul's health API: `tag` (repeatable, all must match), `dc`, `passing` (default true),
  * `node-meta` (repeatable, `key:value`), `filter`, `near`, `stale` or `consistent`, and `wait`
  * (`'30s'`). Never a token: that comes from the `token` option or `CONSUL_HTTP_TOKEN`.
