@@ -114,7 +114,7 @@ export function servedWithStatus(
 export function watchSets(config: WatchConfig): Observable<InstanceSet> {
   return new Observable<InstanceSet>((subscriber) => {
     const controller = new AbortController();
-    const client = new ConsulClient(config.endpoint);
+    const client = new ConsulClient(config.endpoint, config);
     watch(config, client, controller.signal, (set) => subscriber.next(set)).catch((error) => {
       if (!controller.signal.aborted) subscriber.error(error);
     });
@@ -187,7 +187,7 @@ async function watch(
 
   while (!signal.aborted) {
     const gap = lastStart + config.minIntervalMs - performance.now();
-    if (gap > 0) await sleep(gap, undefined, { signal });
+    if (gap > 0) await sleep(gap, undefined, { signal, ref: config.keepsProcessAlive });
     lastStart = performance.now();
     try {
       // a query without an index does not block: a short timeout finds a stuck Consul fast
@@ -243,7 +243,7 @@ async function watch(
         discovery.unresolved = error.message;
         if (first) emit(new Map());
       }
-      await sleep(nextDelayMs, undefined, { signal });
+      await sleep(nextDelayMs, undefined, { signal, ref: config.keepsProcessAlive });
     }
   }
 }

@@ -90,9 +90,10 @@ function validate(options: unknown): { grpc: GrpcJsModule; defaults: ResolverDef
  *
  * Each channel's resolver follows the service through `sharedConsulInstances$`, so channels
  * with the same target share one watch, which stops when the last of them goes idle or
- * closes. A bad target, and a Consul that fails before its first answer, fail the channel's
- * calls with `UNAVAILABLE` and a message saying why; once a set was served, Consul's failures
- * keep the last set (`onError` hears them). grpc-js calls its resolver API experimental:
+ * closes. As with grpc-js's own resolvers, a channel left open never keeps the process alive:
+ * the watch's sockets and timers are unref'd. A bad target, and a Consul that fails before
+ * its first answer, fail the channel's calls with `UNAVAILABLE` and a message saying why;
+ * once a set was served, Consul's failures keep the last set (`onError` hears them). grpc-js calls its resolver API experimental:
  * this needs `@grpc/grpc-js` 1.14.0 or later (tested with 1.14.0 and the newest 1.14).
  * Registering again replaces the options for channels created afterwards.
  *
