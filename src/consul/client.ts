@@ -10,7 +10,7 @@ import https from 'node:https';
 import Consul from 'consul';
 import { isRecord } from '../read-options.js';
 import type { ConsulEndpoint } from './connection.js';
-import { ConsulError, type PapiError, toConsulError } from './errors.js';
+import { ConsulError, notConsulError, type PapiError, toConsulError } from './errors.js';
 
 /** Query parameters of `/v1/health/service/:service`, as the `consul` client takes them. */
 export interface HealthServiceQuery {
@@ -97,13 +97,16 @@ interface PapiPut {
   _put(request: PapiRequest, ...middleware: PapiMiddleware[]): Promise<unknown>;
 }
 
-/** Keeps the response on errors, as `consul`'s own helpers do, so statuses can be read. */
+/**
+ * Keeps the response on errors, as `consul`'s own helpers do, so statuses can be read; a
+ * success resolves with the response, so that who answered can be checked.
+ */
 const emptyResult: PapiMiddleware = (request, next) => {
   if (request.err) {
     if (request.res) request.err.response = request.res;
     next(false, request.err);
   } else {
-    next(false);
+    next(false, undefined, request.res);
   }
 };
 
@@ -214,13 +217,11 @@ export class ConsulClient {
     };
     const health = this.#consul.health as unknown as TypedHealth;
     const where = query.dc === undefined ? '' : ` in ${query.dc}`;
-    const [res, body] = await this.#withSignal(
-      call.ctx,
-      signal,
-      `health query for "${query.service}"${where}`,
-      timeoutMs,
-      () => health.service(call),
+    const what = `health query for "${query.service}"${where}`;
+    const [res, body] = await this.#withSignal(call.ctx, signal, what, timeoutMs, () =>
+      health.service(call),
     );
+    this.#checkConsul(res, body, what, true);
     return { body, meta: queryMeta(res.headers) };
   }
 
@@ -233,9 +234,10 @@ export class ConsulClient {
     const token = this.#endpoint.token;
     const agent = this.#consul.agent as unknown as TypedAgent;
     const what = 'GET /v1/agent/self';
-    const [, body] = await this.#withSignal(ctx, signal, what, timeoutMs, () =>
+    const [res, body] = await this.#withSignal(ctx, signal, what, timeoutMs, () =>
       agent.self({ ctx, ...(token !== undefined && { token }) }),
     );
+    this.#checkConsul(res, body, what, true);
     const config = isRecord(body) ? body.Config : undefined;
     const datacenter = isRecord(config) ? config.Datacenter : undefined;
     if (typeof datacenter !== 'string' || datacenter === '') {
@@ -286,9 +288,17 @@ export class ConsulClient {
     const token = this.#endpoint.token;
     const headers: Record<string, string> = token === undefined ? {} : { 'x-consul-token': token };
     const papi = this.#consul as unknown as PapiPut;
-    await this.#withSignal(ctx, signal, what, timeoutMs, () =>
+    const res = (await this.#withSignal(ctx, signal, what, timeoutMs, () =>
       papi._put({ ...request, headers, ctx }, emptyResult),
-    );
+    )) as (http.IncomingMessage & { body?: unknown }) | undefined;
+    if (res) this.#checkConsul(res, res.body, what, false);
+  }
+
+  /** Throws when the answer to `what` cannot have come from Consul: see `notConsulError`. */
+  #checkConsul(res: http.IncomingMessage, body: unknown, what: string, expectsBody: boolean): void {
+    const { origin, token } = this.#endpoint;
+    const error = notConsulError(res, body, { what, origin, token, expectsBody });
+    if (error) throw error;
   }
 
   /** Closes the keep-alive sockets. Requests in flight are aborted by their signals. */
