@@ -46,6 +46,28 @@ describe("README.md's diagrams", () => {
   });
 });
 
+describe("README.md's links", () => {
+  const { repository } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    repository: { url: string };
+  };
+  // git+https://github.com/rxlb/rxlb.git → https://github.com/rxlb/rxlb
+  const repo = repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+  const links = [...README.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1] ?? '');
+
+  it("are absolute, since npm's page has none of the repository's files", () => {
+    expect(links.filter((url) => !/^(https?:|mailto:|#)/.test(url))).toEqual([]);
+  });
+
+  it('into the repository, name a file or folder it has', () => {
+    const inside = links.flatMap((url) => {
+      const match = new RegExp(`^${repo}/(?:blob|tree)/main/([^#?]+)`).exec(url);
+      return match?.[1] ? [match[1]] : [];
+    });
+    expect(inside.length).toBeGreaterThan(0);
+    expect(inside.filter((path) => !existsSync(join(ROOT, path)))).toEqual([]);
+  });
+});
+
 describe('the README block checker', () => {
   const markdown = [
     '# title',
