@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,22 @@ describe("README.md's links", () => {
     });
     expect(inside.length).toBeGreaterThan(0);
     expect(inside.filter((path) => !existsSync(join(ROOT, path)))).toEqual([]);
+  });
+});
+
+describe("README.md's comparison of a consul: target and the balanced channel", () => {
+  it('names every policy rxlb ships where it says who picks', () => {
+    // a policy is an operator built on policyOperator(), in a file named after it
+    const dir = join(ROOT, 'src', 'operators');
+    const policies = readdirSync(dir)
+      .filter((file) => file !== 'policy-operator.ts' && file.endsWith('.ts'))
+      .filter((file) => readFileSync(join(dir, file), 'utf8').includes('policyOperator('))
+      .map((file) =>
+        file.replace(/\.ts$/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase()),
+      );
+    expect(policies).toContain('roundRobin');
+    const row = README.split('\n').find((line) => line.startsWith('| who picks'));
+    expect(policies.filter((policy) => !row?.includes(`\`${policy}()\``))).toEqual([]);
   });
 });
 
