@@ -68,6 +68,24 @@ describe("README.md's links", () => {
   });
 });
 
+describe("README.md's requirements line", () => {
+  it("says package.json's engines and peer ranges, the optional ones as optional", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    const line = /\*\*Requirements:\*\* ([\s\S]*?)\n\n/.exec(README)?.[1]?.replace(/\s+/g, ' ');
+    expect(line).toBeDefined();
+    const [required = '', optional = ''] = line?.split('; optional: ') ?? [];
+    expect(required).toContain(`Node.js \`${pkg.engines.node}\``);
+    for (const [name, range] of Object.entries(pkg.peerDependencies)) {
+      const said = `\`${name}\` \`${range}\``;
+      expect(pkg.peerDependenciesMeta[name]?.optional ? optional : required).toContain(said);
+    }
+  });
+});
+
 describe("README.md's comparison of a consul: target and the balanced channel", () => {
   it('names every policy rxlb ships where it says who picks', () => {
     // a policy is an operator built on policyOperator(), in a file named after it
