@@ -44,6 +44,8 @@ interface ConsulAnswer {
 /** papi's per-request context: cancelled by `emit('cancel')`, and asked to return headers. */
 interface PapiContext extends EventEmitter {
   includeResponse: boolean;
+  /** Set before `emit('cancel')`: a request papi has not sent yet is then refused at once. */
+  canceled?: boolean;
 }
 
 /** The options `consul`'s `health.service()` really accepts (its .d.ts lists fewer). */
@@ -315,7 +317,10 @@ export class ConsulClient {
     run: () => Promise<T>,
   ): Promise<T> {
     signal.throwIfAborted();
-    const cancel = () => ctx.emit('cancel');
+    const cancel = () => {
+      ctx.canceled = true;
+      ctx.emit('cancel');
+    };
     signal.addEventListener('abort', cancel, { once: true });
     let timedOut = false;
     const timer = setTimeout(() => {
