@@ -7,7 +7,9 @@
  * like `notify.ts`: every room may use it.
  *
  * The status is one live object per discovery subscription: `unresolved` clears the moment
- * discovery answers, even when that answer changes nothing downstream.
+ * discovery answers, even when that answer changes nothing downstream. It is up to date
+ * before the value of an answer is emitted, so a subscriber reading it when the value arrives
+ * learns about that answer (its `index`), not the one before.
  */
 export interface DiscoveryStatus {
   /** The discovered service, e.g. Consul's service name. */
@@ -17,6 +19,12 @@ export interface DiscoveryStatus {
    * fail (e.g. `health query for "greeter" at http://127.0.0.1:8500 failed: ECONNREFUSED`).
    */
   readonly unresolved: string | undefined;
+  /**
+   * The version of discovery's last answer, for discoveries that number them: Consul's
+   * `X-Consul-Index` as the answer carried it (undefined before the first answer and when it
+   * carried none). Live as the rest: read it when the value arrives, later answers move it.
+   */
+  readonly index?: number | undefined;
 }
 
 // A registered symbol, so that values keep their status across two copies of rxlb.

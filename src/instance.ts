@@ -6,8 +6,10 @@
 import { isIPv4, isIPv6 } from 'node:net';
 
 /**
- * A backend's `host:port`. IPv6 hosts are written in brackets: `"[::1]:50051"`.
- * Build one with `formatAddress()` so that the same backend always has the same key.
+ * A backend's `host:port`. IPv6 hosts are written in brackets: `"[::1]:50051"`. There is no
+ * need to canonicalise one before feeding it to discovery: {@link diff} writes every address
+ * it is given in one form (`"10.0.0.1:080"` becomes `"10.0.0.1:80"`), so that the same
+ * backend always has the same key downstream.
  */
 export type Address = string;
 

@@ -1,8 +1,10 @@
 /**
  * What `rxlb watch` reports: Consul's healthy set, each change to it and each discovery
- * fault, as one stream of events built on the public API (`consulInstances$` and `diff()`).
+ * fault, as one stream of events built on the public API (`consulInstances$` and `diff()`),
+ * each with the index of its answer, which travels on the sets (`discovery.ts`).
  */
 import { Observable } from 'rxjs';
+import { type DiscoveryStatus, discoveryOf } from '../discovery.js';
 import {
   type Address,
   type ConsulInstancesOptions,
@@ -14,7 +16,10 @@ import {
 interface EventBase {
   readonly time: Date;
   readonly service: string;
-  /** The Consul index of the last answer. */
+  /**
+   * The `X-Consul-Index` of the last answer (0 before the first): for a set or a change, that
+   * of the answer that brought it.
+   */
   readonly index: number;
   /** The set after the event: for a fault, the one still served. */
   readonly instances: readonly Instance[];
@@ -61,15 +66,19 @@ export function watchEvents$(
   const options: ConsulInstancesOptions = { ...query, whenNobody: false };
   consulInstances$(service, options); // checks the options now; it asks nothing until subscribed
   return new Observable<WatchEvent>((subscriber) => {
-    let index = 0;
+    // the word of discovery's last answer, which travels on the sets and their batches: read
+    // when a batch arrives, its index is that of the answer that brought the batch
+    let discovery: DiscoveryStatus | undefined;
     let first = true;
     const current = new Map<Address, Instance>();
-    const base = () => ({ time: now(), service, index, instances: [...current.values()] });
+    const base = () => ({
+      time: now(),
+      service,
+      index: discovery?.index ?? 0,
+      instances: [...current.values()],
+    });
     return consulInstances$(service, {
       ...options,
-      onStatus: (status) => {
-        index = status.index;
-      },
       onError: ({ error, attempt, nextDelayMs }) => {
         const { code, message } = error;
         subscriber.next({
@@ -85,6 +94,7 @@ export function watchEvents$(
       .pipe(diff())
       .subscribe({
         next: (updates) => {
+          discovery = discoveryOf(updates) ?? discovery;
           const added: Instance[] = [];
           const removed: Instance[] = [];
           const changed: { before: Instance; after: Instance }[] = [];

@@ -10,7 +10,7 @@ import https from 'node:https';
 import Consul from 'consul';
 import { isRecord } from '../read-options.js';
 import type { ConsulEndpoint } from './connection.js';
-import { ConsulError, type PapiError, toConsulError } from './errors.js';
+import { ConsulError, notConsulError, type PapiError, toConsulError } from './errors.js';
 
 /** Query parameters of `/v1/health/service/:service`, as the `consul` client takes them. */
 export interface HealthServiceQuery {
@@ -44,6 +44,8 @@ interface ConsulAnswer {
 /** papi's per-request context: cancelled by `emit('cancel')`, and asked to return headers. */
 interface PapiContext extends EventEmitter {
   includeResponse: boolean;
+  /** Set before `emit('cancel')`: a request papi has not sent yet is then refused at once. */
+  canceled?: boolean;
 }
 
 /** The options `consul`'s `health.service()` really accepts (its .d.ts lists fewer). */
@@ -59,7 +61,6 @@ interface HealthServiceCall {
   consistent?: boolean;
   index?: string;
   wait?: string;
-  timeout: number;
   token?: string;
   ctx: PapiContext;
 }
@@ -70,11 +71,7 @@ interface TypedHealth {
 
 /** `consul`'s `agent.self()`, with the options it really accepts. */
 interface TypedAgent {
-  self(options: {
-    timeout: number;
-    token?: string;
-    ctx: PapiContext;
-  }): Promise<[http.IncomingMessage, unknown]>;
+  self(options: { token?: string; ctx: PapiContext }): Promise<[http.IncomingMessage, unknown]>;
 }
 
 /** A request as papi (the HTTP layer under `consul`) takes it. */
@@ -85,7 +82,6 @@ interface PapiRequest {
   type?: 'json';
   body?: unknown;
   headers: Record<string, string>;
-  timeout: number;
   ctx: PapiContext;
 }
 
@@ -103,13 +99,16 @@ interface PapiPut {
   _put(request: PapiRequest, ...middleware: PapiMiddleware[]): Promise<unknown>;
 }
 
-/** Keeps the response on errors, as `consul`'s own helpers do, so statuses can be read. */
+/**
+ * Keeps the response on errors, as `consul`'s own helpers do, so statuses can be read; a
+ * success resolves with the response, so that who answered can be checked.
+ */
 const emptyResult: PapiMiddleware = (request, next) => {
   if (request.err) {
     if (request.res) request.err.response = request.res;
     next(false, request.err);
   } else {
-    next(false);
+    next(false, undefined, request.res);
   }
 };
 
@@ -133,17 +132,55 @@ export interface AgentServiceRegistration {
   };
 }
 
-/** A `consul` client bound to one endpoint, with its own keep-alive agent. */
+/** How a client's requests weigh on the process. */
+export interface ClientOptions {
+  /**
+   * `false`: its sockets and timers never keep the process alive, as those of grpc-js's own
+   * resolvers do not (the watches of `consul:` channels). Default `true`: a request in flight
+   * keeps it alive, as any Node request does.
+   */
+  readonly keepsProcessAlive?: boolean;
+}
+
+/** What Node's agents hand over as a `stream.Duplex`: a `net.Socket` or a `tls.TLSSocket`. */
+const unref = (socket: unknown) => (socket as { unref(): void } | undefined)?.unref();
+
+/**
+ * Makes `agent`'s sockets leave the process free to exit: new ones, and kept-alive ones taken
+ * again, which Node refs for their request.
+ */
+function unrefSockets(agent: http.Agent): http.Agent {
+  const create = agent.createConnection;
+  const reuse = agent.reuseSocket;
+  agent.createConnection = function (this: http.Agent, ...args) {
+    const socket = create.apply(this, args);
+    unref(socket);
+    return socket;
+  };
+  agent.reuseSocket = function (this: http.Agent, socket, request) {
+    reuse.call(this, socket, request);
+    unref(socket);
+  };
+  return agent;
+}
+
+/**
+ * A `consul` client bound to one endpoint, with its own keep-alive agent. Each request's
+ * timeout is the client's own timer, not papi's, so that it can be unref'd with the sockets.
+ */
 export class ConsulClient {
   readonly #endpoint: ConsulEndpoint;
   readonly #consul: Consul;
   readonly #agent: http.Agent;
+  readonly #keepsProcessAlive: boolean;
 
-  constructor(endpoint: ConsulEndpoint) {
+  constructor(endpoint: ConsulEndpoint, options: ClientOptions = {}) {
     this.#endpoint = endpoint;
-    this.#agent = endpoint.secure
+    this.#keepsProcessAlive = options.keepsProcessAlive ?? true;
+    const agent = endpoint.secure
       ? new https.Agent({ keepAlive: true, ...endpoint.tls })
       : new http.Agent({ keepAlive: true });
+    this.#agent = this.#keepsProcessAlive ? agent : unrefSockets(agent);
     this.#consul = new Consul({
       host: endpoint.host,
       port: endpoint.port,
@@ -168,7 +205,6 @@ export class ConsulClient {
   ): Promise<ConsulAnswer> {
     const call: HealthServiceCall = {
       service: query.service,
-      timeout: timeoutMs,
       ctx: newContext(),
       ...(query.passing && { passing: true }),
       ...(query.tags.length > 0 && { tag: [...query.tags] }),
@@ -183,12 +219,11 @@ export class ConsulClient {
     };
     const health = this.#consul.health as unknown as TypedHealth;
     const where = query.dc === undefined ? '' : ` in ${query.dc}`;
-    const [res, body] = await this.#withSignal(
-      call.ctx,
-      signal,
-      `health query for "${query.service}"${where}`,
-      () => health.service(call),
+    const what = `health query for "${query.service}"${where}`;
+    const [res, body] = await this.#withSignal(call.ctx, signal, what, timeoutMs, () =>
+      health.service(call),
     );
+    this.#checkConsul(res, body, what, true);
     return { body, meta: queryMeta(res.headers) };
   }
 
@@ -201,9 +236,10 @@ export class ConsulClient {
     const token = this.#endpoint.token;
     const agent = this.#consul.agent as unknown as TypedAgent;
     const what = 'GET /v1/agent/self';
-    const [, body] = await this.#withSignal(ctx, signal, what, () =>
-      agent.self({ timeout: timeoutMs, ctx, ...(token !== undefined && { token }) }),
+    const [res, body] = await this.#withSignal(ctx, signal, what, timeoutMs, () =>
+      agent.self({ ctx, ...(token !== undefined && { token }) }),
     );
+    this.#checkConsul(res, body, what, true);
     const config = isRecord(body) ? body.Config : undefined;
     const datacenter = isRecord(config) ? config.Datacenter : undefined;
     if (typeof datacenter !== 'string' || datacenter === '') {
@@ -254,9 +290,17 @@ export class ConsulClient {
     const token = this.#endpoint.token;
     const headers: Record<string, string> = token === undefined ? {} : { 'x-consul-token': token };
     const papi = this.#consul as unknown as PapiPut;
-    await this.#withSignal(ctx, signal, what, () =>
-      papi._put({ ...request, headers, timeout: timeoutMs, ctx }, emptyResult),
-    );
+    const res = (await this.#withSignal(ctx, signal, what, timeoutMs, () =>
+      papi._put({ ...request, headers, ctx }, emptyResult),
+    )) as (http.IncomingMessage & { body?: unknown }) | undefined;
+    if (res) this.#checkConsul(res, res.body, what, false);
+  }
+
+  /** Throws when the answer to `what` cannot have come from Consul: see `notConsulError`. */
+  #checkConsul(res: http.IncomingMessage, body: unknown, what: string, expectsBody: boolean): void {
+    const { origin, token } = this.#endpoint;
+    const error = notConsulError(res, body, { what, origin, token, expectsBody });
+    if (error) throw error;
   }
 
   /** Closes the keep-alive sockets. Requests in flight are aborted by their signals. */
@@ -264,22 +308,35 @@ export class ConsulClient {
     this.#consul.destroy();
   }
 
+  /** Runs one request: cancelled by `signal` or after `timeoutMs`, its failure a ConsulError. */
   async #withSignal<T>(
     ctx: PapiContext,
     signal: AbortSignal,
     what: string,
+    timeoutMs: number,
     run: () => Promise<T>,
   ): Promise<T> {
     signal.throwIfAborted();
-    const cancel = () => ctx.emit('cancel');
+    const cancel = () => {
+      ctx.canceled = true;
+      ctx.emit('cancel');
+    };
     signal.addEventListener('abort', cancel, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      cancel();
+    }, timeoutMs);
+    if (!this.#keepsProcessAlive) timer.unref();
+    const { origin, token } = this.#endpoint;
     try {
       return await run();
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      const { origin, token } = this.#endpoint;
+      if (timedOut) throw new ConsulError('ERR_CONSUL_TIMEOUT', `${what} at ${origin} timed out`);
       throw toConsulError(error, `${what} at ${origin}`, token);
     } finally {
+      clearTimeout(timer);
       signal.removeEventListener('abort', cancel);
     }
   }

@@ -10,7 +10,11 @@ export type ConsulErrorCode =
   | 'ERR_CONSUL_TLS'
   /** Consul answered with a non-2xx status (`statusCode` says which: 403 ACL, 429, 5xx, ...). */
   | 'ERR_CONSUL_HTTP'
-  /** Consul answered 2xx with a body that is not the expected JSON. */
+  /**
+   * Consul answered 2xx with a body that is not the expected JSON; or the server is not
+   * Consul at all (a 2xx with no `X-Consul-*` header and a body that is not JSON: a web page),
+   * which the message says: `http://10.0.0.5:80 is not a Consul agent: ...`.
+   */
   | 'ERR_CONSUL_BAD_RESPONSE';
 
 /**
@@ -94,6 +98,60 @@ export function toConsulError(error: unknown, at: string, token: string | undefi
   }
   const reason = code ?? scrub(inner.message);
   return new ConsulError('ERR_CONSUL_UNREACHABLE', `${at} failed: ${reason}`, { cause });
+}
+
+const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json$/i;
+const SNIPPET = 60;
+
+/**
+ * The error for a 2xx answer that cannot have come from Consul, or undefined: one without any
+ * `X-Consul-*` header (every answer of Consul 1.9 and later has `X-Consul-Default-ACL-Policy`,
+ * every read `X-Consul-Index`) whose body is not JSON, or any body at all where Consul sends
+ * none (`expectsBody` false: a registration). An empty answer of an older Consul passes.
+ *
+ * @param what The request, e.g. `health query for "greeter"`.
+ * @param origin Where it went, `http://127.0.0.1:8500`.
+ */
+export function notConsulError(
+  response: Pick<http.IncomingMessage, 'statusCode' | 'headers'>,
+  body: unknown,
+  { what, origin, token, expectsBody }: NotConsulContext,
+): ConsulError | undefined {
+  const { statusCode = 0, headers } = response;
+  if (statusCode < 200 || statusCode > 299) return undefined;
+  if (Object.keys(headers).some((name) => name.toLowerCase().startsWith('x-consul-'))) {
+    return undefined;
+  }
+  const text = Buffer.isBuffer(body)
+    ? body.toString('utf8')
+    : typeof body === 'string'
+      ? body
+      : undefined;
+  const empty = body === undefined || body === null || text === '';
+  const type =
+    String(headers['content-type'] ?? '')
+      .split(';', 1)[0]
+      ?.trim() ?? '';
+  if (empty || (expectsBody && JSON_TYPE.test(type))) return undefined;
+  const scrub = scrubber(token);
+  const shown = text === undefined ? '' : scrub(text.replace(/\s+/g, ' ').trim());
+  const snippet = shown.length > SNIPPET ? `${shown.slice(0, SNIPPET)}…` : shown;
+  return new ConsulError(
+    'ERR_CONSUL_BAD_RESPONSE',
+    `${origin} is not a Consul agent: ${what} got HTTP ${statusCode}` +
+      `${type === '' ? '' : ` (${type})`} without any X-Consul-* header` +
+      `${snippet === '' ? '' : `: ${JSON.stringify(snippet)}`}` +
+      ` (is the address right? Consul's HTTP API listens on port 8500 by default)`,
+  );
+}
+
+/** What {@link notConsulError} says and expects of an answer. */
+export interface NotConsulContext {
+  readonly what: string;
+  readonly origin: string;
+  readonly token: string | undefined;
+  /** Whether Consul answers this request with a JSON body (a read), or none (a write). */
+  readonly expectsBody: boolean;
 }
 
 function scrubber(token: string | undefined): (text: string) => string {

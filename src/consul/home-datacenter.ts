@@ -22,7 +22,7 @@ export function homeDatacenter$(config: WatchConfig): Observable<string | undefi
   return new Observable<string | undefined>((subscriber) => {
     const controller = new AbortController();
     const { signal } = controller;
-    const client = new ConsulClient(config.endpoint);
+    const client = new ConsulClient(config.endpoint, config);
     const ask = async () => {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -38,7 +38,7 @@ export function homeDatacenter$(config: WatchConfig): Observable<string | undefi
           notify(config.onError, { service, datacenter: undefined, error, attempt, nextDelayMs });
           if (attempt === 1) subscriber.next(undefined);
           if (lasting) return;
-          await sleep(nextDelayMs, undefined, { signal });
+          await sleep(nextDelayMs, undefined, { signal, ref: config.keepsProcessAlive });
         }
       }
     };

@@ -114,7 +114,7 @@ export function servedWithStatus(
 export function watchSets(config: WatchConfig): Observable<InstanceSet> {
   return new Observable<InstanceSet>((subscriber) => {
     const controller = new AbortController();
-    const client = new ConsulClient(config.endpoint);
+    const client = new ConsulClient(config.endpoint, config);
     watch(config, client, controller.signal, (set) => subscriber.next(set)).catch((error) => {
       if (!controller.signal.aborted) subscriber.error(error);
     });
@@ -150,7 +150,7 @@ async function watch(
   emitSet: (set: InstanceSet) => void,
 ): Promise<void> {
   const { service } = config.query;
-  const discovery: Discovery = { service, unresolved: undefined };
+  const discovery: Discovery = { service, unresolved: undefined, index: undefined };
   const { metrics } = config;
   const attributes = metrics.enabled
     ? {
@@ -187,7 +187,7 @@ async function watch(
 
   while (!signal.aborted) {
     const gap = lastStart + config.minIntervalMs - performance.now();
-    if (gap > 0) await sleep(gap, undefined, { signal });
+    if (gap > 0) await sleep(gap, undefined, { signal, ref: config.keepsProcessAlive });
     lastStart = performance.now();
     try {
       // a query without an index does not block: a short timeout finds a stuck Consul fast
@@ -208,7 +208,9 @@ async function watch(
         if (!served || !sameSet(served, mapping.instances)) changed = mapping.instances;
       }
       served = changed ?? served;
+      // before the set goes out: whoever receives it reads this answer's word on it
       discovery.unresolved = undefined;
+      discovery.index = answer.meta.index;
       failures = 0;
       lastSuccessAt = Date.now();
       knownLeader = answer.meta.knownLeader;
@@ -241,7 +243,7 @@ async function watch(
         discovery.unresolved = error.message;
         if (first) emit(new Map());
       }
-      await sleep(nextDelayMs, undefined, { signal });
+      await sleep(nextDelayMs, undefined, { signal, ref: config.keepsProcessAlive });
     }
   }
 }

@@ -194,6 +194,12 @@ export interface WatchConfig {
   readonly metrics: Instruments;
   /** Datacenters to fail over to; undefined without failover. */
   readonly failover: FailoverSettings | undefined;
+  /**
+   * Whether the loop's sockets and timers keep the process alive: yes for the watches a user
+   * subscribes to (an open subscription is work, as a balanced channel's is until `close()`);
+   * no for those of `consul:` channels, whose resolvers must not, as grpc-js's own do not.
+   */
+  readonly keepsProcessAlive: boolean;
 }
 
 const KNOWN = [
@@ -295,5 +301,6 @@ export function resolveWatchConfig(
     nobody,
     failover,
     metrics: instruments(readMeterProvider(o)),
+    keepsProcessAlive: true,
   };
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { MAX_TIMER_MS } from '../duration.js';
 import { formatAddress, parseAddress } from '../instance.js';
 import { isRecord, type OptionReader, readOptions } from '../read-options.js';
@@ -30,7 +31,11 @@ export interface RegisterInstanceOptions {
    * health check then dials `127.0.0.1`.
    */
   readonly address?: string;
-  /** Unique per instance. Default `"<name>-<address or node>-<port>"`. */
+  /**
+   * Unique per instance. Default `"<name>-<address>-<port>"`, or without `address`
+   * `"<name>-<host>-<port>"`, `<host>` being this machine's name (`os.hostname()`), which
+   * Consul's agent also takes as its node name by default.
+   */
   readonly id?: string;
   readonly tags?: readonly string[];
   readonly meta?: Readonly<Record<string, string>>;
@@ -87,6 +92,11 @@ const WEIGHT_KEYS = ['passing', 'warning'];
 /** A duration Consul takes and a timer honours: from 1 ms to about 24 days. */
 const DURATION = { min: 1, max: MAX_TIMER_MS } as const;
 
+/** This machine's name, as an id may hold it (no `/`, which Consul's URLs would split on). */
+function thisHost(): string {
+  return hostname().replace(/[^A-Za-z0-9._-]+/g, '-');
+}
+
 /** A duration as Consul's agent takes it: whole milliseconds, `"1500ms"`. */
 function consulDuration(ms: number): string {
   return `${Math.round(ms)}ms`;
@@ -104,7 +114,7 @@ function registration(o: OptionReader): AgentServiceRegistration {
   if (target === undefined) o.fail('port', 'an integer from 1 to 65535');
   // Consul wants a bare host: "::1", not "[::1]"
   const host = address === undefined ? undefined : parseAddress(target)?.host;
-  const id = o.string('id') ?? `${name}-${host ?? 'node'}-${port}`;
+  const id = o.string('id') ?? [name, host ?? thisHost(), port].filter(Boolean).join('-');
   const tags = o.raw('tags') ?? [];
   if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
     o.fail('tags', 'an array of strings');

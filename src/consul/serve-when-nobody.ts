@@ -1,9 +1,17 @@
-import { defer, finalize, identity, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
+import {
+  asyncScheduler,
+  defer,
+  finalize,
+  identity,
+  type MonoTypeOperatorFunction,
+  type Observable,
+} from 'rxjs';
 import type { InstanceSet } from '../instance.js';
 import { notify } from '../notify.js';
 import { type NobodyMode, needsRegistered } from '../operators/internal/nobody-options.js';
 import { nobodyOperator } from '../operators/when-nobody.js';
 import type { WatchConfig } from './options.js';
+import { unrefScheduler } from './unref-scheduler.js';
 
 /**
  * The empty-set policy of a Consul watch: {@link whenNobody}'s operator with the settings
@@ -16,8 +24,14 @@ export function serveWhenNobody(
   config: WatchConfig,
   watch: (config: WatchConfig) => Observable<InstanceSet>,
 ): MonoTypeOperatorFunction<InstanceSet> {
-  const { nobody, metrics } = config;
-  if (!nobody) return identity;
+  const { nobody: settings, metrics } = config;
+  if (!settings) return identity;
+  // a watch that must not hold the process (a consul: channel's) keeps its grace on unref'd
+  // timers, unless the user gave a scheduler of their own
+  const nobody =
+    !config.keepsProcessAlive && settings.scheduler === asyncScheduler
+      ? { ...settings, scheduler: unrefScheduler }
+      : settings;
   const registered: WatchConfig = {
     ...config,
     query: { ...config.query, passing: false },

@@ -81,14 +81,16 @@ export function sharedConsulInstances$(
 
 /**
  * {@link sharedConsulInstances$} on behalf of `caller`, the API the user called (e.g.
- * `registerConsulResolver()`), whose name its messages carry.
+ * `registerConsulResolver()`), whose name its messages carry; with `keepsProcessAlive: false`
+ * the loop's sockets and timers are unref'd (and it is shared only with watches like it).
  */
 export function sharedInstancesOf(
   caller: string,
   service: string,
   options: ConsulInstancesOptions,
+  { keepsProcessAlive = true } = {},
 ): Observable<InstanceSet> {
-  const config = resolveWatchConfig(service, options, caller);
+  const config = { ...resolveWatchConfig(service, options, caller), keepsProcessAlive };
   // the empty-set policy is each subscriber's own, applied after the shared watch
   return servedWithStatus(config, (onStatus) =>
     datacenterSets({ ...config, onStatus }, sharedSets).pipe(serveWhenNobody(config, sharedSets)),
@@ -142,7 +144,7 @@ function openWatch(key: string, config: WatchConfig): SharedWatch {
 
 /** A hash of everything in the config that changes the query, callbacks left out. */
 function watchKey(config: WatchConfig): string {
-  const { endpoint, query, timeoutMs, backoff, minIntervalMs } = config;
+  const { endpoint, query, timeoutMs, backoff, minIntervalMs, keepsProcessAlive } = config;
   const pem = (value: string | Buffer | undefined) =>
     Buffer.isBuffer(value) ? value.toString('utf8') : value;
   const tls = endpoint.tls && {
@@ -153,6 +155,14 @@ function watchKey(config: WatchConfig): string {
   };
   // the order of tags and node-meta pairs does not change the answer
   const asked = { ...query, tags: [...query.tags].sort(), nodeMeta: [...query.nodeMeta].sort() };
-  const what = JSON.stringify([{ ...endpoint, tls }, asked, timeoutMs, backoff, minIntervalMs]);
+  // an unref'd loop (a consul: channel's) and one that holds the process do not share
+  const what = JSON.stringify([
+    { ...endpoint, tls },
+    asked,
+    timeoutMs,
+    backoff,
+    minIntervalMs,
+    keepsProcessAlive,
+  ]);
   return createHash('sha256').update(what).digest('hex');
 }

@@ -16,7 +16,8 @@ import type { Address } from '../instance.js';
  *    reached no backend (no other instance to offer, or a channel that is not rxlb's) ends it.
  *
  * On any other channel nothing reads the key, so the middleware never retries, and the
- * header of the first attempt goes to the server like any other metadata.
+ * header of the first attempt goes to the server like any other metadata. The log's `seen`
+ * tells the middleware which case it is in, so that it can say so.
  */
 export const ATTEMPT_KEY = 'rxlb-attempt';
 
@@ -24,6 +25,8 @@ export const ATTEMPT_KEY = 'rxlb-attempt';
 export interface AttemptLog {
   readonly token: string;
   readonly tried: Set<Address>;
+  /** Whether a balanced channel's pick has read the key: the call is on rxlb's channel. */
+  seen: boolean;
 }
 
 // Shared through the global object, so that a middleware and a channel from two copies of
@@ -38,7 +41,7 @@ let counter = 0;
 /** Opens a log for one call; {@link closeAttemptLog} must follow. */
 export function openAttemptLog(): AttemptLog {
   counter = counter === Number.MAX_SAFE_INTEGER ? 1 : counter + 1;
-  const log: AttemptLog = { token: `${prefix}.${counter}`, tried: new Set() };
+  const log: AttemptLog = { token: `${prefix}.${counter}`, tried: new Set(), seen: false };
   logs.set(log.token, log);
   return log;
 }
@@ -56,5 +59,7 @@ export function takeAttemptLog(metadata: Metadata): AttemptLog | undefined {
   if (values.length === 0) return undefined;
   metadata.remove(ATTEMPT_KEY);
   const [token] = values;
-  return typeof token === 'string' ? logs.get(token) : undefined;
+  const log = typeof token === 'string' ? logs.get(token) : undefined;
+  if (log) log.seen = true;
+  return log;
 }

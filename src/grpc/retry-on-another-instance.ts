@@ -10,7 +10,7 @@ import { MAX_TIMER_MS } from '../duration.js';
 import { type OptionReader, readOptions } from '../read-options.js';
 import { instruments } from '../telemetry/instruments.js';
 import { type MeterProviderLike, readMeterProvider } from '../telemetry/meter.js';
-import { ATTEMPT_KEY, closeAttemptLog, openAttemptLog } from './attempts.js';
+import { ATTEMPT_KEY, type AttemptLog, closeAttemptLog, openAttemptLog } from './attempts.js';
 import { RetryBudget } from './retry-budget.js';
 
 /**
@@ -123,7 +123,11 @@ async function* attempt<Request, Response>(
  * - When the channel has no other instance to offer, the error of the last attempt made on
  *   an instance is thrown.
  *
- * On a channel that is not balanced by rxlb it never retries.
+ * On a channel that is not balanced by rxlb (a plain grpc-js channel, a `consul:` target) it
+ * cannot choose another instance, so it never retries; the first call that shows it (one that
+ * succeeds, or fails with `UNAVAILABLE`, without rxlb's channel seeing it) emits a process
+ * warning, once per middleware: type `RxlbWarning`, code `RXLB_RETRY_NOT_BALANCED`. Calls go on
+ * as without the middleware: a client factory may serve both kinds of channel.
  *
  * @example
  * ```ts
@@ -157,6 +161,20 @@ export function retryOnAnotherInstance(
   const multiplier =
     o.number('backoffMultiplier', { min: 1, max: 1e6 }) ?? RETRY_DEFAULTS.backoffMultiplier;
   const metrics = instruments(readMeterProvider(o));
+  let warned = false;
+  /** Says once, at the first attempt that shows it, that the channel is not rxlb's. */
+  const notice = (log: AttemptLog, method: string) => {
+    if (log.seen || warned) return;
+    warned = true;
+    process.emitWarning(
+      `${CALLER}: ${method} went out on a channel that is not rxlb's balanced channel (a plain ` +
+        'grpc-js channel, a consul: target...), so its calls are never retried: only a ' +
+        'channel made by createBalancedChannel() can send a retry to an instance the call has ' +
+        "not tried. Give the client such a channel, or use grpc-js's retryPolicy in the " +
+        "channel's service config.",
+      { type: 'RxlbWarning', code: 'RXLB_RETRY_NOT_BALANCED' },
+    );
+  };
 
   return async function* retryOnAnotherInstanceMiddleware<Request, Response>(
     call: ClientMiddlewareCall<Request, Response>,
@@ -184,13 +202,13 @@ export function retryOnAnotherInstance(
         const progress = { delivered: false };
         const tried = log.tried.size;
         try {
-          return yield* attempt(call, { ...rest, metadata }, progress);
+          const response = yield* attempt(call, { ...rest, metadata }, progress);
+          notice(log, call.method.path);
+          return response;
         } catch (error: unknown) {
-          const retryable =
-            !progress.delivered &&
-            error instanceof ClientError &&
-            error.code === Status.UNAVAILABLE;
-          if (!retryable) throw error;
+          const unavailable = error instanceof ClientError && error.code === Status.UNAVAILABLE;
+          if (unavailable) notice(log, call.method.path);
+          if (!unavailable || progress.delivered) throw error;
           // It went out on no backend: the channel had no other to offer (or is not rxlb's).
           if (log.tried.size === tried) throw lastError ?? error;
           if (n >= maxAttempts || rest.signal?.aborted) throw error;

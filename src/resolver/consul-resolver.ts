@@ -125,15 +125,17 @@ export function consulResolverClass(
     #watch(target: ResolverTarget): Observable<InstanceSet> | string {
       try {
         const { service, address, query } = parseConsulTarget(target);
-        return sharedInstancesOf(caller, service, {
+        const options = {
           ...defaults,
           ...(address !== undefined && { address }),
           ...query,
-          onStatus: (status) => {
+          onStatus: (status: ConsulStatus) => {
             notify(defaults.onStatus, status);
             this.#status(status);
           },
-        });
+        };
+        // as grpc-js's own resolvers: a channel left open never holds the process by itself
+        return sharedInstancesOf(caller, service, options, { keepsProcessAlive: false });
       } catch (error) {
         if (!(error instanceof TargetError || error instanceof TypeError)) throw error;
         return `bad target ${this.#what}: ${error.message}`;

@@ -80,16 +80,20 @@ function validate(options: unknown): { grpc: GrpcJsModule; defaults: ResolverDef
  * with grpc-js's own load-balancing policies and service config (`grpc.service_config`).
  *
  * The authority is Consul's `host:port`; `consul:///greeter` uses the `address` option, else
- * `CONSUL_HTTP_ADDR`, else `127.0.0.1:8500`. The query string takes the parameters of
+ * `CONSUL_HTTP_ADDR`, else `127.0.0.1:8500`. Each instance's port comes from Consul: the
+ * `:80` or `:443` that nice-grpc's `createChannel('consul:greeter')` appends is ignored (after
+ * the query too, for a target without `//`), and any other port after the service is a bad
+ * target. The query string takes the parameters of
  * Consul's health API: `tag` (repeatable, all must match), `dc`, `passing` (default true),
  * `node-meta` (repeatable, `key:value`), `filter`, `near`, `stale` or `consistent`, and `wait`
  * (`'30s'`). Never a token: that comes from the `token` option or `CONSUL_HTTP_TOKEN`.
  *
  * Each channel's resolver follows the service through `sharedConsulInstances$`, so channels
  * with the same target share one watch, which stops when the last of them goes idle or
- * closes. A bad target, and a Consul that fails before its first answer, fail the channel's
- * calls with `UNAVAILABLE` and a message saying why; once a set was served, Consul's failures
- * keep the last set (`onError` hears them). grpc-js calls its resolver API experimental:
+ * closes. As with grpc-js's own resolvers, a channel left open never keeps the process alive:
+ * the watch's sockets and timers are unref'd. A bad target, and a Consul that fails before
+ * its first answer, fail the channel's calls with `UNAVAILABLE` and a message saying why;
+ * once a set was served, Consul's failures keep the last set (`onError` hears them). grpc-js calls its resolver API experimental:
  * this needs `@grpc/grpc-js` 1.14.0 or later (tested with 1.14.0 and the newest 1.14).
  * Registering again replaces the options for channels created afterwards.
  *

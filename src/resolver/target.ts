@@ -75,9 +75,41 @@ function decode(text: string, what: string): string {
   }
 }
 
+/**
+ * The ports a target may end with and rxlb ignores: the defaults that nice-grpc's
+ * `createChannel()` appends to a target without `scheme://` (80, or 443 with TLS
+ * credentials), as gRPC's naming doc gives `dns:` targets without a port.
+ */
+const DEFAULT_PORTS = new Set(['80', '443']);
+const TRAILING_PORT = /:(\d+)$/;
+
+/**
+ * A target's path split in its service and its query, the default port nice-grpc appended
+ * dropped: `greeter:80` → `greeter`; `greeter?tag=v2:80` (nice-grpc appends after the query)
+ * → `greeter`, `tag=v2`, the latter only for a target without `//`, the one form nice-grpc
+ * appends to. `port` is what remains of a port after the service name (`greeter:50051`).
+ */
+function splitPath(target: ResolverTarget): {
+  path: string;
+  search: string;
+  port?: string | undefined;
+} {
+  const question = target.path.indexOf('?');
+  let path = question < 0 ? target.path : target.path.slice(0, question);
+  let search = question < 0 ? '' : target.path.slice(question + 1);
+  const appended = TRAILING_PORT.exec(search);
+  if (target.authority === undefined && appended && DEFAULT_PORTS.has(appended[1] ?? '')) {
+    search = search.slice(0, appended.index);
+  }
+  const port = TRAILING_PORT.exec(path);
+  if (!port) return { path, search };
+  path = path.slice(0, port.index);
+  return DEFAULT_PORTS.has(port[1] ?? '') ? { path, search } : { path, search, port: port[1] };
+}
+
 /** The service name of a target, as best as it can be read: the default `:authority`. */
 export function targetService(target: ResolverTarget): string {
-  const path = target.path.split('?', 1)[0] ?? '';
+  const { path } = splitPath(target);
   try {
     return decodeURIComponent(path);
   } catch {
@@ -145,13 +177,21 @@ function parseAuthority(authority: string | undefined): string | undefined {
 
 /**
  * Reads `consul://[consul-host:port]/service[?query]`, or throws a {@link TargetError} saying
- * which part is wrong.
+ * which part is wrong. The instances' ports come from Consul, so a port after the service is
+ * not the service's: `:80` and `:443`, which nice-grpc's `createChannel('consul:greeter')`
+ * appends, are ignored (at the end of the query too, for a target without `//`), and any
+ * other is refused.
  */
 export function parseConsulTarget(target: ResolverTarget): ConsulTarget {
   const address = parseAuthority(target.authority);
-  const question = target.path.indexOf('?');
-  const path = question < 0 ? target.path : target.path.slice(0, question);
-  const search = question < 0 ? '' : target.path.slice(question + 1);
+  const { path, search, port } = splitPath(target);
+  if (port !== undefined) {
+    throw new TargetError(
+      `a consul: target names a service, whose instances' ports come from Consul: ":${port}" ` +
+        "after the service name is not one (Consul's own address goes in the authority, " +
+        'consul://127.0.0.1:8500/greeter)',
+    );
+  }
   const query = parseQuery(search);
   const service = decode(path, 'the service name');
   if (service.trim() === '' || service.includes('/')) {

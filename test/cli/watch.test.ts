@@ -64,15 +64,19 @@ describe('rxlb watch --once', () => {
     );
   });
 
-  it('prints one JSON line whose instances carry their address', async () => {
+  it("prints one JSON line with the answer's index, whose instances carry their address", async () => {
     register('g1', 50051);
     const { code, stdout } = await runCli(watchArgs('--once', '--json'));
     expect(code).toBe(0);
     const lines = stdout.split('\n');
     expect(lines).toHaveLength(1);
+    const answer = await fetch(`http://${consul.address}/v1/health/service/greeter?passing=true`);
+    await answer.arrayBuffer();
     expect(parse(lines[0])).toMatchObject({
       event: 'current',
       service: 'greeter',
+      // the answer's X-Consul-Index, not 0 (the status of an answer came after its set)
+      index: Number(answer.headers.get('x-consul-index')),
       instances: [{ address: '127.0.0.1:50051', id: 'g1', tags: [], weight: 1 }],
     });
   });

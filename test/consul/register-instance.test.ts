@@ -1,4 +1,5 @@
 /** registerInstance() announces a gRPC server to Consul, with a gRPC health check. */
+import { hostname } from 'node:os';
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -79,6 +80,14 @@ describe('registerInstance', () => {
   it('names the default id after the service, address and port', async () => {
     const registration = await registerInstance(options({ check: false }));
     expect(registration.id).toBe(`greeter-127.0.0.1-${port}`);
+    await registration.deregister();
+  });
+
+  it("names it after this machine without an address, not a placeholder 'node'", async () => {
+    const { address: _, ...rest } = options({ check: false });
+    const registration = await registerInstance(rest);
+    const host = hostname().replace(/[^A-Za-z0-9._-]+/g, '-');
+    expect(registration.id).toBe(`greeter-${host}-${port}`);
     await registration.deregister();
   });
 

@@ -1,7 +1,7 @@
 /**
  * README's first code block is examples/quickstart.ts, and that program runs as a newcomer runs
- * it (`npx tsx quickstart.ts`): it balances its calls over its three servers and exits 0 by
- * itself, leaving nothing open.
+ * it (`npx tsx quickstart.mts`, which test/package/ does in an app with the packed rxlb): it
+ * balances its calls over its three servers and exits 0 by itself, leaving nothing open.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +113,41 @@ describe('the diagrams of README.md and the guides', () => {
     }
     expect(count).toBeGreaterThan(10);
     expect(pkg.files).toContain('docs/marbles/*.svg');
+  });
+});
+
+describe("README.md's requirements line", () => {
+  it("says package.json's engines and peer ranges, the optional ones as optional", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    const line = /\*\*Requirements:\*\* ([\s\S]*?)\n\n/.exec(README)?.[1]?.replace(/\s+/g, ' ');
+    expect(line).toBeDefined();
+    const [required = '', optional = ''] = line?.split('; optional: ') ?? [];
+    expect(required).toContain(`Node.js \`${pkg.engines.node}\``);
+    for (const [name, range] of Object.entries(pkg.peerDependencies)) {
+      const said = `\`${name}\` \`${range}\``;
+      expect(pkg.peerDependenciesMeta[name]?.optional ? optional : required).toContain(said);
+    }
+  });
+});
+
+describe("docs/consul-targets.md's comparison of a consul: target and the balanced channel", () => {
+  it('names every policy rxlb ships where it says who picks', () => {
+    // a policy is an operator built on policyOperator(), in a file named after it
+    const dir = join(ROOT, 'src', 'operators');
+    const policies = readdirSync(dir)
+      .filter((file) => file !== 'policy-operator.ts' && file.endsWith('.ts'))
+      .filter((file) => readFileSync(join(dir, file), 'utf8').includes('policyOperator('))
+      .map((file) =>
+        file.replace(/\.ts$/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase()),
+      );
+    expect(policies).toContain('roundRobin');
+    const guide = readFileSync(join(ROOT, 'docs', 'consul-targets.md'), 'utf8');
+    const row = guide.split('\n').find((line) => line.startsWith('| who picks'));
+    expect(policies.filter((policy) => !row?.includes(`\`${policy}()\``))).toEqual([]);
   });
 });
 

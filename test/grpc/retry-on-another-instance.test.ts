@@ -172,6 +172,33 @@ describe('retryOnAnotherInstance', () => {
     }
   });
 
+  it('says once, as a process warning, that it cannot retry on a channel not balanced by rxlb', async () => {
+    const warnings: Error[] = [];
+    const listen = (warning: Error) => warnings.push(warning);
+    process.on('warning', listen);
+    const channel = createChannel(fixture.server(0).address);
+    const client = createClientFactory().use(retryOnAnotherInstance()).create(EchoService, channel);
+    try {
+      await client.unary({ text: 'a' });
+      await expect(client.unary({ text: '', ...unavailable })).rejects.toThrow(/UNAVAILABLE/);
+      await client.unary({ text: 'b' });
+      await vi.waitFor(() => expect(warnings).toHaveLength(1));
+      expect(warnings[0]).toMatchObject({ name: 'RxlbWarning', code: 'RXLB_RETRY_NOT_BALANCED' });
+      expect(warnings[0]?.message).toMatch(
+        /^retryOnAnotherInstance\(\): \/rxlb\.test\.Echo\/Unary went out on a channel that is not rxlb's balanced channel .*createBalancedChannel\(\)/,
+      );
+      // on rxlb's channel, never
+      const balanced = await setup();
+      await balanced.unary({ text: 'c' });
+      await expect(balanced.unary({ text: '', ...unavailable })).rejects.toThrow(/UNAVAILABLE/);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toHaveLength(1);
+    } finally {
+      process.off('warning', listen);
+      channel.close();
+    }
+  });
+
   describe('its retry budget', () => {
     it('keeps a storm within 1 + retryRatio attempts per call when every instance fails', async () => {
       const client = await setup({

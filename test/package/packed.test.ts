@@ -1,8 +1,10 @@
 /**
  * The published package, as users get it: `npm pack` of dist/ (built first if stale), then
- * the tarball installed into empty projects, and rxlb installed from its folder by an app with
- * its own copies of grpc-js and nice-grpc. Slow (two installs: tens of seconds), so it packs
- * once, with generous limits, and stays out of `npm run test:fast`.
+ * the tarball installed into empty projects (alone; with the lowest peers; as README's
+ * quickstart says, where examples/quickstart.ts runs), and rxlb installed from its folder by
+ * an app with its own copies of grpc-js and nice-grpc. Slow (three installs: tens of seconds,
+ * the quickstart's beside the others), so it packs once, with generous limits, and stays out
+ * of `npm run test:fast`.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -44,6 +46,12 @@ const LOWEST_PEERS = {
 };
 
 /**
+ * What a newcomer installs to run examples/quickstart.ts, as README's quickstart says: rxlb,
+ * its peers, nice-grpc and nice-grpc-server-health (for `rxlb/testing`), and tsx to run it.
+ */
+const QUICKSTART_INSTALL = ['@grpc/grpc-js', 'rxjs', 'nice-grpc', 'nice-grpc-server-health', 'tsx'];
+
+/**
  * The metrics SDK an app on Node 20 installs beside the lowest api: 2.x, the last for Node 20,
  * wants api `>=1.9.0 <1.10.0`; rxlb's peer range must let both in.
  */
@@ -51,13 +59,19 @@ const NODE_20_SDK = '@opentelemetry/sdk-metrics@2';
 
 let workdir: string;
 let tarball: string;
+/** The quickstart's app, installed beside the other projects' installs. */
+let quickstartApp: Promise<string>;
 
-/** Runs a command to its end, with Consul's environment variables removed. */
-async function exec(file: string, args: string[], cwd: string) {
+/**
+ * Runs a command to its end (killed after `timeout` ms, if given), with Consul's environment
+ * variables removed.
+ */
+async function exec(file: string, args: string[], cwd: string, { timeout = 0 } = {}) {
   const env = { ...process.env };
   for (const name of Object.keys(env)) if (name.startsWith('CONSUL_')) delete env[name];
   try {
-    const { stdout, stderr } = await run(file, args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
+    const options = { cwd, env, timeout, maxBuffer: 16 * 1024 * 1024 };
+    const { stdout, stderr } = await run(file, args, options);
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -112,6 +126,9 @@ beforeAll(async () => {
   const name = (await readdir(workdir)).find((file) => file.endsWith('.tgz'));
   if (!name) throw new Error(`npm pack wrote no tarball in ${workdir}`);
   tarball = join(workdir, name);
+  quickstartApp = project('quickstart', [tarball, ...QUICKSTART_INSTALL]);
+  // awaited by its tests; until then a failure must not count as unhandled
+  quickstartApp.catch(() => {});
 }, 3 * MINUTES);
 
 afterAll(async () => {
@@ -201,6 +218,33 @@ describe('the packed package, installed alone in an empty project', () => {
         event: 'current',
         instances: [{ address: '127.0.0.1:50051' }],
       });
+    },
+    MINUTES,
+  );
+});
+
+describe("a newcomer's app, installed as README's quickstart says", () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await quickstartApp;
+    // saved as README says: .mts, since npm install leaves the app's package.json untyped
+    await copyFile(join(ROOT, 'examples', 'quickstart.ts'), join(dir, 'quickstart.mts'));
+  }, 3 * MINUTES);
+
+  it(
+    'runs examples/quickstart.ts with `npx tsx quickstart.mts`: six calls over three servers, exit 0 by itself within 30 s',
+    async () => {
+      const started = performance.now();
+      const { code, stdout, stderr } = await exec(npx, ['--no', 'tsx', 'quickstart.mts'], dir, {
+        timeout: 30_000,
+      });
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(performance.now() - started).toBeLessThan(30_000);
+      const lines = stdout.trim().split('\n');
+      expect(lines).toHaveLength(6);
+      for (const line of lines) expect(line).toMatch(/^hello you, from [123]$/);
+      expect(new Set(lines).size).toBe(3);
     },
     MINUTES,
   );

@@ -122,6 +122,21 @@ export function followsConsul(under: GrpcJsUnderTest, grpcOption: boolean): void
       }, waitLong);
     });
 
+    it("reaches the service of consul:echo through nice-grpc's createChannel(), which appends :80", async () => {
+      register({ address: consul.address });
+      registerServer(0, ['v1']);
+      registerServer(1, ['v2']);
+      // nice-grpc hands grpc-js `consul:echo:80` and `consul:echo?tag=v2:80`
+      const all = niceClient(`consul:${SERVICE}`);
+      expect(await backends((request) => all.unary(request))).toEqual(
+        new Set([server(0).address, server(1).address]),
+      );
+      const tagged = niceClient(`consul:${SERVICE}?tag=v2`);
+      expect(await backends((request) => tagged.unary(request))).toEqual(
+        new Set([server(1).address]),
+      );
+    });
+
     it('moves pick_first (the default policy) off an instance that deregisters', async () => {
       register();
       registerServer(0);

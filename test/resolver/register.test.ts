@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerConsulResolver } from '../../src/index.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
 import { type EchoServer, startEchoServer } from '../support/echo-server.js';
+import { freePort } from '../support/net.js';
 
 describe('registerConsulResolver options', () => {
   it('rejects a query option, pointing at the target', () => {
@@ -64,12 +65,43 @@ describe('registerConsulResolver options', () => {
   });
 });
 
+/** Runs a child of fixtures/; resolves with its exit code and output, or fails if it lingers. */
+function runChild(
+  script: string,
+  args: readonly string[],
+  onOutput: (output: string) => void = () => {},
+): Promise<{ code: number | null; output: string }> {
+  const child = fileURLToPath(new URL(`./fixtures/${script}`, import.meta.url));
+  const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const heard = (chunk: Buffer) => {
+    output += chunk.toString();
+    onOutput(output);
+  };
+  proc.stdout.on('data', heard);
+  proc.stderr.on('data', heard);
+  return new Promise((resolve, reject) => {
+    const lingering = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`the child did not exit by itself; it printed ${JSON.stringify(output)}`));
+    }, 15_000);
+    proc.on('exit', (code) => {
+      clearTimeout(lingering);
+      resolve({ code, output });
+    });
+  });
+}
+
 describe('a consul: channel', () => {
   let consul: ConsulTestServer;
   let server: EchoServer;
   beforeEach(async () => {
     consul = await new ConsulTestServer().start();
     server = await startEchoServer();
+    const port = Number(server.address.split(':')[1]);
+    consul.registerService({ Name: 'echo', ID: 'echo-1', Address: '127.0.0.1', Port: port });
   });
   afterEach(async () => {
     server.stop();
@@ -77,26 +109,30 @@ describe('a consul: channel', () => {
   });
 
   it('lets a process whose only work was the channel exit by itself after close()', async () => {
-    const port = Number(server.address.split(':')[1]);
-    consul.registerService({ Name: 'echo', ID: 'echo-1', Address: '127.0.0.1', Port: port });
-    const child = fileURLToPath(new URL('./fixtures/close-child.ts', import.meta.url));
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, consul.address], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    proc.stdout.on('data', (chunk) => {
-      output += chunk;
-    });
-    proc.stderr.on('data', (chunk) => {
-      output += chunk;
-    });
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-      proc.on('exit', (exitCode) => {
-        clearTimeout(timer);
-        resolve(exitCode);
-      });
-    });
+    const { code, output } = await runChild('close-child.ts', [consul.address]);
     expect({ code, output }).toEqual({ code: 0, output: server.address });
+  });
+
+  // grpc-js's own resolvers unref their timers: a dns: or ipv4: channel left open lets the
+  // process exit after its last call, and so must the Consul watch (its held query too)
+  it('left open, lets the process exit by itself after its last call, with Consul up', async () => {
+    const { code, output } = await runChild('open-child.ts', [consul.address, 'up']);
+    expect({ code, output }).toEqual({ code: 0, output: server.address });
+  });
+
+  it('left open, lets the process exit by itself with Consul gone', async () => {
+    const nobodyThere = `127.0.0.1:${await freePort()}`;
+    const { code, output } = await runChild('open-child.ts', [nobodyThere, 'gone']);
+    expect({ code, output }).toEqual({ code: 0, output: 'UNAVAILABLE' });
+  });
+
+  it('left open, lets the process exit by itself while keeping the last set for a grace', async () => {
+    let deregistered = false;
+    const { code, output } = await runChild('open-child.ts', [consul.address, 'nobody'], (out) => {
+      if (deregistered || !out.includes('called')) return;
+      deregistered = true;
+      consul.deregisterService('echo-1');
+    });
+    expect({ code, output }).toEqual({ code: 0, output: 'called\nkept-last' });
   });
 });

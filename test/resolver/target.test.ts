@@ -85,6 +85,29 @@ describe('parseConsulTarget', () => {
     expect(rejection(target)).toContain(message);
   });
 
+  it.each([
+    ['consul:greeter:80', {}],
+    ['consul:greeter:443', {}],
+    ['consul:///greeter:80', {}],
+    ['consul:greeter?tag=v2:80', { tags: ['v2'] }],
+    ['consul:greeter?stale:443', { consistency: 'stale' }],
+  ])("ignores the default port nice-grpc's createChannel() appends: %s", (target, query) => {
+    expect(parse(target)).toEqual({ service: 'greeter', address: undefined, query });
+  });
+
+  it('keeps a query that ends like a port when the target has an authority', () => {
+    expect(parse('consul:///greeter?node-meta=port:80').query).toEqual({
+      nodeMeta: { port: '80' },
+    });
+  });
+
+  it("refuses another port after the service: the instances' ports come from Consul", () => {
+    expect(rejection('consul:greeter:50051')).toContain(
+      'a consul: target names a service, whose instances\' ports come from Consul: ":50051"',
+    );
+    expect(rejection('consul:///greeter:50051?tag=v2')).toContain('":50051"');
+  });
+
   it('refuses a token in the query without repeating it', () => {
     const message = rejection('consul:///greeter?token=s3cr3t');
     expect(message).toContain('never carries an ACL token');
@@ -103,5 +126,7 @@ describe('targetService', () => {
   it("is the service name, grpc-js's default :authority for the channel", () => {
     expect(targetService(uri('consul://127.0.0.1:8500/greeter?tag=v2'))).toBe('greeter');
     expect(targetService(uri('consul:///my%2Dservice'))).toBe('my-service');
+    expect(targetService(uri('consul:greeter:80'))).toBe('greeter');
+    expect(targetService(uri('consul:greeter?tag=v2:443'))).toBe('greeter');
   });
 });
