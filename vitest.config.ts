@@ -17,6 +17,8 @@ const CHANNEL_TESTS = [
   'test/grpc/weighted-round-robin.test.ts',
   // inFlight and the latency the channel measures come from how it tracks calls in grpc-js
   'test/grpc/load-aware-policies.test.ts',
+  // the health checks' streams go out on each backend's connection (grpc-js's subchannel channel)
+  'test/grpc/health-check.test.ts',
 ];
 
 /**
