@@ -1,10 +1,5 @@
 import { type CallContext, createServer, type Server } from 'nice-grpc';
-import {
-  HealthDefinition,
-  HealthServiceImpl,
-  HealthState,
-  type HealthStatus,
-} from 'nice-grpc-server-health';
+import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import type {
   HealthCheckRequest,
   HealthCheckResponse,
@@ -115,5 +110,3 @@ export function startHealthServers(
 ): Promise<HealthServer[]> {
   return Promise.all(Array.from({ length: n }, () => startHealthServer(options)));
 }
-
-export type { HealthStatus };
