@@ -17,6 +17,8 @@ const CHANNEL_TESTS = [
   'test/grpc/weighted-round-robin.test.ts',
   // inFlight and the latency the channel measures come from how it tracks calls in grpc-js
   'test/grpc/load-aware-policies.test.ts',
+  // the health checks' streams go out on each backend's connection (grpc-js's subchannel channel)
+  'test/grpc/health-check.test.ts',
 ];
 
 /**
@@ -44,6 +46,7 @@ const FAST = {
           'test/e2e/**', // greeter servers as processes
           'test/grpc/conformance/**', // restarts and backoffs, side by side with grpc-js
           'test/grpc/load-aware-policies.test.ts', // seconds of calls to backends 200 ms slow
+          'test/grpc/health-check-timing.test.ts', // Consul and traffic, and a backoff of a second
           'test/cli/watch.test.ts', // the rxlb command as a process, per test
           'test/telemetry/without-otel.test.ts', // a process that cannot load OpenTelemetry
           'test/resolver/grpc-js-1.14.0.test.ts', // the installed grpc-js is enough here

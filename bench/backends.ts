@@ -6,10 +6,16 @@
  * `{ addresses }` once they listen, answers `'cpu'` with its `process.cpuUsage()` and
  * `'connections'` with the number of client connections open to its servers, makes a server
  * slow on `{ delay: { index, ms } }` (every call then waits `ms` before it is handled; 0 makes
- * it fast again) and answers `{ delayed: index }`, and exits when its parent disconnects.
+ * it fast again) and answers `{ delayed: index }`, and exits when its parent disconnects. On
+ * `{ healthServers: count }` it starts that many more servers with a health service
+ * (nice-grpc-server-health, as `registerInstance()`'s servers have it: test/support/
+ * health-server.ts) and answers `{ healthAddresses }`; `{ serving: { index, serving } }` makes
+ * the health service of one of those say SERVING or NOT_SERVING, and is answered
+ * `{ served: index }`.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { HealthServer } from '../test/support/health-server.js';
 import { field } from './reflect.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -28,6 +34,13 @@ export interface Backends {
    * waits `ms` in the server before it is handled (0: fast again).
    */
   setDelay(index: number, ms: number): Promise<void>;
+  /**
+   * `count` more servers, whose health service can be switched (started on the first call, the
+   * same ones after): their addresses.
+   */
+  healthServers(count: number): Promise<readonly string[]>;
+  /** Makes the health service of the health server at `index` say SERVING or NOT_SERVING. */
+  setServing(index: number, serving: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -102,6 +115,21 @@ export async function startBackends(count: number): Promise<Backends> {
       child.send({ delay: { index, ms } });
       await answer;
     },
+    async healthServers(count) {
+      const answer = nextMessage(child, (message) => {
+        const list = field(message, 'healthAddresses');
+        return Array.isArray(list) ? list.filter((a) => typeof a === 'string') : undefined;
+      });
+      child.send({ healthServers: count });
+      return answer;
+    },
+    async setServing(index, serving) {
+      const answer = nextMessage(child, (message) =>
+        field(message, 'served') === index ? true : undefined,
+      );
+      child.send({ serving: { index, serving } });
+      await answer;
+    },
     async close() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -115,8 +143,23 @@ export async function startBackends(count: number): Promise<Backends> {
 async function serve(count: number): Promise<void> {
   // Imported here, so that the parent (the client measured) never loads the servers.
   const { startEchoServers } = await import('../test/support/echo-server.js');
+  const { startHealthServers } = await import('../test/support/health-server.js');
   const servers = await startEchoServers(count);
-  process.on('message', (message) => {
+  let healthServers: Promise<HealthServer[]> | undefined;
+  process.on('message', async (message) => {
+    const wanted = field(message, 'healthServers');
+    if (typeof wanted === 'number') {
+      healthServers ??= startHealthServers(wanted);
+      const healthAddresses = (await healthServers).map((server) => server.address);
+      process.send?.({ healthAddresses });
+    }
+    const serving = field(message, 'serving');
+    const at = field(serving, 'index');
+    if (typeof at === 'number' && healthServers) {
+      const server = (await healthServers)[at];
+      server?.health.setStatus(field(serving, 'serving') === true ? 'healthy' : 'unhealthy');
+      process.send?.({ served: at });
+    }
     const delay = field(message, 'delay');
     const index = field(delay, 'index');
     const ms = field(delay, 'ms');
@@ -130,8 +173,9 @@ async function serve(count: number): Promise<void> {
       process.send?.({ connections: servers.reduce((sum, server) => sum + server.connections, 0) });
     }
   });
-  process.on('disconnect', () => {
+  process.on('disconnect', async () => {
     for (const server of servers) server.stop();
+    for (const server of (await healthServers) ?? []) server.stop();
     process.exit(0);
   });
   process.send?.({ addresses: servers.map((server) => server.address) });

@@ -2,6 +2,7 @@ import type { MeasureOptions } from './benchmark.js';
 import type { ConsulLoadConfig } from './consul-load.js';
 import type { ConvergenceConfig } from './convergence.js';
 import type { FailoverConfig } from './failover.js';
+import type { HealthBenchConfig } from './health.js';
 import type { MacroConfig } from './macro.js';
 import type { MemoryConfig } from './memory.js';
 import type { GrayFailureConfig, PolicyLoadConfig, TurnSlowConfig } from './policies.js';
@@ -19,6 +20,7 @@ export interface BenchConfig {
   readonly weightedShares: WeightedSharesConfig;
   readonly subsetting: SubsettingConfig;
   readonly failover: FailoverConfig;
+  readonly health: HealthBenchConfig;
   readonly policies: {
     readonly load: PolicyLoadConfig;
     readonly turnSlow: TurnSlowConfig;
@@ -52,6 +54,7 @@ export const FULL: BenchConfig = {
     periods: 20,
     sharedSubscribers: 100,
   },
+  health: { runs: 5, phaseMs: 1_000, windowMs: 100, concurrency: 16 },
   policies: {
     load: {
       rounds: { equal: 10, slow: 4 },
@@ -83,6 +86,7 @@ export const QUICK: BenchConfig = {
   memory: { ...FULL.memory, warmupChanges: 50, changes: 500, checkpoints: 5 },
   subsetting: { ...FULL.subsetting, rolling: false },
   failover: { ...FULL.failover, warmupCycles: 1, cycles: 3, gapMs: 60, waitMs: 100, periods: 5 },
+  health: { ...FULL.health, runs: 2, phaseMs: 500 },
   policies: {
     load: { ...FULL.policies.load, rounds: { equal: 1, slow: 1 }, cellMs: 500, warmupMs: 300 },
     turnSlow: { ...FULL.policies.turnSlow, runs: 1, beforeMs: 500, afterMs: 1_000 },
@@ -116,6 +120,7 @@ export const TINY: BenchConfig = {
     periods: 2,
     sharedSubscribers: 3,
   },
+  health: { runs: 1, phaseMs: 150, windowMs: 50, concurrency: 4 },
   policies: {
     load: {
       rounds: { equal: 1, slow: 1 },

@@ -346,6 +346,29 @@ function stormTable(rows: readonly RetryStormRow[]): string {
   );
 }
 
+/** The health checks' section: a backend whose health service says NOT_SERVING, then SERVING. */
+export function healthSection({ health }: Pick<BenchResults, 'health'>): string {
+  const time = (value: number) => (Number.isFinite(value) ? `${value.toFixed(0)} ms` : 'never');
+  const sorted = (values: readonly number[]) => [...values].sort((a, b) => a - b);
+  const table = markdownTable(
+    [
+      'channel',
+      'no more calls after (each run)',
+      'worst',
+      'calls sent after NOT_SERVING that reached it (each run)',
+      'calls again after SERVING (each run)',
+    ],
+    health.map((row) => [
+      row.channel,
+      sorted(row.stoppedMs).map(time).join(', '),
+      time(Math.max(...row.stoppedMs)),
+      row.callsAfter.join(', '),
+      sorted(row.backMs).map(time).join(', '),
+    ]),
+  );
+  return `## A backend whose health service says NOT_SERVING\n\nFive servers with nice-grpc-server-health (the backends' process), listed all along; 16 callers of unary calls. One server's health service says NOT_SERVING for a second, then SERVING again. "No more calls after": from sending the switch to the start of the last call that reached it ("never": calls still reached it in the last 100 ms before SERVING); "calls again": from SERVING to the start of the first call that reached it.\n\n${table}`;
+}
+
 /** The policy sections: policies side by side, one failing, and a backend turning slow. */
 export function policySections({ policies }: Pick<BenchResults, 'policies'>): string[] {
   const of = (mix: PolicyRow['backends']) => policies.load.filter((row) => row.backends === mix);
@@ -369,6 +392,7 @@ export function renderResults(results: BenchResults, targets: readonly TargetRes
     `## Weighted round robin through the channel\n\n${results.weightedShares.calls.toLocaleString('en')} unary calls, ${results.weightedShares.errors} failed.\n\n${weightedTable(results)}`,
     `## Subsetting\n\n${subsettingSummary(results)}\n\n${subsettingTable(results)}`,
     `## Failover between datacenters\n\n${failoverSection(results.failover)}`,
+    healthSection(results),
     ...policySections(results),
     readFileSync(METHOD, 'utf8').trim(),
   ].join('\n\n');

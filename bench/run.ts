@@ -2,7 +2,7 @@
  * The benchmarks' one entry, `npm run bench -- [flags]`:
  *
  * - no flags: every benchmark (micro, macro, convergence, load on Consul, weighted shares,
- *   subsetting, failover, policies, memory), printed as Markdown with the targets and written
+ *   subsetting, failover, health checks, policies, memory), printed as Markdown with the targets and written
  *   to bench/RESULTS.md.
  * - `--quick`: the same steps, small, in seconds (with `--only` too). Prints only, so that a
  *   check never overwrites the committed results with rough figures.
@@ -13,6 +13,8 @@
  *   interval: how finely this machine can tell the two apart.
  * - `--only policies`: the load-aware policies alone (side by side, a backend turning slow,
  *   their picks beside the floors), with their targets, for focused runs on a policy.
+ * - `--only health`: a backend whose health service says NOT_SERVING, then SERVING, through
+ *   rxlb's channel checking health and channels that do not, with its targets.
  *
  * Only the full run writes anything.
  */
@@ -20,14 +22,28 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Backends, startBackends } from './backends.js';
 import { FULL, QUICK } from './config.js';
+import { runHealth } from './health.js';
 import { roundRatios, runMacro } from './macro.js';
 import { POLICY_PICK_CASES, runMicro } from './micro.js';
 import { runGrayFailures, runPolicyLoad, runTurnSlow } from './policies.js';
-import { macroTable, microTable, policySections, renderResults, targetTable } from './report.js';
+import {
+  healthSection,
+  macroTable,
+  microTable,
+  policySections,
+  renderResults,
+  targetTable,
+} from './report.js';
 import { ensureBuilt, loadRxlb, type RxlbApi } from './rxlb.js';
 import { ratioInterval } from './stats.js';
 import { BACKENDS, runSuite } from './suite.js';
-import { evaluateTargets, macroTargets, microTargets, policyTargets } from './targets.js';
+import {
+  evaluateTargets,
+  healthTargets,
+  macroTargets,
+  microTargets,
+  policyTargets,
+} from './targets.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -66,6 +82,11 @@ const PARTS: Readonly<Record<string, (api: RxlbApi, backends: Backends) => Promi
         `concurrency ${concurrency}: per-round a/b, geometric mean ${mean.toFixed(3)}, 95 % interval ${low.toFixed(3)} to ${high.toFixed(3)} (${ratios.length} rounds; each ${range})`,
       );
     }
+  },
+
+  async health(api, backends) {
+    const health = await runHealth(api, backends, config.health);
+    console.log(`${targetTable(healthTargets({ health }))}\n\n${healthSection({ health })}`);
   },
 
   async policies(api, backends) {

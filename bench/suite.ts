@@ -6,6 +6,7 @@ import type { BenchConfig } from './config.js';
 import { type ConsulLoadResult, runConsulLoad } from './consul-load.js';
 import { type ConvergenceResult, runConvergence } from './convergence.js';
 import { type FailoverResult, runFailover } from './failover.js';
+import { type HealthRow, runHealth } from './health.js';
 import { type MacroRow, runMacro } from './macro.js';
 import { type MemoryResult, runMemory } from './memory.js';
 import { runMicro } from './micro.js';
@@ -48,6 +49,8 @@ export interface BenchResults {
   readonly weightedShares: WeightedSharesResult;
   readonly subsetting: SubsettingResult;
   readonly failover: FailoverResult;
+  /** A backend whose health service says NOT_SERVING, then SERVING again. */
+  readonly health: readonly HealthRow[];
   /** Policies side by side over five backends, equal and one slow; one turning slow. */
   readonly policies: {
     readonly load: readonly PolicyRow[];
@@ -94,6 +97,7 @@ export async function runSuite(
       runSubsetting(rxlb.api, config.subsetting),
     );
     const failover = await step('failover', () => runFailover(rxlb.api, backends, config.failover));
+    const health = await step('health checks', () => runHealth(rxlb.api, backends, config.health));
     const policies = await step('policies', async () => ({
       load: await runPolicyLoad(rxlb.api, backends, config.policies.load),
       turnSlow: await runTurnSlow(rxlb.api, backends, config.policies.turnSlow),
@@ -124,6 +128,7 @@ export async function runSuite(
       weightedShares,
       subsetting,
       failover,
+      health,
       policies,
     };
   } finally {

@@ -3,6 +3,7 @@
  * against the measured value.
  */
 import type { BenchmarkResult } from './benchmark.js';
+import { HEALTH_CHANNELS } from './health.js';
 import type { MacroRow } from './macro.js';
 import type { MemorySnapshot } from './memory.js';
 import {
@@ -353,6 +354,32 @@ function grayFailureTargets({ policies }: Pick<BenchResults, 'policies'>): Targe
   ];
 }
 
+/**
+ * Client-side health checking (issue "Gray failures", gRFC A17): NOT_SERVING on a backend's
+ * health Watch, no new call reaches it 200 ms later while discovery still lists it; SERVING, it
+ * gets calls again within 1 s. Worst of the runs.
+ */
+export function healthTargets({ health }: Pick<BenchResults, 'health'>): TargetResult[] {
+  const row = health.find((r) => r.channel === HEALTH_CHANNELS.checked);
+  const worst = (values: readonly number[] | undefined) =>
+    values && values.length > 0 ? Math.max(...values) : Number.NaN;
+  const time = (value: number) => (Number.isFinite(value) ? `${value.toFixed(0)} ms` : 'never');
+  const stopped = worst(row?.stoppedMs);
+  const back = worst(row?.backMs);
+  return [
+    {
+      target: `NOT_SERVING: with healthCheck, no call sent 200 ms later reaches the backend (worst run)`,
+      measured: `no more calls after ${time(stopped)}`,
+      met: stopped <= 200,
+    },
+    {
+      target: 'SERVING again: with healthCheck, it gets calls within 1 s (worst run)',
+      measured: `calls again after ${time(back)}`,
+      met: back <= 1_000,
+    },
+  ];
+}
+
 export function policyTargets(results: Pick<BenchResults, 'policies' | 'micro'>): TargetResult[] {
   return [
     ...loadTargets(results.policies.load),
@@ -384,6 +411,7 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
     ...weightedTargets(results),
     ...subsettingTargets(results),
     ...failoverTargets(results),
+    ...healthTargets(results),
     ...policyTargets(results),
   ];
 }

@@ -1,5 +1,5 @@
 /**
- * `npm start`: rxlb end to end, in about 15 seconds.
+ * `npm start`: rxlb end to end, in about 20 seconds.
  *
  * Starts a Consul (ConsulTestServer, or the real one at CONSUL_HTTP_ADDR), three greeter
  * server processes that register themselves with a gRPC health check, and a client that
@@ -7,11 +7,11 @@
  *
  *   consulInstances$('greeter').pipe(diff(), roundRobin()) → createBalancedChannel()
  *
- * with the retryOnAnotherInstance() middleware. Then it kills one server with SIGKILL, adds
- * a new one, and sums up: calls per backend, failed calls, latency per phase, how long each
- * membership change took to reach the picker, and what rxlb's OpenTelemetry instruments
- * recorded (examples/demo/metrics.ts). Exit code 0 only when the run met its
- * expectations.
+ * with the retryOnAnotherInstance() middleware and client-side health checking (gRFC A17).
+ * Then it kills one server with SIGKILL, adds a new one, has one say NOT_SERVING on its health
+ * service for a moment, and sums up: calls per backend, failed calls, latency per phase, how
+ * long each change took to reach the client, and what rxlb's OpenTelemetry instruments
+ * recorded (examples/demo/metrics.ts). Exit code 0 only when the run met its expectations.
  *
  * `npm start -- --policy <round-robin|least-request|peak-ewma>`: that policy in place of
  * roundRobin(), while one server turns 100 ms slower for a phase and then fast again; the live
@@ -43,6 +43,8 @@ if (process.argv.includes('--failover')) {
 }
 
 const PHASE_MS = 5_000;
+/** How long server 1 says NOT_SERVING, and then how long the demo watches it serve again. */
+const HEALTH_PHASE_MS = 2_000;
 const WORKERS = 8;
 const CHANGE_TIMEOUT_MS = 10_000;
 const SLOW_MS = 100;
@@ -71,7 +73,8 @@ const { meterProvider } = metrics;
 const balancing = DEMO_POLICIES[policy ?? 'round-robin'];
 event(now(), `balancing with ${balancing.label}${policy ? '' : ', the default'}`);
 let picker: Picker | undefined;
-const pickerWaiters = new Set<() => void>();
+/** Woken by every picker, health event and call answered by the backend being watched. */
+const waiters = new Set<() => void>();
 const picker$ = consulInstances$('greeter', {
   address: consulAddress,
   wait: '30s',
@@ -81,27 +84,47 @@ const picker$ = consulInstances$('greeter', {
 }).pipe(diff(), balancing.operator(), share({ connector: () => new ReplaySubject<Picker>(1) }));
 const watcher = picker$.subscribe((next) => {
   picker = next;
-  for (const wake of [...pickerWaiters]) wake();
+  for (const wake of [...waiters]) wake();
 });
 const inPicker = (address: string) =>
   picker?.instances.some((instance) => instance.address === address) ?? false;
 
-/** Resolves with the time at which `condition` holds for the picker, or undefined. */
-function whenPicker(condition: () => boolean): Promise<number | undefined> {
+/**
+ * Resolves with the time at which `condition` holds, or undefined; checked on every picker,
+ * health event and call answered by the backend being watched.
+ */
+function when(condition: () => boolean): Promise<number | undefined> {
   if (condition()) return Promise.resolve(now());
   return new Promise((resolve) => {
     const timer = setTimeout(() => done(undefined), CHANGE_TIMEOUT_MS);
     const check = () => condition() && done(now());
     const done = (at: number | undefined) => {
       clearTimeout(timer);
-      pickerWaiters.delete(check);
+      waiters.delete(check);
       resolve(at);
     };
-    pickerWaiters.add(check);
+    waiters.add(check);
   });
 }
 
-const channel = createBalancedChannel(picker$, { name: 'greeter', meterProvider });
+// Client-side health checking: a Watch stream on each connection (the servers' health service
+// is nice-grpc-server-health's, the one Consul's check asks too)
+const healthEvents: { at: number; address: string; health: string }[] = [];
+const channel = createBalancedChannel(picker$, {
+  name: 'greeter',
+  meterProvider,
+  healthCheck: {
+    onHealthChange: ({ address, health, previous }) => {
+      healthEvents.push({ at: now(), address, health });
+      for (const wake of [...waiters]) wake();
+      if (previous !== 'PENDING') {
+        event(now(), `${labels.get(address) ?? address}: health ${previous} → ${health}`);
+      }
+    },
+  },
+});
+const heard = (address: string, health: string, after: number) =>
+  healthEvents.find((e) => e.address === address && e.health === health && e.at >= after)?.at;
 const client = createClientFactory()
   .use(retryOnAnotherInstance({ meterProvider }))
   .create(GreeterDefinition, channel);
@@ -114,11 +137,13 @@ const servers: GreeterProcess[] = await Promise.all(
 );
 for (const [i, server] of servers.entries()) labels.set(server.address, `server ${i + 1}`);
 event(now(), `3 greeter servers registered: ${servers.map((s) => s.address).join(', ')}`);
-const allIn = await whenPicker(() => servers.every((server) => inPicker(server.address)));
+const allIn = await when(() => servers.every((server) => inPicker(server.address)));
 if (allIn === undefined) event(now(), 'the picker never saw all three servers');
 
 // --- traffic ---------------------------------------------------------------------------------
 const totals = new Map<string, number>();
+/** When each call that a backend answered went out, for the backend being watched. */
+let watched: { readonly address: string; readonly sentAt: number[] } | undefined;
 const firstReply = new Map<string, number>();
 const phases = new Phases();
 let failed = 0;
@@ -130,6 +155,10 @@ async function worker(): Promise<void> {
     try {
       const { backend } = await client.sayHello({ name: 'rxlb' });
       totals.set(backend, (totals.get(backend) ?? 0) + 1);
+      if (backend === watched?.address) {
+        watched.sentAt.push(startedAt);
+        for (const wake of [...waiters]) wake();
+      }
       phases.answered(backend, now() - startedAt);
       if (!firstReply.has(backend)) firstReply.set(backend, now());
     } catch (error) {
@@ -183,7 +212,7 @@ if (policy === undefined) {
   phases.start('server 2 killed');
   await s2.kill();
   event(now(), `killed server 2 (${s2.address}) with SIGKILL`);
-  const droppedAt = await whenPicker(() => !inPicker(s2.address));
+  const droppedAt = await when(() => !inPicker(s2.address));
   if (droppedAt !== undefined) {
     event(
       now(),
@@ -197,7 +226,7 @@ if (policy === undefined) {
   const registeredAt = now();
   labels.set(newcomer.address, 'server 4 (new)');
   event(now(), `server 4 (${newcomer.address}) started and registered`);
-  const addedAt = await whenPicker(() => inPicker(newcomer.address));
+  const addedAt = await when(() => inPicker(newcomer.address));
   if (addedAt !== undefined) {
     event(
       now(),
@@ -206,7 +235,33 @@ if (policy === undefined) {
   }
   const last = phases.start('server 4 added');
   await sleep(Math.max(0, spawnedAt + PHASE_MS - now()));
+  // --- one says NOT_SERVING, then SERVING again --------------------------------------------
+  const sentAt: number[] = [];
+  watched = { address: s1.address, sentAt };
+  const sickAt = now();
+  phases.start('server 1 NOT_SERVING');
+  s1.setServing(false);
+  notes.set(s1.address, '  (NOT_SERVING)');
+  event(now(), `server 1 (${s1.address}) says NOT_SERVING on its health service`);
+  const heardAt = await when(() => heard(s1.address, 'NOT_SERVING', sickAt) !== undefined);
+  const consulAt = await when(() => !inPicker(s1.address));
+  if (consulAt !== undefined) {
+    const after = Math.round(consulAt - sickAt);
+    event(now(), `Consul's check dropped server 1 ${after} ms after it said NOT_SERVING`);
+  }
+  await sleep(Math.max(0, sickAt + HEALTH_PHASE_MS - now()));
+  const wellAt = now();
+  phases.start('server 1 SERVING again');
+  s1.setServing(true);
+  notes.delete(s1.address);
+  event(now(), 'server 1 says SERVING again');
+  const backAt = await when(() => sentAt.some((at) => at > wellAt));
+  await sleep(Math.max(0, wellAt + HEALTH_PHASE_MS - now()));
   phases.start('winding down');
+  // calls that went out once the channel had heard NOT_SERVING, and reached server 1 anyway
+  const stray = sentAt.filter((at) => at > (heardAt ?? Infinity) && at < wellAt).length;
+  const during = sentAt.filter((at) => at >= sickAt && at < wellAt);
+  const lastSent = during.length > 0 ? Math.max(...during) - sickAt : undefined;
   const newcomerFirst = firstReply.get(newcomer.address);
   const phase1 = fair(steady, [s1.address, s2.address, s3.address]);
   const phase3 = fair(last, [s1.address, s3.address, newcomer.address]);
@@ -214,6 +269,9 @@ if (policy === undefined) {
     `  server 2 killed      → dropped from the picker after ${ms(droppedAt && droppedAt - killedAt)}`,
     `  server 4 registered  → added to the picker after ${ms(addedAt && addedAt - registeredAt)}`,
     `                       → first call answered after ${ms(newcomerFirst && newcomerFirst - registeredAt)}`,
+    `  server 1 NOT_SERVING → out of the channel's picks after ${ms(heardAt && heardAt - sickAt)} (its health Watch); ${lastSent === undefined ? 'no call sent since reached it' : `the last call to reach it went out ${ms(lastSent)} after`}`,
+    `                       → dropped from the picker after ${ms(consulAt && consulAt - sickAt)} (Consul's check, every 250 ms)`,
+    `  server 1 SERVING     → answered calls again after ${ms(backAt && backAt - wellAt)} (${consulAt === undefined ? 'its health Watch' : "once Consul's check listed it again"})`,
   );
   expectations.push(
     [`the three servers shared the first phase evenly (${phase1.counts.join(' / ')})`, phase1.ok],
@@ -226,6 +284,9 @@ if (policy === undefined) {
       `the three live servers shared the last phase evenly (${phase3.counts.join(' / ')})`,
       phase3.ok,
     ],
+    ["the channel heard server 1's NOT_SERVING on its health Watch", heardAt !== undefined],
+    [`no call that went out after that reached server 1 (${stray})`, stray === 0],
+    ['server 1 answered calls again once SERVING', backAt !== undefined],
   );
 } else {
   // --- one server turns slow, then fast again ------------------------------------------------
@@ -273,7 +334,7 @@ console.log(
 console.log(`\nPhases (${balancing.label})`);
 for (const line of phaseLines(phases.all.slice(0, -1), labels)) console.log(line);
 if (changes.length > 0) {
-  console.log('\nMembership changes reaching the picker');
+  console.log('\nChanges reaching the client');
   for (const line of changes) console.log(line);
 }
 

@@ -17,13 +17,22 @@ export function instance(
 
 /**
  * `member` as a balanced channel hands it to a pick: with what the channel measured of it,
- * nothing (no call in flight, the neutral latency of 1 ms, no outcome) unless given.
+ * nothing (no call in flight, the neutral latency of 1 ms, no outcome, health unchecked) unless
+ * given.
  */
 export function backend(
   member: Instance,
   measured: Partial<Omit<Backend, 'instance'>> = {},
 ): Backend {
-  return { instance: member, inFlight: 0, latencyMs: 1, successes: 0, failures: 0, ...measured };
+  return {
+    instance: member,
+    inFlight: 0,
+    latencyMs: 1,
+    successes: 0,
+    failures: 0,
+    health: 'UNCHECKED',
+    ...measured,
+  };
 }
 
 export function added(value: Instance | Address): Update {

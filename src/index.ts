@@ -36,7 +36,12 @@ export {
   createBalancedChannel,
 } from './grpc/balanced-channel.js';
 export type { GrpcJsChannelModule } from './grpc/grpc-js-module.js';
-export type { BalancedChannelOptions, OutlierDetectionOptions } from './grpc/options.js';
+export type { HealthEvent } from './grpc/health-watch.js';
+export type {
+  BalancedChannelOptions,
+  HealthCheckOptions,
+  OutlierDetectionOptions,
+} from './grpc/options.js';
 export type {
   EjectionClock,
   EjectionEvent,
@@ -82,7 +87,7 @@ export {
   weightedRoundRobin,
 } from './operators/weighted-round-robin.js';
 export { whenNobody } from './operators/when-nobody.js';
-export type { Backend, Backends, Picker } from './picker.js';
+export type { Backend, BackendHealth, Backends, Picker } from './picker.js';
 export type { GrpcJsModule } from './resolver/consul-resolver.js';
 export {
   type ConsulResolverOptions,

@@ -39,8 +39,9 @@ import type { Instance } from './instance.js';
  * - `usable` lists members in the order of `instances`, each at most once.
  * - A {@link Backend}'s measurements are live: the channel updates them as calls start and
  *   end, and a pick reads them as they are at that moment, without reading a clock.
- * - A backend is usable while its connection is READY and outlier detection has not ejected
- *   it (if every READY backend is ejected, those: see `createBalancedChannel()`).
+ * - A backend is usable while its connection is READY, its health service says it is serving
+ *   (when the channel checks health: see {@link BackendHealth}) and outlier detection has
+ *   not ejected it (if every such backend is ejected, those: see `createBalancedChannel()`).
  *
  * @example
  * ```ts
@@ -101,13 +102,43 @@ export interface Backend {
    * Fractional.
    */
   readonly failures: number;
+  /**
+   * What its health service says of it, when the channel checks health (gRFC A17): see
+   * {@link BackendHealth}. A backend in `usable` is always `'SERVING'`, `'UNIMPLEMENTED'` (its
+   * server has no health service) or `'UNCHECKED'` (the channel does not check health): a
+   * policy never sees an unhealthy backend, and may tell a checked one from an unchecked one.
+   */
+  readonly health: BackendHealth;
 }
+
+/**
+ * What a backend's health service says of it, by `grpc.health.v1`'s names, when the balanced
+ * channel checks health (gRFC A17: its `healthCheck` option, or `healthCheckConfig` in the
+ * service config). The channel keeps one `Health/Watch` stream on each backend's connection:
+ * - `'SERVING'`: its last answer; it takes calls.
+ * - `'NOT_SERVING'`, `'SERVICE_UNKNOWN'` (its server knows no such service name) or
+ *   `'UNKNOWN'`: its last answer; it takes no call until it answers `'SERVING'`.
+ * - `'PENDING'`: no answer yet on its current connection (or it has none yet); it takes no
+ *   call until one comes, as A17 says (calls wait for it, they do not fail).
+ * - `'UNIMPLEMENTED'`: its server has no health service; it takes calls, as A17 says.
+ * - `'UNCHECKED'`: the channel does not check health (the default); it takes calls.
+ *
+ * A lost connection keeps its last answer; the next connection starts `'PENDING'`.
+ */
+export type BackendHealth =
+  | 'SERVING'
+  | 'NOT_SERVING'
+  | 'SERVICE_UNKNOWN'
+  | 'UNKNOWN'
+  | 'PENDING'
+  | 'UNIMPLEMENTED'
+  | 'UNCHECKED';
 
 /** The channel's view of a picker's members, handed to every `pick()`. */
 export interface Backends {
   /**
-   * The members usable now: connected (READY in gRPC's terms) and not ejected by outlier
-   * detection, in the order of the picker's `instances`. Never empty. The same array until
+   * The members usable now: connected (READY in gRPC's terms), serving by their health service
+   * (when the channel checks health) and not ejected by outlier detection, in the order of the picker's `instances`. Never empty. The same array until
    * that set changes.
    */
   readonly usable: readonly Backend[];

@@ -6,7 +6,8 @@
  *
  * It prints `listening <host:port>` once registered, and deregisters on SIGINT/SIGTERM. A line
  * `delay <ms>` on its standard input makes it slow: every SayHello then waits `ms` first
- * (`delay 0`: fast again).
+ * (`delay 0`: fast again); `health NOT_SERVING` makes its health service say so (to Consul's
+ * check and to clients' Watch streams alike), `health SERVING` well again.
  */
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -62,6 +63,8 @@ async function main(): Promise<void> {
   commands.on('line', (line) => {
     const delay = /^delay (\d+)$/.exec(line.trim());
     if (delay?.[1]) greeter.delayMs = Number(delay[1]);
+    const health = /^health (SERVING|NOT_SERVING)$/.exec(line.trim());
+    if (health) greeter.health.setStatus(health[1] === 'SERVING' ? 'healthy' : 'unhealthy');
   });
   const stop = async () => {
     commands.close();
@@ -76,8 +79,9 @@ async function main(): Promise<void> {
     name: 'greeter',
     address: '127.0.0.1',
     port: greeter.port,
-    // fast checks: the demo wants Consul to notice a dead server within a second
-    check: { interval: '250ms', timeout: '200ms', deregisterCriticalServiceAfter: '2s' },
+    // fast checks: the demo wants Consul to notice a dead server within a second; one that
+    // says NOT_SERVING for a few seconds is not reaped meanwhile
+    check: { interval: '250ms', timeout: '200ms', deregisterCriticalServiceAfter: '10s' },
   });
   console.log(`listening ${greeter.address}`);
 }

@@ -16,6 +16,8 @@ export interface GreeterProcess {
   stop(): Promise<void>;
   /** Makes every SayHello wait `ms` before it answers (0: fast again). */
   setDelay(ms: number): void;
+  /** Makes its health service say SERVING (true) or NOT_SERVING (false). */
+  setServing(serving: boolean): void;
 }
 
 const script = fileURLToPath(new URL('./server.ts', import.meta.url));
@@ -45,5 +47,6 @@ export async function spawnGreeter(consulAddress: string, port = 0): Promise<Gre
     kill: () => end('SIGKILL'),
     stop: () => end('SIGTERM'),
     setDelay: (ms) => child.stdin?.write(`delay ${ms}\n`),
+    setServing: (serving) => child.stdin?.write(`health ${serving ? 'SERVING' : 'NOT_SERVING'}\n`),
   };
 }

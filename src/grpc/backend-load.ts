@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { Instance } from '../instance.js';
-import type { Backend } from '../picker.js';
+import type { Backend, BackendHealth } from '../picker.js';
 import { type CallOutcome, countOf } from './call-outcome.js';
 
 /**
@@ -70,6 +70,7 @@ export class LoadBoard {
  */
 export abstract class BackendLoad implements Backend {
   abstract readonly instance: Instance;
+  abstract readonly health: BackendHealth;
   inFlight = 0;
   successes = 0;
   failures = 0;

@@ -1,10 +1,18 @@
 import { type ChannelOptions, connectivityState, experimental, status } from '@grpc/grpc-js';
 import type { Instance } from '../instance.js';
+import type { BackendHealth } from '../picker.js';
 import type { AttemptLog } from './attempts.js';
 import { BackendLoad, type LoadBoard } from './backend-load.js';
 import { countOf } from './call-outcome.js';
 import type { BackendCategory, ChannelMetrics, MeasuredBackend } from './channel-metrics.js';
 import type { GrpcJs } from './grpc-js-module.js';
+import { watchOn } from './health-service.js';
+import {
+  type HealthCheckConfig,
+  type HealthSubject,
+  HealthWatch,
+  servesCalls,
+} from './health-watch.js';
 
 type PickArgs = experimental.PickArgs;
 type PickResult = experimental.PickResult;
@@ -13,21 +21,28 @@ type PickResult = experimental.PickResult;
 export interface BackendOwner {
   /** Where its metrics go. */
   readonly metrics: ChannelMetrics;
+  /** Client-side health checking, when the channel does it. */
+  readonly healthCheck: HealthCheckConfig | undefined;
   /**
    * Its state changed: its connection (`previous` → `backend.state`, with an error or not),
    * or its connection failures in a row reached outlier detection's threshold.
    */
   changed(backend: ChannelBackend, previous: connectivityState, failed: boolean): void;
+  /** Its health service's answer changed its health from `previous` to `backend.health`. */
+  healthChanged(backend: ChannelBackend, previous: BackendHealth): void;
 }
 
 /**
  * The channel's backend of one member: a pick_first connection to its address, as grpc-js's
- * round_robin keeps its endpoints, whose connectivity state the balancer follows, and what
- * the channel measures of its calls ({@link BackendLoad}). It is the `Backend` a policy reads.
+ * round_robin keeps its endpoints, whose connectivity state the balancer follows, what its
+ * health service says while the channel checks health ({@link HealthWatch}), and what the
+ * channel measures of its calls ({@link BackendLoad}). It is the `Backend` a policy reads.
  */
-export class ChannelBackend extends BackendLoad implements MeasuredBackend {
+export class ChannelBackend extends BackendLoad implements MeasuredBackend, HealthSubject {
   instance: Instance;
   state: connectivityState = connectivityState.IDLE;
+  /** What its health service says: see `BackendHealth`. Set by its {@link HealthWatch}. */
+  health: BackendHealth;
   /** Taken out of picking by outlier detection until then: see `OutlierDetector`. */
   ejection: { readonly until: number } | undefined;
   /** Ejections in a row, and when it last returned from one: see `OutlierDetector`. */
@@ -50,9 +65,15 @@ export class ChannelBackend extends BackendLoad implements MeasuredBackend {
   private readonly leaf: experimental.LeafLoadBalancer;
   private picker: experimental.Picker;
   private destroyed = false;
+  /** Its client-side health check, when the channel does them. */
+  readonly #healthWatch: HealthWatch | undefined;
+  /** The connection pick_first made for its address (the latest: it makes one per attempt). */
+  #subchannel: experimental.SubchannelInterface | undefined;
+  /** Whether a Watch went out on {@link #subchannel}'s channel, which then needs closing. */
+  #watched = false;
 
   constructor(
-    grpc: GrpcJs,
+    private readonly grpc: GrpcJs,
     instance: Instance,
     endpoint: experimental.Endpoint,
     helper: experimental.ChannelControlHelper,
@@ -62,6 +83,9 @@ export class ChannelBackend extends BackendLoad implements MeasuredBackend {
   ) {
     super(board);
     this.instance = instance;
+    const { healthCheck } = owner;
+    this.health = healthCheck ? 'PENDING' : 'UNCHECKED';
+    this.#healthWatch = healthCheck && new HealthWatch(healthCheck, this);
     const helperOfBackend = new Helper(helper, this);
     this.leaf = new grpc.experimental.LeafLoadBalancer(endpoint, helperOfBackend, options, '');
     this.picker = this.leaf.getPicker();
@@ -73,6 +97,11 @@ export class ChannelBackend extends BackendLoad implements MeasuredBackend {
 
   get ejected(): boolean {
     return this.ejection !== undefined;
+  }
+
+  /** Whether its health lets it take calls: `SERVING`, `UNIMPLEMENTED` or `UNCHECKED`. */
+  get healthy(): boolean {
+    return servesCalls(this.health);
   }
 
   /** grpc-js's last message about its connection, whole (see `lastError`). */
@@ -97,8 +126,25 @@ export class ChannelBackend extends BackendLoad implements MeasuredBackend {
   destroy(): void {
     this.destroyed = true;
     this.view = undefined;
+    this.#healthWatch?.stop();
+    // grpc-js keeps the channel of a connection registered (channelz) until it is closed
+    if (this.#watched) this.#subchannel?.getChannel().close();
     this.forget();
     this.leaf.destroy();
+  }
+
+  /** pick_first made a connection for its address: the one its Watch goes out on. */
+  subchannelCreated(subchannel: experimental.SubchannelInterface): void {
+    const previous = this.#subchannel;
+    if (this.#watched && previous && !subchannel.realSubchannelEquals(previous)) {
+      previous.getChannel().close();
+      this.#watched = false;
+    }
+    this.#subchannel = subchannel;
+  }
+
+  healthChanged(previous: BackendHealth): void {
+    if (!this.destroyed) this.owner.healthChanged(this, previous);
   }
 
   /**
@@ -144,14 +190,30 @@ export class ChannelBackend extends BackendLoad implements MeasuredBackend {
     if (errorMessage) this.#message = errorMessage;
     const previous = this.state;
     this.state = state;
-    // A failure while the connection is down is explained by that: its count starts over.
-    if (previous === connectivityState.READY && state !== previous) this.consecutiveFailures = 0;
+    const { READY } = connectivityState;
+    if (previous === READY && state !== previous) {
+      // A failure while the connection is down is explained by that: its count starts over.
+      this.consecutiveFailures = 0;
+      this.#healthWatch?.stop();
+    } else if (state === READY && previous !== READY) {
+      this.#watchHealth();
+    }
     this.owner.changed(this, previous, errorMessage !== null);
+  }
+
+  /** Its connection is READY: a new Watch on it, and no call until it answers. */
+  #watchHealth(): void {
+    const watch = this.#healthWatch;
+    const subchannel = this.#subchannel;
+    if (watch === undefined || subchannel === undefined) return;
+    this.#watched = true;
+    watch.connected(watchOn(this.grpc, subchannel, this.address));
   }
 
   #ended(now: number, durationMs: number, code: status, details: string) {
     if (countOf(code) === 'failure') this.lastFailure = details;
-    const counting = !this.destroyed && this.state === connectivityState.READY && !this.ejected;
+    const usable = this.state === connectivityState.READY && this.healthy && !this.ejected;
+    const counting = !this.destroyed && usable;
     if (this.ended(now, durationMs, code, counting)) this.owner.changed(this, this.state, false);
   }
 }
@@ -171,7 +233,9 @@ class Helper implements experimental.ChannelControlHelper {
     address: experimental.SubchannelAddress,
     options: ChannelOptions,
   ): experimental.SubchannelInterface {
-    return this.parent.createSubchannel(address, options);
+    const subchannel = this.parent.createSubchannel(address, options);
+    this.backend.subchannelCreated(subchannel);
+    return subchannel;
   }
 
   updateState(

@@ -6,7 +6,7 @@ import {
 } from '@grpc/grpc-js';
 import type { Observable } from 'rxjs';
 import type { Instance } from '../instance.js';
-import type { Picker } from '../picker.js';
+import type { BackendHealth, Picker } from '../picker.js';
 import { BalancerConfig, balancerOf, POLICY } from './balancer.js';
 import type { GrpcJs } from './grpc-js-module.js';
 import { type BalancedChannelOptions, resolveChannelConfig } from './options.js';
@@ -20,6 +20,12 @@ export interface BackendStatus {
   readonly state: 'IDLE' | 'CONNECTING' | 'READY' | 'TRANSIENT_FAILURE' | 'SHUTDOWN';
   /** Taken out of picking by outlier detection. */
   readonly ejected: boolean;
+  /**
+   * What its health service says, when the channel checks health (`'UNCHECKED'` when it
+   * does not): it takes calls only while `'SERVING'` (or `'UNIMPLEMENTED'`). See
+   * `BackendHealth`.
+   */
+  readonly health: BackendHealth;
   /** Calls on it that have not ended. */
   readonly inFlight: number;
   /** Its latency estimate in ms, as policies read it (see `Backend.latencyMs`). */
@@ -40,7 +46,7 @@ export interface BalancedChannel extends Channel {
   close(): void;
   /**
    * The backends of the current picker's members, in its order: connection state, ejection,
-   * calls in flight and what the channel measured of their calls. Empty before the first picker, while the channel is IDLE (grpc-js lets
+   * health, calls in flight and what the channel measured of their calls. Empty before the first picker, while the channel is IDLE (grpc-js lets
    * an unused channel's connections go after `'grpc.client_idle_timeout_ms'`) and after
    * `close()`.
    */
@@ -87,6 +93,7 @@ function channelClassOf(grpc: GrpcJs): BalancedChannelClass {
         instance: backend.instance,
         state: connectivityState[backend.state] as BackendStatus['state'],
         ejected: backend.ejected,
+        health: backend.health,
         inFlight: backend.inFlight,
         latencyMs: backend.latencyMs,
         successes: backend.successes,
@@ -125,8 +132,8 @@ function grpcOptions(user: ChannelOptions, source: PickerSource): ChannelOptions
  *   (the channel connects at once, not at its first call) and kept open: a lost connection
  *   is made again at once. A member that leaves is closed gracefully: its calls in flight end.
  * - Each call asks the latest picker to choose among the usable backends only: connected
- *   (READY) and not ejected. A backend that is connecting, reconnecting after a GOAWAY, or
- *   dead gets no call, before discovery notices.
+ *   (READY), serving (when it checks health) and not ejected. A backend that is connecting,
+ *   reconnecting after a GOAWAY, or dead gets no call, before discovery notices.
  * - A call with no usable backend waits in the channel while some backend is connecting, and
  *   is picked again the moment one becomes READY or a new picker arrives. A call that is not
  *   `waitForReady` fails with UNAVAILABLE when every backend failed to connect
@@ -141,8 +148,8 @@ function grpcOptions(user: ChannelOptions, source: PickerSource): ChannelOptions
  *   connection is lost and made again returns at once.
  * - If `picker$` errors, or emits something that is not a picker, calls fail with
  *   UNAVAILABLE carrying why; if it completes, the last picker stays in use.
- * - `close()` unsubscribes from `picker$`, fails waiting calls and closes every connection
- *   (calls in flight end first). `backends()` says what the channel sees of each member.
+ * - `close()` unsubscribes from `picker$`, fails waiting calls, cancels the health checks'
+ *   streams and closes every connection (calls in flight end first). `backends()` says what the channel sees of each member.
  *
  * Together with {@link retryOnAnotherInstance}, a call that fails with UNAVAILABLE is sent
  * again to a backend it has not tried. Needs `@grpc/grpc-js` 1.14 or later in 1.x: the

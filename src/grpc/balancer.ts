@@ -1,12 +1,20 @@
-import { type ChannelOptions, connectivityState, type experimental } from '@grpc/grpc-js';
+import {
+  type ChannelOptions,
+  connectivityState,
+  type experimental,
+  logVerbosity,
+} from '@grpc/grpc-js';
 import type { Instance } from '../instance.js';
-import type { Picker } from '../picker.js';
+import { notify } from '../notify.js';
+import type { BackendHealth, Picker } from '../picker.js';
 import { type BackendOwner, ChannelBackend, connectionError } from './backend.js';
 import { LoadBoard } from './backend-load.js';
 import type { BackendSet } from './backend-set.js';
 import { ChannelMetrics } from './channel-metrics.js';
 import { BalancedPicker, FailingPicker, type View } from './channel-picker.js';
 import type { GrpcJs } from './grpc-js-module.js';
+import { TRACER } from './health-service.js';
+import { type HealthCheckConfig, servesCalls } from './health-watch.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { RESOLUTION_ATTRIBUTE, SOURCE_OPTION } from './picker-resolver.js';
 import { PickerSource, type Resolution } from './picker-source.js';
@@ -44,13 +52,14 @@ export class BalancerConfig implements experimental.TypedLoadBalancingConfig {
  * The balanced channel's grpc-js load-balancing policy. Like grpc-js's round_robin it keeps a
  * pick_first connection per member (kept connected: an IDLE one reconnects at once) and
  * publishes a picker on every change; unlike it, the choice among the READY ones belongs to
- * rxlb's picker, which sees them through a {@link View}, and outlier detection can take a
- * backend out of that view.
+ * rxlb's picker, which sees them through a {@link View}, and client-side health checks and
+ * outlier detection can take a backend out of that view.
  *
  * The state it reports, as round_robin's: READY while some backend is usable; else
- * CONNECTING while some is connecting (calls wait in the channel); else TRANSIENT_FAILURE
- * (calls fail with UNAVAILABLE unless they are `waitForReady`): every backend failed to
- * connect, or there is none. If `picker$` failed, every call fails.
+ * CONNECTING while some is connecting, or connected and waiting for its health service's
+ * first answer (calls wait in the channel); else TRANSIENT_FAILURE (calls fail with
+ * UNAVAILABLE unless they are `waitForReady`): every backend failed to connect or says it is
+ * not serving, or there is none. If `picker$` failed, every call fails.
  */
 export class Balancer implements experimental.LoadBalancer, BackendOwner {
   private resolution: Resolution | undefined;
@@ -67,6 +76,9 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   /** Cancels the timer of outlier detection's next sweep, while one is set. */
   private cancelSweep: (() => void) | undefined;
   metrics = ChannelMetrics.NONE;
+  healthCheck: HealthCheckConfig | undefined;
+  /** Whether a server without a health service was logged: once per channel (A17's trace event). */
+  private unimplementedLogged = false;
   /**
    * grpc-js's last message about a connection of this channel's, and its cause once a
    * failure's details asked for it (a failing picker asks on every pick).
@@ -109,6 +121,7 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
       this.backends = source.backends;
       const { config } = source;
       this.metrics = new ChannelMetrics(config.metrics, source.target);
+      this.healthCheck = config.healthCheck;
       const detection = config.outlierDetection;
       this.board = new LoadBoard(config.decayMs, detection?.consecutiveFailures ?? Infinity);
       if (detection) {
@@ -172,6 +185,25 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
       this.metrics.ejected('consecutiveFailures');
       this.ejection(backend);
     }
+    this.publish();
+  }
+
+  healthChanged(backend: ChannelBackend, previous: BackendHealth): void {
+    const { backends } = this;
+    if (this.destroyed || !backends?.has(backend)) return;
+    const { health, address } = backend;
+    const { experimental } = this.grpc;
+    experimental.trace(logVerbosity.DEBUG, TRACER, `${address}: ${previous} -> ${health}`);
+    if (health === 'UNIMPLEMENTED' && !this.unimplementedLogged) {
+      this.unimplementedLogged = true;
+      experimental.log(
+        logVerbosity.ERROR,
+        `rxlb: the health service of "${this.name}" at ${address} is UNIMPLEMENTED: it is taken as serving, without health checks (not logged again for this channel)`,
+      );
+    }
+    notify(this.healthCheck?.onHealthChange, { service: this.name, address, health, previous });
+    this.metrics.categorize(backend);
+    if (backend.state === READY && servesCalls(previous) !== backend.healthy) this.view = undefined;
     this.publish();
   }
 
@@ -288,8 +320,10 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
         () => this.nobody(resolution.picker),
         unresolved ? 'unresolved' : 'none',
       );
-    } else if (backends.inState(CONNECTING, IDLE) > 0) {
+    } else if (backends.inState(CONNECTING, IDLE) > 0 || awaitingHealth(backends)) {
       this.parent.updateState(CONNECTING, new this.grpc.experimental.QueuePicker(this), null);
+    } else if (backends.inState(READY) > 0) {
+      this.update(TRANSIENT_FAILURE, () => this.notServing(backends), 'unhealthy');
     } else {
       this.update(TRANSIENT_FAILURE, () => this.unreachable(backends), 'unreachable');
     }
@@ -307,12 +341,12 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   }
 
   /**
-   * The READY backends that are not ejected; if every READY one is ejected, those, rather
-   * than failing calls that a connected backend may serve.
+   * The READY backends that are healthy and not ejected; if every such one is ejected, those,
+   * rather than failing calls that a connected backend may serve.
    */
   private usableView({ members }: BackendSet): View {
     for (const backend of members) backend.view = undefined;
-    const ready = members.filter((backend) => backend.state === READY);
+    const ready = members.filter((backend) => backend.state === READY && backend.healthy);
     const usable = ready.filter((backend) => !backend.ejected);
     const view: View = { usable: usable.length > 0 ? usable : ready };
     for (const backend of view.usable) backend.view = view.usable;
@@ -329,6 +363,16 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     return `no healthy instance of "${this.name}"`;
   }
 
+  /** Every connected backend's health service says it is not serving. */
+  private notServing({ members }: BackendSet): string {
+    const connected = members.filter((backend) => backend.state === READY);
+    const n = connected.length;
+    const which = n === 1 ? 'the 1 connected instance says' : `each of the ${n} connected says`;
+    const listed = connected.slice(0, 3).map(({ address, health }) => `${address} ${health}`);
+    if (n > 3) listed.push(`${n - 3} more`);
+    return `no serving instance of "${this.name}": ${which} it is not serving (${listed.join(', ')})`;
+  }
+
   private unreachable({ members }: BackendSet): string {
     const n = members.length;
     const which = n === 1 ? 'the 1 instance' : `any of the ${n} instances`;
@@ -337,6 +381,11 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
     }
     return `no connection to ${which} of "${this.name}"; last error: ${this.lastCause ?? 'none'}`;
   }
+}
+
+/** Whether a connected backend waits for its health service's first answer (A17). */
+function awaitingHealth({ members }: BackendSet): boolean {
+  return members.some((backend) => backend.state === READY && backend.health === 'PENDING');
 }
 
 /** The policy for the channels of `grpc`, as grpc-js constructs it: with its helper only. */

@@ -1,17 +1,24 @@
 import { connectivityState, type experimental } from '@grpc/grpc-js';
+import type { BackendHealth } from '../picker.js';
 import { type Attributes, type Instruments, NO_INSTRUMENTS } from '../telemetry/instruments.js';
+import { servesCalls } from './health-watch.js';
 import { METHOD_KEY } from './method-config-selector.js';
 import type { EjectionReason } from './outlier-detection.js';
 
 const { IDLE, CONNECTING, READY, TRANSIENT_FAILURE } = connectivityState;
 
-/** A backend's state as `rxlb.client.backends` counts it. */
-export type BackendCategory = 'connecting' | 'ready' | 'failed' | 'ejected';
+/**
+ * A backend's state as `rxlb.client.backends` counts it. A connected backend that waits for
+ * its health service's first answer is still `connecting` (A17: its subchannel is CONNECTING
+ * until then); one that says it is not serving is `unhealthy`.
+ */
+export type BackendCategory = 'connecting' | 'ready' | 'failed' | 'ejected' | 'unhealthy';
 
 /** What the metrics need of a backend. */
 export interface MeasuredBackend {
   readonly state: connectivityState;
   readonly ejected: boolean;
+  readonly health: BackendHealth;
   /** The category it was last counted in; kept by {@link ChannelMetrics}. */
   category: BackendCategory | undefined;
 }
@@ -63,7 +70,7 @@ export class ChannelMetrics {
     this.categorize(backend);
   }
 
-  /** A backend joins the members, or its ejection changed. */
+  /** A backend joins the members, or its ejection or health changed. */
   categorize(backend: MeasuredBackend): void {
     if (!this.enabled) return;
     const category = categoryOf(backend);
@@ -96,7 +103,9 @@ export class ChannelMetrics {
   }
 
   /** A call failed for want of a backend: `reason` is why there was none. */
-  noBackend(reason: 'unreachable' | 'none' | 'unresolved' | 'picker-failed' | 'all-tried'): void {
+  noBackend(
+    reason: 'unreachable' | 'unhealthy' | 'none' | 'unresolved' | 'picker-failed' | 'all-tried',
+  ): void {
     if (this.enabled) this.instruments.noBackend.add(1, { ...this.target, 'rxlb.reason': reason });
   }
 
@@ -113,8 +122,12 @@ const DETECTION_METHOD: Readonly<Record<EjectionReason, string>> = {
   failurePercentage: 'failure_percentage',
 };
 
-function categoryOf({ state, ejected }: MeasuredBackend): BackendCategory {
-  if (state === READY) return ejected ? 'ejected' : 'ready';
+function categoryOf({ state, ejected, health }: MeasuredBackend): BackendCategory {
+  if (state === READY) {
+    if (health === 'PENDING') return 'connecting';
+    if (!servesCalls(health)) return 'unhealthy';
+    return ejected ? 'ejected' : 'ready';
+  }
   if (state === IDLE || state === CONNECTING) return 'connecting';
   return 'failed';
 }

@@ -70,6 +70,8 @@ export class BalancedPicker implements experimental.Picker {
       if (log.tried.has(backend.address)) continue;
       const { state } = backend;
       pending ||= state === connectivityState.IDLE || state === connectivityState.CONNECTING;
+      // connected, and waiting for its health service's first answer
+      pending ||= state === connectivityState.READY && backend.health === 'PENDING';
     }
     if (pending) return QUEUE;
     const tried = [...log.tried].join(', ');

@@ -1,9 +1,10 @@
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import { MAX_TIMER_MS } from '../duration.js';
-import { isRecord, type OptionReader, readOptions } from '../read-options.js';
+import { isRecord, OptionReader, readOptions } from '../read-options.js';
 import { type Instruments, instruments } from '../telemetry/instruments.js';
 import { type MeterProviderLike, readMeterProvider } from '../telemetry/meter.js';
 import { channelGrpcJs, type GrpcJs, type GrpcJsChannelModule } from './grpc-js-module.js';
+import type { HealthCheckConfig, HealthEvent } from './health-watch.js';
 import {
   type EjectionClock,
   type EjectionEvent,
@@ -95,6 +96,31 @@ export interface OutlierDetectionOptions {
 }
 
 /**
+ * Options of the balanced channel's client-side health checking (gRFC A17): one
+ * `grpc.health.v1.Health/Watch` stream on each backend's connection, and calls only to the
+ * backends that answer `SERVING` (see {@link BackendHealth}). gRPC's own switch is the service
+ * config's `healthCheckConfig: { serviceName }`, which the channel reads too.
+ *
+ * @example
+ * ```ts
+ * const channel = createBalancedChannel(picker$, {
+ *   name: 'greeter',
+ *   healthCheck: { serviceName: 'greeter.v1.Greeter', onHealthChange: (e) => console.info(e) },
+ * });
+ * ```
+ */
+export interface HealthCheckOptions {
+  /**
+   * The service name the Watch asks about (`HealthCheckRequest.service`). Default: the service
+   * config's `healthCheckConfig.serviceName` if it has one, else `''`, the whole server (what
+   * `registerInstance()`'s Consul check asks by default).
+   */
+  readonly serviceName?: string;
+  /** Told of every change of a backend's health (see {@link HealthEvent}). Default: nobody. */
+  readonly onHealthChange?: (event: HealthEvent) => void;
+}
+
+/**
  * Options of {@link createBalancedChannel}; each says its default.
  *
  * @example
@@ -129,7 +155,9 @@ export interface BalancedChannelOptions {
   readonly grpc?: GrpcJsChannelModule;
   /**
    * grpc-js channel options (keepalive, message sizes, `'grpc.default_authority'`, a
-   * `'grpc.service_config'` with method configs such as retry policies and timeouts, ...).
+   * `'grpc.service_config'` with method configs such as retry policies and timeouts, or
+   * `healthCheckConfig: { serviceName }`, which turns on health checking as in gRPC: see
+   * `healthCheck`, ...).
    * The channel owns two of them: the service config's load-balancing policy (rxlb's picker
    * is the policy, so setting one is an error) and `'grpc.enable_http_proxy'` (backends are
    * reached directly: setting it to 1 is an error). Default: none.
@@ -147,6 +175,13 @@ export interface BalancedChannelOptions {
    * {@link OutlierDetectionOptions}. Default: on, with the defaults there; `false` turns it off.
    */
   readonly outlierDetection?: OutlierDetectionOptions | false;
+  /**
+   * Client-side health checking (gRFC A17): a backend takes calls only while its health
+   * service says `SERVING`. See {@link HealthCheckOptions}. Default: off, as in gRPC, unless
+   * the service config in `channelOptions['grpc.service_config']` has a `healthCheckConfig`;
+   * `false` turns it off even then (A17's switch on the client's side).
+   */
+  readonly healthCheck?: HealthCheckOptions | false;
   /**
    * How fast what the channel measures of each backend fades, in ms: its latency estimate
    * (`Backend.latencyMs`, which `peakEwma()` reads) and its recent successes and failures. A
@@ -179,6 +214,11 @@ export const CHANNEL_DEFAULTS = Object.freeze({
     clock: systemClock,
     random: Math.random,
   }),
+  /** Health checking, when on: gRPC's connection backoff between Watch attempts (A17). */
+  healthCheck: Object.freeze({
+    serviceName: '',
+    backoff: Object.freeze({ initialMs: 1_000, multiplier: 1.6, jitter: 0.2, maxMs: 120_000 }),
+  }),
   /** gRFC A50's defaults of each rule over intervals, when it is given. */
   successRateEjection: Object.freeze({
     stdevFactor: 1900,
@@ -205,6 +245,8 @@ export interface ChannelConfig {
   readonly decayMs: number;
   /** Undefined when turned off. */
   readonly outlierDetection: OutlierDetectionConfig | undefined;
+  /** Undefined when off (the default). */
+  readonly healthCheck: HealthCheckConfig | undefined;
   readonly metrics: Instruments;
 }
 
@@ -216,8 +258,12 @@ const KNOWN = [
   'name',
   'decayMs',
   'outlierDetection',
+  'healthCheck',
   'meterProvider',
 ];
+const KNOWN_HEALTH = ['serviceName', 'onHealthChange'];
+/** Where the service config's health checking sits, as messages name it. */
+const SERVICE_CONFIG_HEALTH = "channelOptions['grpc.service_config'].healthCheckConfig";
 const KNOWN_OUTLIER = [
   'consecutiveFailures',
   'interval',
@@ -243,9 +289,10 @@ export function resolveChannelConfig(options?: unknown): ChannelConfig {
     o.fail(key, what),
   );
   const channelOptions = o.raw('channelOptions');
+  let serviceConfig: Record<string, unknown> | undefined;
   if (channelOptions !== undefined) {
     if (!isRecord(channelOptions)) o.fail('channelOptions', 'an object of grpc-js channel options');
-    checkOwnedOptions(o, channelOptions);
+    serviceConfig = checkOwnedOptions(o, channelOptions);
   }
   return {
     grpc,
@@ -255,12 +302,19 @@ export function resolveChannelConfig(options?: unknown): ChannelConfig {
     name: o.string('name'),
     decayMs: o.ms('decayMs', { min: 1 }) ?? CHANNEL_DEFAULTS.decayMs,
     outlierDetection: resolveOutlierDetection(o),
+    healthCheck: resolveHealthCheck(o, serviceConfig),
     metrics: instruments(readMeterProvider(o)),
   };
 }
 
-/** Refuses the channel options that the balanced channel sets itself. */
-function checkOwnedOptions(o: OptionReader, channelOptions: Record<string, unknown>): void {
+/**
+ * Refuses the channel options that the balanced channel sets itself; returns the service
+ * config, parsed, when there is one.
+ */
+function checkOwnedOptions(
+  o: OptionReader,
+  channelOptions: Record<string, unknown>,
+): Record<string, unknown> | undefined {
   const proxy = channelOptions['grpc.enable_http_proxy'];
   if (proxy !== undefined && proxy !== 0) {
     o.fail(
@@ -269,7 +323,7 @@ function checkOwnedOptions(o: OptionReader, channelOptions: Record<string, unkno
     );
   }
   const json = channelOptions['grpc.service_config'];
-  if (json === undefined) return;
+  if (json === undefined) return undefined;
   let config: unknown;
   try {
     config = typeof json === 'string' ? JSON.parse(json) : undefined;
@@ -284,6 +338,62 @@ function checkOwnedOptions(o: OptionReader, channelOptions: Record<string, unkno
       'with a "grpc.service_config" free of loadBalancingConfig and loadBalancingPolicy: the picker is the policy',
     );
   }
+  return config;
+}
+
+/**
+ * Health checking: on when the service config has a `healthCheckConfig` (gRPC's switch) or
+ * `healthCheck` is an object; `healthCheck: false` turns it off whatever the service config
+ * says. A service name given both ways must be the same.
+ */
+function resolveHealthCheck(
+  o: OptionReader,
+  serviceConfig: Record<string, unknown> | undefined,
+): HealthCheckConfig | undefined {
+  const fromConfig = serviceConfigHealth(o.caller, serviceConfig);
+  const given = o.raw('healthCheck');
+  if (given === false) return undefined;
+  if (given !== undefined && !isRecord(given)) {
+    o.fail('healthCheck', 'an object of options, or false');
+  }
+  const h = o.nested('healthCheck', KNOWN_HEALTH);
+  if (h === undefined && fromConfig === undefined) return undefined;
+  const serviceName = h === undefined ? undefined : serviceNameOf(h);
+  if (serviceName !== undefined && fromConfig !== undefined && serviceName !== fromConfig) {
+    h?.complain(
+      'serviceName',
+      `is ${JSON.stringify(serviceName)} but ${SERVICE_CONFIG_HEALTH}.serviceName is ${JSON.stringify(fromConfig)}: give it once`,
+    );
+  }
+  const defaults = CHANNEL_DEFAULTS.healthCheck;
+  return {
+    serviceName: serviceName ?? fromConfig ?? defaults.serviceName,
+    onHealthChange: h?.function<(event: HealthEvent) => void>('onHealthChange'),
+    backoff: defaults.backoff,
+    clock: systemClock,
+    random: Math.random,
+  };
+}
+
+/**
+ * The service name of the service config's `healthCheckConfig`, `''` when it has none;
+ * undefined when there is no `healthCheckConfig`.
+ */
+function serviceConfigHealth(
+  caller: string,
+  serviceConfig: Record<string, unknown> | undefined,
+): string | undefined {
+  const config = serviceConfig?.healthCheckConfig;
+  if (config === undefined) return undefined;
+  const prefix = `${SERVICE_CONFIG_HEALTH}.`;
+  const reader = OptionReader.read(caller, config, ['serviceName'], prefix);
+  return serviceNameOf(reader) ?? '';
+}
+
+function serviceNameOf(reader: OptionReader): string | undefined {
+  return reader.parse('serviceName', "a string ('' for the whole server)", (value) =>
+    typeof value === 'string' ? value : undefined,
+  );
 }
 
 function resolveOutlierDetection(o: OptionReader): OutlierDetectionConfig | undefined {

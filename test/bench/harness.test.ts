@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TINY } from '../../bench/config.js';
+import { HEALTH_CHANNELS } from '../../bench/health.js';
 import { countHeapObjects } from '../../bench/memory.js';
 import { POLICIES } from '../../bench/policies.js';
 import { renderResults } from '../../bench/report.js';
@@ -59,6 +60,9 @@ describe('the benchmark harness', () => {
     // without a budget every call of the storm takes its 3 attempts
     expect(storm.map((row) => row.attemptsPerCall)).toEqual([expect.any(Number), 3]);
 
+    expect(results.health.map((row) => row.channel)).toEqual(Object.values(HEALTH_CHANNELS));
+    expect(results.health.every((row) => row.stoppedMs.length === TINY.health.runs)).toBe(true);
+
     const targets = evaluateTargets(results);
     const markdown = renderResults(results, targets);
     for (const target of targets) expect(markdown).toContain(target.target);
@@ -71,5 +75,6 @@ describe('the benchmark harness', () => {
     expect(markdown).toContain('## Failover between datacenters');
     expect(markdown).toContain('## Policies over five backends, one of them slow');
     expect(markdown).toContain('## A backend that turns slow mid-run');
+    expect(markdown).toContain('## A backend whose health service says NOT_SERVING');
   }, 30_000);
 });

@@ -9,6 +9,7 @@ const DECAY_MS = 10_000;
 
 /** A backend as the channel measures it, without a connection. */
 class Measured extends BackendLoad {
+  readonly health = 'UNCHECKED';
   constructor(
     readonly instance: Instance,
     board: LoadBoard,

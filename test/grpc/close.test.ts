@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { useEchoServers } from '../support/fixture.js';
+import { startHealthServers } from '../support/health-server.js';
 
 const fixture = useEchoServers(2);
 const child = fileURLToPath(new URL('../support/close-child.ts', import.meta.url));
@@ -33,5 +34,19 @@ describe('createBalancedChannel: close()', () => {
     const { code, stdout } = await run(fixture.addresses());
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual([a, b, a, a]);
+  });
+
+  it('ends the health checks too: a process whose channel watched its backends health exits by itself', async () => {
+    const servers = await startHealthServers(2);
+    try {
+      const [a, b] = servers.map((server) => server.address);
+      const { code, stdout } = await run(['--health', ...servers.map((s) => s.address)]);
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toEqual([a, b]);
+      expect(servers.map((server) => server.watches)).toEqual([1, 1]);
+      expect(servers.map((server) => server.openWatches)).toEqual([0, 0]);
+    } finally {
+      for (const server of servers) server.stop();
+    }
   });
 });

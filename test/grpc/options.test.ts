@@ -137,6 +137,72 @@ describe('createBalancedChannel options', () => {
     );
   });
 
+  it("checks no health by default, as gRPC; healthCheck: {} asks about the whole server, with gRPC's connection backoff between attempts", () => {
+    expect(resolveChannelConfig().healthCheck).toBeUndefined();
+    expect(resolveChannelConfig({ healthCheck: {} }).healthCheck).toEqual({
+      serviceName: '',
+      onHealthChange: undefined,
+      backoff: { initialMs: 1_000, multiplier: 1.6, jitter: 0.2, maxMs: 120_000 },
+      clock: CHANNEL_DEFAULTS.outlierDetection.clock,
+      random: Math.random,
+    });
+    const onHealthChange = () => {};
+    expect(
+      resolveChannelConfig({ healthCheck: { serviceName: 'greeter.v1', onHealthChange } })
+        .healthCheck,
+    ).toMatchObject({ serviceName: 'greeter.v1', onHealthChange });
+  });
+
+  it("checks health as the service config's healthCheckConfig says, unless healthCheck is false", () => {
+    const serviceConfig = (config: object) => ({
+      channelOptions: { 'grpc.service_config': JSON.stringify(config) },
+    });
+    const named = serviceConfig({ healthCheckConfig: { serviceName: 'greeter.v1' } });
+    expect(resolveChannelConfig(named).healthCheck?.serviceName).toBe('greeter.v1');
+    const unnamed = serviceConfig({ healthCheckConfig: {} });
+    expect(resolveChannelConfig(unnamed).healthCheck?.serviceName).toBe('');
+    const onHealthChange = () => {};
+    expect(
+      resolveChannelConfig({ ...named, healthCheck: { onHealthChange } }).healthCheck,
+    ).toMatchObject({ serviceName: 'greeter.v1', onHealthChange });
+    const same = { serviceName: 'greeter.v1' };
+    expect(resolveChannelConfig({ ...named, healthCheck: same }).healthCheck?.serviceName).toBe(
+      'greeter.v1',
+    );
+    expect(resolveChannelConfig({ ...named, healthCheck: false }).healthCheck).toBeUndefined();
+    expect(resolveChannelConfig(serviceConfig({ methodConfig: [] })).healthCheck).toBeUndefined();
+  });
+
+  it('rejects bad health check options, given or in the service config, naming them', () => {
+    const bad = (healthCheck: unknown) => () => resolveChannelConfig({ healthCheck });
+    expect(bad(true)).toThrow(
+      'createBalancedChannel(): option "healthCheck" must be an object of options, or false, got true',
+    );
+    expect(bad({ serviceName: 7 })).toThrow(
+      /option "healthCheck.serviceName" must be a string \('' for the whole server\), got 7/,
+    );
+    expect(bad({ servicename: 'x' })).toThrow(
+      'unknown option "healthCheck.servicename" (did you mean "healthCheck.serviceName"?)',
+    );
+    expect(bad({ onHealthChange: 'log' })).toThrow(
+      /"healthCheck.onHealthChange" must be a function/,
+    );
+    const inConfig = (healthCheckConfig: unknown, healthCheck?: unknown) => () =>
+      resolveChannelConfig({
+        channelOptions: { 'grpc.service_config': JSON.stringify({ healthCheckConfig }) },
+        healthCheck,
+      });
+    expect(inConfig({ service_name: 'x' })).toThrow(
+      `unknown option "channelOptions['grpc.service_config'].healthCheckConfig.service_name" (did you mean "channelOptions['grpc.service_config'].healthCheckConfig.serviceName"?)`,
+    );
+    expect(inConfig('greeter')).toThrow(
+      /option "channelOptions\['grpc.service_config'\].healthCheckConfig" must be an object/,
+    );
+    expect(inConfig({ serviceName: 'a' }, { serviceName: 'b' })).toThrow(
+      `option "healthCheck.serviceName" is "b" but channelOptions['grpc.service_config'].healthCheckConfig.serviceName is "a": give it once`,
+    );
+  });
+
   it('rejects bad options with a TypeError naming the option', () => {
     expect(() => resolveChannelConfig({ credentials: 'insecure' })).toThrow(/"credentials"/);
     expect(() => resolveChannelConfig({ channelOptions: [] })).toThrow(/"channelOptions"/);

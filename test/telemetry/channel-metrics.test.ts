@@ -7,6 +7,7 @@ import type { Picker } from '../../src/picker.js';
 import { METRICS } from '../../src/telemetry/instruments.js';
 import { EchoService } from '../support/echo-service.js';
 import { useEchoServers } from '../support/fixture.js';
+import { startHealthServers } from '../support/health-server.js';
 import { type HttpErrorServer, startHttpErrorServer } from '../support/http-error-server.js';
 import { testMeters } from '../support/metrics.js';
 import { freePort } from '../support/net.js';
@@ -101,6 +102,32 @@ describe('createBalancedChannel metrics', () => {
       await meters.total(METRICS.backends, { ...TARGET, 'rxlb.backend.state': 'ejected' }),
     ).toBe(1);
     expect(await meters.total(METRICS.retries, { 'grpc.method': UNARY })).toBe(1);
+  });
+
+  it('counts a backend whose health service says NOT_SERVING as unhealthy, and the calls that found none serving', async () => {
+    const servers = await startHealthServers(2);
+    try {
+      const picker$ = new BehaviorSubject<Picker>(roundRobinPicker(servers.map((s) => s.address)));
+      const channel = fixture.channel(picker$, {
+        name: 'echo',
+        healthCheck: {},
+        meterProvider: meters.meterProvider,
+      });
+      await allReady(channel);
+      const state = (name: string) => ({ ...TARGET, 'rxlb.backend.state': name });
+      expect(await meters.total(METRICS.backends, state('ready'))).toBe(2);
+      for (const server of servers) server.health.setStatus('unhealthy');
+      await vi.waitFor(async () =>
+        expect(await meters.total(METRICS.backends, state('unhealthy'))).toBe(2),
+      );
+      expect(await meters.total(METRICS.backends, state('ready'))).toBe(0);
+      const client = createClient(EchoService, channel);
+      await expect(client.unary({ text: '' })).rejects.toMatchObject({ code: 14 });
+      const unhealthy = { ...TARGET, 'rxlb.reason': 'unhealthy' };
+      expect(await meters.total(METRICS.noBackend, unhealthy)).toBe(1);
+    } finally {
+      for (const server of servers) server.stop();
+    }
   });
 
   it('counts the retries its budget refused', async () => {

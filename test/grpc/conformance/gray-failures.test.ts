@@ -3,11 +3,13 @@
  * deploy, a lost database), while discovery still lists it. rxlb's policies with default
  * options, beside grpc-js's round_robin alone and under its outlier_detection with gRFC A50's
  * failure-percentage ejection, all at the same time on the same backends, no retry middleware.
+ * Then a backend whose health service says NOT_SERVING, with the service config's
+ * healthCheckConfig given to both sides (gRFC A17: grpc-js has no client-side health checking).
  */
 import { type Channel, credentials, Channel as GrpcChannel, status } from '@grpc/grpc-js';
 import { createClientFactory } from 'nice-grpc';
 import { type OperatorFunction, of } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createBalancedChannel } from '../../../src/grpc/balanced-channel.js';
 import { retryOnAnotherInstance } from '../../../src/grpc/retry-on-another-instance.js';
 import type { Update } from '../../../src/instance.js';
@@ -19,6 +21,7 @@ import { weightedRoundRobin } from '../../../src/operators/weighted-round-robin.
 import type { Picker } from '../../../src/picker.js';
 import { type EchoServer, startEchoServers } from '../../support/echo-server.js';
 import { EchoService } from '../../support/echo-service.js';
+import { type HealthServer, startHealthServers } from '../../support/health-server.js';
 import { type Outcome, unary } from './calls.js';
 import { conformanceReport } from './report.js';
 import { ROUND_ROBIN } from './sides.js';
@@ -26,9 +29,11 @@ import { ROUND_ROBIN } from './sides.js';
 const report = conformanceReport('gray-failures');
 let servers: EchoServer[] = [];
 const channels: Channel[] = [];
+let healthServers: HealthServer[] = [];
 afterEach(() => {
   for (const channel of channels.splice(0)) channel.close();
   for (const server of servers) server.stop();
+  for (const server of healthServers.splice(0)) server.stop();
 });
 
 const CALLERS = 16;
@@ -199,5 +204,72 @@ describe('conformance: a retry storm, every backend answering UNAVAILABLE', () =
     });
     // the budget: 20 % of the calls, plus 10 a second over its 10 s window
     expect(attempts(0)).toBeLessThanOrEqual(1.25 * rxlbCalls + 10 * 10);
+  }, 30_000);
+});
+
+describe('conformance: a backend whose health service says NOT_SERVING while discovery lists it', () => {
+  it('rxlb sends it no call from 200 ms after it says so (grpc-js, without A17, keeps sending)', async () => {
+    healthServers = await startHealthServers(3);
+    const addresses = healthServers.map((server) => server.address);
+    const sick = healthServers[2] as HealthServer;
+    // gRPC's switch, given to both: grpc-js reads the policy and ignores healthCheckConfig
+    const healthCheckConfig = { serviceName: '' };
+    const grpcJs = new GrpcChannel(`ipv4:${addresses.join(',')}`, credentials.createInsecure(), {
+      'grpc.service_config': JSON.stringify({ ...JSON.parse(ROUND_ROBIN), healthCheckConfig }),
+    });
+    let heardAt: number | undefined;
+    const balanced = createBalancedChannel(of(addresses).pipe(diff(), roundRobin()), {
+      name: 'echo',
+      channelOptions: { 'grpc.service_config': JSON.stringify({ healthCheckConfig }) },
+      healthCheck: {
+        onHealthChange: ({ address, health }) => {
+          if (address === sick.address && health === 'NOT_SERVING') heardAt ??= performance.now();
+        },
+      },
+    });
+    channels.push(grpcJs, balanced);
+    const sides = [
+      ['rxlb', balanced],
+      ['grpc-js', grpcJs],
+    ] as const;
+    await Promise.all(sides.map(([, c]) => unary(c, { waitForReady: true, deadlineMs: 5_000 })));
+    const sent: Record<string, { at: number; backend: string | undefined }[]> = {
+      rxlb: [],
+      'grpc-js': [],
+    };
+    let running = true;
+    const caller = async (side: 'rxlb' | 'grpc-js', channel: Channel) => {
+      while (running) {
+        const at = performance.now();
+        const { backend } = await unary(channel, { deadlineMs: 5_000 });
+        sent[side]?.push({ at, backend });
+      }
+    };
+    const load = Promise.all(
+      sides.flatMap(([side, channel]) =>
+        Array.from({ length: CALLERS }, () => caller(side, channel)),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sickAt = performance.now();
+    sick.health.setStatus('unhealthy');
+    // the signal: rxlb's channel hears NOT_SERVING; then more calls, 200 ms and beyond
+    await vi.waitFor(() => expect(heardAt).toBeDefined(), { interval: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    running = false;
+    await load;
+    const late = (side: string) => (sent[side] ?? []).filter((c) => c.at >= sickAt + 200);
+    const reached = (side: string) => late(side).filter((c) => c.backend === sick.address).length;
+    const cell = (side: string) =>
+      `${reached(side)} of ${late(side).length} calls sent from 200 ms after the switch reached it`;
+    report({
+      scenario: `1 of 3 backends says NOT_SERVING on its health service (healthCheckConfig in the service config of both), discovery still lists it, ${CALLERS} callers`,
+      rxlb: `${cell('rxlb')} (its channel heard it ${((heardAt ?? Number.NaN) - sickAt).toFixed(0)} ms after)`,
+      'grpc-js': cell('grpc-js'),
+    });
+    expect(late('rxlb').length).toBeGreaterThan(0);
+    expect(reached('rxlb')).toBe(0);
+    // the control: grpc-js keeps its share going to the backend
+    expect(reached('grpc-js')).toBeGreaterThan(0);
   }, 30_000);
 });
