@@ -143,13 +143,15 @@ function grpcOptions(user: ChannelOptions, source: PickerSource): ChannelOptions
  *   "greeter" known yet: health query for "greeter" at http://127.0.0.1:8500 failed:
  *   ECONNREFUSED`). A `waitForReady` call waits for any backend, within its deadline.
  * - Outlier detection (on by default, see {@link OutlierDetectionOptions}) takes a backend
- *   whose calls keep failing with connection errors out of picking for a while, even one
+ *   whose calls keep failing for its own sake (UNAVAILABLE, INTERNAL, UNKNOWN, DATA_LOSS,
+ *   a lost connection; never the caller's errors) out of picking for a while, even one
  *   whose connection looks READY, and tells `outlierDetection.onEjection`; a backend whose
  *   connection is lost and made again returns at once.
  * - If `picker$` errors, or emits something that is not a picker, calls fail with
  *   UNAVAILABLE carrying why; if it completes, the last picker stays in use.
  * - `close()` unsubscribes from `picker$`, fails waiting calls, cancels the health checks'
- *   streams and closes every connection (calls in flight end first). `backends()` says what the channel sees of each member.
+ *   streams and closes every connection (calls in flight end first). `backends()` says
+ *   what the channel sees of each member.
  *
  * Together with {@link retryOnAnotherInstance}, a call that fails with UNAVAILABLE is sent
  * again to a backend it has not tried. Needs `@grpc/grpc-js` 1.14 or later in 1.x: the
