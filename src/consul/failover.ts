@@ -6,9 +6,9 @@ import type { DatacenterSet } from '../operators/internal/datacenter-options.js'
 import type { FailoverSettings, FailoverStatus, WatchedDatacenter } from './failover-options.js';
 import { homeDatacenter$ } from './home-datacenter.js';
 import type { ConsulStatus, WatchConfig } from './options.js';
+import type { Watch } from './wan-addresses.js';
 
-/** The loop of one query: `watchSets`, or the shared loop of `sharedConsulInstances$`. */
-export type Watch = (config: WatchConfig) => Observable<InstanceSet>;
+export type { Watch } from './wan-addresses.js';
 
 /**
  * How home is called in reasons when the agent would not tell its datacenter's name. No

@@ -16,6 +16,7 @@ import {
   type WatchConfig,
 } from './options.js';
 import { serveWhenNobody } from './serve-when-nobody.js';
+import { translatedWatch } from './wan-addresses.js';
 
 /**
  * Watches the healthy instances of a Consul service: a cold Observable that emits the
@@ -81,8 +82,9 @@ export function consulInstances$(
   options?: ConsulInstancesOptions,
 ): Observable<InstanceSet> {
   const config = resolveWatchConfig(service, options);
+  const watch = translatedWatch(config, watchSets);
   return servedWithStatus(config, (onStatus) =>
-    datacenterSets({ ...config, onStatus }, watchSets).pipe(serveWhenNobody(config, watchSets)),
+    datacenterSets({ ...config, onStatus }, watch).pipe(serveWhenNobody(config, watch)),
   );
 }
 
@@ -196,7 +198,7 @@ async function watch(
       const unchanged = index > 0 && answer.meta.index === index;
       let changed: InstanceSet | undefined;
       if (!unchanged) {
-        const mapping = mapHealthEntries(answer.body);
+        const mapping = mapHealthEntries(answer.body, config.translateWan);
         if (!mapping) {
           throw new ConsulError(
             'ERR_CONSUL_BAD_RESPONSE',

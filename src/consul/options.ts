@@ -158,6 +158,21 @@ export interface ConsulInstancesOptions extends ConsulConnectionOptions {
    * `minHealthy`). Default: no failover.
    */
   readonly failover?: readonly string[] | FailoverOptions;
+  /**
+   * Instances of a datacenter other than the agent's come at their WAN address, as with
+   * Consul's `translate_wan_addrs`: `Service.TaggedAddresses.wan` (its port too, when it has
+   * one), else `Service.Address`, else `Node.TaggedAddresses.wan`. Turn it on when this client
+   * reaches other datacenters (`failover`, or `dc` naming another) only through their WAN
+   * addresses. Instances of the agent's datacenter keep their LAN address. The agent's
+   * datacenter is asked once of `/v1/agent/self` when a query names a `dc`; while it is
+   * unknown, every query with `dc` is translated. Default `false`, as Consul's.
+   *
+   * @example
+   * ```ts
+   * consulInstances$('greeter', { failover: ['dc2'], translateWanAddresses: true });
+   * ```
+   */
+  readonly translateWanAddresses?: boolean;
 }
 
 /** Defaults of {@link ConsulInstancesOptions}, in one place. */
@@ -168,6 +183,7 @@ export const WATCH_DEFAULTS = Object.freeze({
   maxWaitMs: 10 * 60_000,
   backoff: Object.freeze({ initialMs: 100, maxMs: 30_000 }),
   minIntervalMs: 50,
+  translateWanAddresses: false,
   /** Added to wait + wait/16 for the HTTP timeout: network and server time. */
   timeoutMarginMs: 1_000,
   /**
@@ -194,6 +210,10 @@ export interface WatchConfig {
   readonly metrics: Instruments;
   /** Datacenters to fail over to; undefined without failover. */
   readonly failover: FailoverSettings | undefined;
+  /** The `translateWanAddresses` option. */
+  readonly translateWanAddresses: boolean;
+  /** Whether this loop's instances take their WAN address (see `translatedWatch`). */
+  readonly translateWan: boolean;
 }
 
 const KNOWN = [
@@ -213,6 +233,7 @@ const KNOWN = [
   'whenNobody',
   'meterProvider',
   'failover',
+  'translateWanAddresses',
 ];
 
 function readNodeMeta(o: OptionReader): readonly string[] {
@@ -294,6 +315,9 @@ export function resolveWatchConfig(
     onStatus: o.function<(status: ConsulStatus) => void>('onStatus'),
     nobody,
     failover,
+    translateWanAddresses:
+      o.boolean('translateWanAddresses') ?? WATCH_DEFAULTS.translateWanAddresses,
+    translateWan: false,
     metrics: instruments(readMeterProvider(o)),
   };
 }

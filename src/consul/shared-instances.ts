@@ -12,6 +12,7 @@ import {
   type WatchConfig,
 } from './options.js';
 import { serveWhenNobody } from './serve-when-nobody.js';
+import { translatedWatch } from './wan-addresses.js';
 
 interface Listener {
   readonly onError: ((failure: ConsulFailure) => void) | undefined;
@@ -37,7 +38,8 @@ const watches = new Map<string, SharedWatch>();
  *
  * Watches are keyed by the service and every setting that changes what is asked or how:
  * Consul's address, the token, TLS, `passing`, `tags`, `dc`, `nodeMeta`, `filter`, `near`,
- * `consistency`, `wait`, `backoff` and `minIntervalMs`, after defaults and environment
+ * `consistency`, `wait`, `backoff`, `minIntervalMs` and whether the loop's addresses are
+ * translated (`translateWanAddresses`), after defaults and environment
  * variables are applied (so `{}` and `{ passing: true }` share). The key is a hash: the token
  * is not kept in it. The first subscriber starts the watch; a later one gets the latest set
  * at once, without a request; the watch stops (request aborted, no timer left) when the last
@@ -89,9 +91,10 @@ export function sharedInstancesOf(
   options: ConsulInstancesOptions,
 ): Observable<InstanceSet> {
   const config = resolveWatchConfig(service, options, caller);
+  const watch = translatedWatch(config, sharedSets);
   // the empty-set policy is each subscriber's own, applied after the shared watch
   return servedWithStatus(config, (onStatus) =>
-    datacenterSets({ ...config, onStatus }, sharedSets).pipe(serveWhenNobody(config, sharedSets)),
+    datacenterSets({ ...config, onStatus }, watch).pipe(serveWhenNobody(config, watch)),
   );
 }
 
@@ -142,7 +145,7 @@ function openWatch(key: string, config: WatchConfig): SharedWatch {
 
 /** A hash of everything in the config that changes the query, callbacks left out. */
 function watchKey(config: WatchConfig): string {
-  const { endpoint, query, timeoutMs, backoff, minIntervalMs } = config;
+  const { endpoint, query, timeoutMs, backoff, minIntervalMs, translateWan } = config;
   const pem = (value: string | Buffer | undefined) =>
     Buffer.isBuffer(value) ? value.toString('utf8') : value;
   const tls = endpoint.tls && {
@@ -153,6 +156,13 @@ function watchKey(config: WatchConfig): string {
   };
   // the order of tags and node-meta pairs does not change the answer
   const asked = { ...query, tags: [...query.tags].sort(), nodeMeta: [...query.nodeMeta].sort() };
-  const what = JSON.stringify([{ ...endpoint, tls }, asked, timeoutMs, backoff, minIntervalMs]);
+  const what = JSON.stringify([
+    { ...endpoint, tls },
+    asked,
+    timeoutMs,
+    backoff,
+    minIntervalMs,
+    translateWan,
+  ]);
   return createHash('sha256').update(what).digest('hex');
 }

@@ -51,6 +51,12 @@ export interface ConsulTestServerOptions {
   readonly nodeName?: string;
   /** The node's address, used for services registered without one. Default `127.0.0.1`. */
   readonly nodeAddress?: string;
+  /**
+   * The node's WAN address, as Consul's `advertise_addr_wan`: its `TaggedAddresses.wan`, which
+   * a client in another datacenter uses when it translates WAN addresses. Default: the
+   * node's address.
+   */
+  readonly nodeWanAddress?: string;
   /** The node's metadata, for `node-meta` queries. */
   readonly nodeMeta?: Readonly<Record<string, string>>;
   /**
@@ -154,6 +160,7 @@ export class ConsulTestServer {
         id: randomUUID(),
         name: options.nodeName ?? 'rxlb-test-node',
         address: options.nodeAddress ?? '127.0.0.1',
+        wanAddress: options.nodeWanAddress ?? options.nodeAddress ?? '127.0.0.1',
         datacenter: options.datacenter ?? 'dc1',
         meta: { ...options.nodeMeta },
       },

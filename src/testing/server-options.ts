@@ -12,6 +12,7 @@ const KNOWN = [
   'datacenter',
   'nodeName',
   'nodeAddress',
+  'nodeWanAddress',
   'nodeMeta',
   'acl',
   'tls',
@@ -32,6 +33,7 @@ export function validateOptions(options: unknown): void {
   }
   o.string('nodeName');
   o.string('nodeAddress');
+  o.string('nodeWanAddress');
   const nodeMeta = o.raw('nodeMeta');
   if (
     nodeMeta !== undefined &&

@@ -4,6 +4,7 @@
  * registered through it, runs their checks (see {@link CheckLifecycle}), and puts services
  * and the node in and out of maintenance.
  */
+import { isIP } from 'node:net';
 import {
   Catalog,
   type CheckFields,
@@ -17,6 +18,7 @@ import { Raft } from './raft.js';
 import {
   type CheckStatus,
   type ParsedCheck,
+  type ParsedService,
   parseCheckDefinition,
   parseServiceDefinition,
 } from './registration.js';
@@ -26,6 +28,8 @@ export interface NodeInfo {
   readonly id: string;
   readonly name: string;
   readonly address: string;
+  /** Its WAN address (Consul's `advertise_addr_wan`): `TaggedAddresses.wan`. */
+  readonly wanAddress: string;
   readonly datacenter: string;
   readonly meta: Readonly<Record<string, string>>;
 }
@@ -63,6 +67,23 @@ const unknownCheck = (id: string) =>
     `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`,
   );
 
+/**
+ * A service's tagged addresses as Consul's agent stores them: when `Address` is an IP, it
+ * adds `lan_ipv4` and `wan_ipv4` (`_ipv6` for IPv6) with the service's address and port,
+ * unless given. Not `lan` or `wan`: those are the operator's.
+ */
+function withDefaultTags(service: {
+  readonly address: string;
+  readonly port: number;
+  readonly taggedAddresses: ParsedService['taggedAddresses'];
+}): ParsedService['taggedAddresses'] {
+  const family = isIP(service.address);
+  if (family === 0) return service.taggedAddresses;
+  const own = { Address: service.address, Port: service.port };
+  const suffix = family === 4 ? 'ipv4' : 'ipv6';
+  return { [`lan_${suffix}`]: own, [`wan_${suffix}`]: own, ...service.taggedAddresses };
+}
+
 export class Agent {
   readonly raft = new Raft();
   readonly node: NodeInfo;
@@ -82,9 +103,9 @@ export class Agent {
     this.catalog = new Catalog(this.raft, node.datacenter);
     this.kv = new KvStore(this.raft);
     this.catalog.write((tx) => {
-      const { name, id, address } = node;
+      const { name, id, address, wanAddress: wan } = node;
       const meta = { 'consul-network-segment': '', 'consul-version': CONSUL_VERSION, ...node.meta };
-      const tagged = { lan: address, lan_ipv4: address, wan: address, wan_ipv4: address };
+      const tagged = { lan: address, lan_ipv4: address, wan, wan_ipv4: wan };
       tx.putNode({ id, name, address, taggedAddresses: tagged, meta });
       tx.putService(name, CONSUL_SERVICE);
       tx.putCheck(name, SERF_HEALTH);
@@ -115,7 +136,8 @@ export class Agent {
           .filter((c) => c.type !== 'maintenance' && !kept.has(c.id))
       : [];
     for (const check of [...service.checks, ...others]) this.#stopCheck(check.id);
-    const { checks, ...fields } = service;
+    const { checks, ...parsed } = service;
+    const fields = { ...parsed, taggedAddresses: withDefaultTags(parsed) };
     this.catalog.write((tx) => {
       tx.putService(node, fields);
       for (const check of others) tx.deleteCheck(node, check.id);
@@ -273,6 +295,7 @@ const CONSUL_SERVICE = {
     version: CONSUL_VERSION,
   },
   weights: { Passing: 1, Warning: 1 },
+  taggedAddresses: {},
   enableTagOverride: false,
 } as const;
 
