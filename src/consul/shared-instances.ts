@@ -38,8 +38,8 @@ const watches = new Map<string, SharedWatch>();
  *
  * Watches are keyed by the service and every setting that changes what is asked or how:
  * Consul's address, the token, TLS, `passing`, `tags`, `dc`, `nodeMeta`, `filter`, `near`,
- * `consistency`, `wait`, `backoff`, `minIntervalMs` and whether the loop's addresses are
- * translated (`translateWanAddresses`), after defaults and environment
+ * `consistency`, `peer`, `namespace`, `partition`, `wait`, `backoff`, `minIntervalMs` and
+ * whether the loop's addresses are translated (`translateWanAddresses`), after defaults and environment
  * variables are applied (so `{}` and `{ passing: true }` share). The key is a hash: the token
  * is not kept in it. The first subscriber starts the watch; a later one gets the latest set
  * at once, without a request; the watch stops (request aborted, no timer left) when the last

@@ -20,6 +20,7 @@ const KNOWN = [
   'requestLogSize',
   'wanJoin',
   'wanRttMs',
+  'enterprise',
 ];
 
 /** Checks a `ConsulTestServer`'s options, with a `TypeError` naming the bad one. */
@@ -49,6 +50,7 @@ export function validateOptions(options: unknown): void {
   const tls = o.nested('tls', TLS_KEYS);
   if (tls) validateTls(tls);
   o.boolean('enableScriptChecks');
+  o.boolean('enterprise');
   o.number('requestLogSize', { min: 0, integer: true });
   const rtt = o.raw('wanRttMs');
   if (

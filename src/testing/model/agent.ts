@@ -17,6 +17,7 @@ import { KvStore } from './kv.js';
 import { Raft } from './raft.js';
 import {
   type CheckStatus,
+  DEFAULT_TENANCY,
   type ParsedCheck,
   type ParsedService,
   parseCheckDefinition,
@@ -91,15 +92,23 @@ export class Agent {
   readonly kv: KvStore;
   /** Whether script checks (`Args`) are accepted, as Consul's `enable_script_checks`. */
   readonly enableScriptChecks: boolean;
+  /** Consul Enterprise: namespaces and partitions are kept and honoured. */
+  readonly enterprise: boolean;
+  /** The services imported from each cluster peer: a catalog per peer name. */
+  readonly #imports = new Map<string, Catalog>();
   /** Ids of the services registered through this agent. */
   readonly #services = new Set<string>();
   /** The checks this agent runs or expires, by id. */
   readonly #checks = new Map<string, CheckLifecycle>();
   #closed = false;
 
-  constructor(node: NodeInfo, options: { readonly enableScriptChecks: boolean }) {
+  constructor(
+    node: NodeInfo,
+    options: { readonly enableScriptChecks: boolean; readonly enterprise?: boolean },
+  ) {
     this.node = node;
     this.enableScriptChecks = options.enableScriptChecks;
+    this.enterprise = options.enterprise === true;
     this.catalog = new Catalog(this.raft, node.datacenter);
     this.kv = new KvStore(this.raft);
     this.catalog.write((tx) => {
@@ -137,7 +146,12 @@ export class Agent {
       : [];
     for (const check of [...service.checks, ...others]) this.#stopCheck(check.id);
     const { checks, ...parsed } = service;
-    const fields = { ...parsed, taggedAddresses: withDefaultTags(parsed) };
+    const fields = {
+      ...parsed,
+      taggedAddresses: withDefaultTags(parsed),
+      // Consul CE has no namespaces: its decoder drops the fields
+      ...(!this.enterprise && { namespace: DEFAULT_TENANCY, partition: DEFAULT_TENANCY }),
+    };
     this.catalog.write((tx) => {
       tx.putService(node, fields);
       for (const check of others) tx.deleteCheck(node, check.id);
@@ -146,6 +160,44 @@ export class Agent {
     this.#services.add(service.id);
     for (const check of checks) this.#startCheck(check);
     return service.id;
+  }
+
+  /**
+   * The catalog of services imported from cluster peer `peer` (what `?peer=` reads); an
+   * empty one for a peer nothing was imported from.
+   */
+  imported(peer: string): Catalog {
+    let catalog = this.#imports.get(peer);
+    if (!catalog) {
+      catalog = new Catalog(this.raft, this.node.datacenter);
+      this.#imports.set(peer, catalog);
+    }
+    return catalog;
+  }
+
+  /**
+   * Imports a service instance from cluster peer `peer`, as peering replicates an exported
+   * service: on the peer's node `node` at `address`, with its checks at their given status
+   * (a peer's checks run there, not here).
+   */
+  importService(peer: string, definition: unknown, node: string, address: string): string {
+    const { checks, ...service } = parseServiceDefinition(definition);
+    const catalog = this.imported(peer);
+    catalog.write((tx) => {
+      const tagged = { lan: address, wan: address };
+      tx.putNode({ id: '', name: node, address, taggedAddresses: tagged, meta: {} });
+      tx.putService(node, service);
+      for (const check of checks) tx.putCheck(node, checkFields(check, service.id));
+    });
+    return service.id;
+  }
+
+  /** Removes an imported instance, as when the peer stops exporting it; false if none. */
+  removeImported(peer: string, id: string): boolean {
+    const catalog = this.#imports.get(peer);
+    const owner = catalog?.services().find((s) => s.id === id);
+    if (!catalog || !owner) return false;
+    return catalog.write((tx) => tx.deleteService(owner.node, id));
   }
 
   /** Removes a service and its checks. */
@@ -296,6 +348,8 @@ const CONSUL_SERVICE = {
   },
   weights: { Passing: 1, Warning: 1 },
   taggedAddresses: {},
+  namespace: 'default',
+  partition: 'default',
   enableTagOverride: false,
 } as const;
 

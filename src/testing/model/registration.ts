@@ -102,6 +102,12 @@ export interface ServiceDefinition {
    * and they are not given, as Consul's agent does.
    */
   readonly TaggedAddresses?: Readonly<Record<string, ServiceAddress>>;
+  /**
+   * Consul Enterprise's namespace and admin partition (default `default`); only a server
+   * started with `enterprise: true` keeps them.
+   */
+  readonly Namespace?: string;
+  readonly Partition?: string;
   readonly EnableTagOverride?: boolean;
   readonly Check?: CheckDefinition;
   readonly Checks?: readonly CheckDefinition[];
@@ -147,6 +153,9 @@ export interface ParsedService {
   readonly meta: Readonly<Record<string, string>>;
   readonly weights: { readonly Passing: number; readonly Warning: number };
   readonly taggedAddresses: Readonly<Record<string, ServiceAddress>>;
+  /** `default` unless an Enterprise server was given another. */
+  readonly namespace: string;
+  readonly partition: string;
   readonly enableTagOverride: boolean;
   readonly checks: readonly ParsedCheck[];
 }
@@ -156,6 +165,9 @@ export interface ParsedStandaloneCheck extends ParsedCheck {
   /** Empty for a node check. */
   readonly serviceId: string;
 }
+
+/** Consul Enterprise's default namespace and partition. */
+export const DEFAULT_TENANCY = 'default';
 
 const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
 const DEFAULT_SCRIPT_TIMEOUT_MS = 30_000;
@@ -286,6 +298,8 @@ export function parseServiceFields(raw: Json, nameField: 'Name' | 'Service') {
     meta: stringRecord(field(raw, 'Meta'), 'Meta'),
     weights: { Passing: weight(weights, 'Passing'), Warning: weight(weights, 'Warning') },
     taggedAddresses: taggedAddresses(field(raw, 'TaggedAddresses')),
+    namespace: text(raw, 'Namespace') || DEFAULT_TENANCY,
+    partition: text(raw, 'Partition') || DEFAULT_TENANCY,
     enableTagOverride: field(raw, 'EnableTagOverride') === true,
   };
 }
