@@ -272,7 +272,8 @@ const KNOWN = [
 /** A DNS label, as Consul requires of peer, namespace and partition names. */
 const LABEL = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]{0,61}[a-zA-Z0-9])$/;
 
-function readLabel(o: OptionReader, key: string): string | undefined {
+/** Reads a peer, namespace or partition name: a DNS label. */
+export function readLabel(o: OptionReader, key: string): string | undefined {
   return o.parse(key, 'a DNS label (letters, digits and "-", at most 63)', (value) =>
     typeof value === 'string' && LABEL.test(value) ? value : undefined,
   );
