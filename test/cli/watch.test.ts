@@ -64,6 +64,26 @@ describe('rxlb watch --once', () => {
     );
   });
 
+  it("asks for a peer's imported instances with --peer", async () => {
+    register('local', 50051);
+    consul.importService('cluster-02', {
+      Name: 'greeter',
+      ID: 'p1',
+      Port: 50052,
+      Check: { TTL: '1m', Status: 'passing' },
+    });
+    const { code, stdout } = await runCli(watchArgs('--once', '--peer', 'cluster-02'));
+    expect(code).toBe(0);
+    expect(stdout).toContain('  127.0.0.1:50052  id=p1 node=cluster-02-node');
+    expect(stdout).not.toContain('id=local');
+  });
+
+  it("exits 1 with Consul CE's refusal of --namespace", async () => {
+    const { code, stdout } = await runCli(watchArgs('--once', '--namespace', 'team-a'));
+    expect(code).toBe(1);
+    expect(stdout).toContain('Namespaces are a Consul Enterprise feature');
+  });
+
   it('prints one JSON line whose instances carry their address', async () => {
     register('g1', 50051);
     const { code, stdout } = await runCli(watchArgs('--once', '--json'));
