@@ -27,14 +27,19 @@ const UNNAMED_HOME = "the agent's datacenter";
  *
  * `onStatus` hears every loop's statuses, each with its `datacenter` and the `failover`
  * summary after the choice that answer made; a loop's statuses wait for its first set, so a
- * subscriber joining shared loops hears them after their replayed sets.
+ * subscriber joining shared loops hears them after their replayed sets. `agent$`, the agent's
+ * datacenter as `translatedWatch` asks it, names home when `dc` does not, so that it is asked
+ * once for both.
  */
-export function datacenterSets(config: WatchConfig, watch: Watch): Observable<InstanceSet> {
+export function datacenterSets(
+  config: WatchConfig,
+  watch: Watch,
+  agent$?: Observable<string | undefined>,
+): Observable<InstanceSet> {
   const { failover } = config;
   if (!failover) return watch(config);
-  return homeDatacenter$(config).pipe(
-    switchMap((home) => failoverSets(config, failover, watch, home)),
-  );
+  const home$ = config.query.dc === undefined && agent$ ? agent$ : homeDatacenter$(config);
+  return home$.pipe(switchMap((home) => failoverSets(config, failover, watch, home)));
 }
 
 interface Loop {

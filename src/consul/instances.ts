@@ -82,9 +82,9 @@ export function consulInstances$(
   options?: ConsulInstancesOptions,
 ): Observable<InstanceSet> {
   const config = resolveWatchConfig(service, options);
-  const watch = translatedWatch(config, watchSets);
+  const { watch, agent$ } = translatedWatch(config, watchSets);
   return servedWithStatus(config, (onStatus) =>
-    datacenterSets({ ...config, onStatus }, watch).pipe(serveWhenNobody(config, watch)),
+    datacenterSets({ ...config, onStatus }, watch, agent$).pipe(serveWhenNobody(config, watch)),
   );
 }
 

@@ -91,10 +91,10 @@ export function sharedInstancesOf(
   options: ConsulInstancesOptions,
 ): Observable<InstanceSet> {
   const config = resolveWatchConfig(service, options, caller);
-  const watch = translatedWatch(config, sharedSets);
+  const { watch, agent$ } = translatedWatch(config, sharedSets);
   // the empty-set policy is each subscriber's own, applied after the shared watch
   return servedWithStatus(config, (onStatus) =>
-    datacenterSets({ ...config, onStatus }, watch).pipe(serveWhenNobody(config, watch)),
+    datacenterSets({ ...config, onStatus }, watch, agent$).pipe(serveWhenNobody(config, watch)),
   );
 }
 

@@ -6,6 +6,16 @@ import type { WatchConfig } from './options.js';
 /** The loop of one query: `watchSets`, or the shared loop of `sharedConsulInstances$`. */
 export type Watch = (config: WatchConfig) => Observable<InstanceSet>;
 
+/** A watch that translates, and its question of the agent's datacenter, if it asks one. */
+export interface TranslatedWatch {
+  readonly watch: Watch;
+  /**
+   * The agent's datacenter, asked once for the loops of the watch (and failover's home name,
+   * so that it is not asked twice); undefined without `translateWanAddresses`.
+   */
+  readonly agent$: Observable<string | undefined> | undefined;
+}
+
 /**
  * `watch`, with the `translateWanAddresses` option applied to each loop, as Consul's
  * `translate_wan_addrs` applies to each answer: a loop that asks without `dc` is answered
@@ -16,17 +26,18 @@ export type Watch = (config: WatchConfig) => Observable<InstanceSet>;
  * datacenter's LAN addresses are usually unreachable, while the WAN address of a local node
  * usually still routes. A loop is restarted with the right addresses when the name comes.
  */
-export function translatedWatch(config: WatchConfig, watch: Watch): Watch {
-  if (!config.translateWanAddresses) return watch;
+export function translatedWatch(config: WatchConfig, watch: Watch): TranslatedWatch {
+  if (!config.translateWanAddresses) return { watch, agent$: undefined };
   const agent$ = agentDatacenter$(config).pipe(
     share({
       connector: () => new ReplaySubject<string | undefined>(1),
       resetOnComplete: false,
     }),
   );
-  return (loop) => {
+  const translated: Watch = (loop) => {
     const { dc } = loop.query;
     if (dc === undefined) return watch(loop);
     return agent$.pipe(switchMap((agent) => watch({ ...loop, translateWan: dc !== agent })));
   };
+  return { watch: translated, agent$ };
 }

@@ -110,6 +110,8 @@ describe('translateWanAddresses', () => {
         '203.0.113.7:60001',
       ]),
     );
+    // home's name and the translation of dc2's loop: one question
+    expect(dc1.requests.filter((r) => r.path === '/v1/agent/self')).toHaveLength(1);
     w.subscription.unsubscribe();
   });
 
