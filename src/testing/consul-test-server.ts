@@ -138,8 +138,9 @@ interface OpenRequest {
  * A Consul-compatible HTTP server for tests, examples and demos: the agent, catalog, health,
  * status, KV and transaction endpoints a Consul client touches, with Consul's shapes, status
  * codes, Raft-like indexes and real blocking; TTL, TCP, HTTP, gRPC (and, when enabled,
- * script) checks it really runs; ACL tokens; fault injection; and several datacenters joined
- * over the WAN.
+ * script) checks it really runs; ACL tokens; fault injection; several datacenters joined
+ * over the WAN, with WAN tagged addresses; services imported from cluster peers; and Consul
+ * Enterprise's namespaces and partitions (refused as Consul CE refuses them by default).
  *
  * @example
  * ```ts

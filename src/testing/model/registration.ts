@@ -113,7 +113,15 @@ export interface ServiceDefinition {
   readonly Checks?: readonly CheckDefinition[];
 }
 
-/** One tagged address of a service (Consul's `ServiceAddress`). */
+/**
+ * One tagged address of a service (Consul's `ServiceAddress`).
+ *
+ * @example
+ * ```ts
+ * const wan: ServiceAddress = { Address: '203.0.113.7', Port: 50051 };
+ * consul.registerService({ Name: 'greeter', Address: '10.0.0.7', Port: 50051, TaggedAddresses: { wan } });
+ * ```
+ */
 export interface ServiceAddress {
   readonly Address: string;
   readonly Port: number;
