@@ -54,6 +54,11 @@ import { translatedWatch } from './wan-addresses.js';
  * `onStatus` hears each loop, with the datacenter served and why; `whenNobody` acts only when
  * no datacenter has anyone healthy.
  *
+ * With `translateWanAddresses`, instances of a datacenter other than the agent's come at their
+ * WAN addresses, as with Consul's `translate_wan_addrs`. `peer` watches the instances a
+ * cluster peer exports to this cluster; `namespace` and `partition` a Consul Enterprise
+ * namespace and admin partition.
+ *
  * Connection settings default to Consul's environment variables (`CONSUL_HTTP_ADDR`,
  * `CONSUL_HTTP_TOKEN`, `CONSUL_HTTP_SSL`, `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`,
  * `CONSUL_CLIENT_KEY`); the token travels only in the `X-Consul-Token` header.
