@@ -78,6 +78,27 @@ describe('rxlb watch --once', () => {
     expect(stdout).not.toContain('id=local');
   });
 
+  it("prints another datacenter's WAN addresses with --translate-wan-addrs", async () => {
+    const dc2 = await new ConsulTestServer({ datacenter: 'dc2', wanJoin: consul }).start();
+    try {
+      const wan = { Address: '203.0.113.7', Port: 60051 };
+      dc2.registerService({
+        Name: 'greeter',
+        ID: 'b1',
+        Address: '10.2.0.7',
+        Port: 50051,
+        TaggedAddresses: { wan },
+      });
+      const lan = await runCli(watchArgs('--once', '--dc', 'dc2'));
+      expect(lan.stdout).toContain('  10.2.0.7:50051  id=b1');
+      const translated = await runCli(watchArgs('--once', '--dc', 'dc2', '--translate-wan-addrs'));
+      expect(translated.code).toBe(0);
+      expect(translated.stdout).toContain('  203.0.113.7:60051  id=b1');
+    } finally {
+      await dc2.stop();
+    }
+  });
+
   it("exits 1 with Consul CE's refusal of --namespace", async () => {
     const { code, stdout } = await runCli(watchArgs('--once', '--namespace', 'team-a'));
     expect(code).toBe(1);
