@@ -51,6 +51,8 @@ describe('ConsulTestServer: cluster peers', () => {
     const [entry] = answer.json<Entry[]>();
     expect(entry?.Service).toMatchObject({ ID: 'w2', PeerName: 'cluster-02', Port: 2 });
     expect(entry?.Node).toMatchObject({ Node: 'cluster-02-node', PeerName: 'cluster-02' });
+    const catalog = await http.get('/v1/catalog/service/web?peer=cluster-02');
+    expect(catalog.json()).toMatchObject([{ ServiceID: 'w2', PeerName: 'cluster-02' }]);
     const local = await http.get('/v1/health/service/web');
     expect(ids(local.json<Entry[]>())).toEqual(['local']);
     expect(local.json<Entry[]>()[0]?.Service.PeerName).toBe('');
@@ -134,7 +136,9 @@ describe('ConsulTestServer: namespaces and partitions on Enterprise', () => {
     expect(await get('?ns=team-a')).toEqual(['a']);
     expect(await get('?ns=team-a&partition=eu')).toEqual(['p']);
     const catalog = await http.get('/v1/catalog/service/web?ns=team-a');
-    expect(catalog.json<{ ServiceID: string }[]>().map((s) => s.ServiceID)).toEqual(['a']);
+    expect(catalog.json()).toMatchObject([
+      { ServiceID: 'a', Namespace: 'team-a', Partition: 'default' },
+    ]);
     const [entry] = (await http.get('/v1/health/service/web?ns=team-a')).json<Entry[]>();
     expect(entry?.Service).toMatchObject({ Namespace: 'team-a', Partition: 'default' });
     expect(entry?.Node).toMatchObject({ Partition: 'default' });

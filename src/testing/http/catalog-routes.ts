@@ -50,14 +50,20 @@ async function serviceNodes(ctx: RouteContext): Promise<Reply> {
   const { filter, consistency } = readOptions(ctx);
   const { namespace, partition } = tenancy(ctx);
   const name = ctx.params.service ?? '';
-  const catalog = ctx.dc.catalog;
+  // a peer's imported instances, as for the health query
+  const peer = ctx.query.get('peer') || '';
+  const catalog = peer === '' ? ctx.dc.catalog : ctx.dc.imported(peer);
   await block(ctx, () => catalog.index(`service:${name}`));
   const tags = ctx.query.getAll('tag');
   const entries = catalog
     .services({ name })
     .filter((s) => s.namespace === namespace && s.partition === partition)
     .filter((s) => nodeMetaMatches(ctx, catalog.node(s.node)) && hasTags(s.tags, tags))
-    .map((s) => catalogEntry(catalog, s))
+    .map((s) => ({
+      ...catalogEntry(catalog, s),
+      ...(ctx.dc.enterprise && { Namespace: namespace, Partition: partition }),
+      ...(peer !== '' && { PeerName: peer }),
+    }))
     .filter(filter);
   return { body: entries, index: catalog.index(`service:${name}`), consistency };
 }
