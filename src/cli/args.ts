@@ -1,6 +1,7 @@
 /** The `rxlb` command line → what to do, or a usage error. Node's `util.parseArgs`. */
 import { parseArgs } from 'node:util';
 import { ADDRESS_FORMS, parseConsulAddress } from '../consul/connection.js';
+import { readLabel } from '../consul/options.js';
 import { readArguments, readFlags } from '../read-options.js';
 
 export const USAGE = `Usage: rxlb watch <service> [options]
@@ -13,6 +14,11 @@ Options:
   --address <host:port>  Consul's HTTP address (default: CONSUL_HTTP_ADDR, else 127.0.0.1:8500)
   --tag <tag>            only instances with this tag; repeat for several (all must match)
   --dc <datacenter>      the datacenter to ask (default: the agent's)
+  --translate-wan-addrs  another datacenter's instances at their WAN addresses
+                         (Consul's translate_wan_addrs)
+  --peer <peer>          the instances imported from this cluster peer
+  --namespace <ns>       the Consul Enterprise namespace to ask
+  --partition <name>     the Consul Enterprise admin partition to ask
   --passing=false        every registered instance, passing or not (default: passing only)
   --json                 one JSON object per line
   --once                 print the current set and exit: 0 if it has an instance, else 1
@@ -35,6 +41,10 @@ export interface WatchCommand {
   readonly address: string | undefined;
   readonly tags: readonly string[];
   readonly dc: string | undefined;
+  readonly translateWanAddresses: boolean;
+  readonly peer: string | undefined;
+  readonly namespace: string | undefined;
+  readonly partition: string | undefined;
   readonly passing: boolean;
   readonly json: boolean;
   readonly once: boolean;
@@ -46,6 +56,10 @@ const OPTIONS = {
   address: { type: 'string' },
   tag: { type: 'string', multiple: true },
   dc: { type: 'string' },
+  'translate-wan-addrs': { type: 'boolean' },
+  peer: { type: 'string' },
+  namespace: { type: 'string' },
+  partition: { type: 'string' },
   passing: { type: 'string' },
   json: { type: 'boolean' },
   once: { type: 'boolean' },
@@ -80,6 +94,13 @@ export function parseCommand(argv: readonly string[]): Command {
     throw new UsageError(`unknown command "${command}"`);
   }
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const peer = readLabel(f, 'peer');
+  const translateWanAddresses = f.boolean('translate-wan-addrs') ?? false;
+  if (peer !== undefined && translateWanAddresses) {
+    throw new UsageError(
+      "--peer and --translate-wan-addrs exclude each other: a peer's addresses are those it exports",
+    );
+  }
   return {
     kind: 'watch',
     service: a.string('service') ?? a.missing('service', SYNOPSIS),
@@ -88,6 +109,10 @@ export function parseCommand(argv: readonly string[]): Command {
     ),
     tags: f.strings('tag'),
     dc: f.string('dc'),
+    translateWanAddresses,
+    peer,
+    namespace: readLabel(f, 'namespace'),
+    partition: readLabel(f, 'partition'),
     passing: f.boolean('passing') ?? true,
     json: f.boolean('json') ?? false,
     once: f.boolean('once') ?? false,

@@ -50,7 +50,17 @@ export interface FaultEvent extends EventBase {
 export type WatchEvent = CurrentEvent | ChangeEvent | FaultEvent;
 
 /** The query of `rxlb watch`: what Consul is asked, never how the watch reports. */
-export type WatchQuery = Pick<ConsulInstancesOptions, 'address' | 'tags' | 'dc' | 'passing'>;
+export type WatchQuery = Pick<
+  ConsulInstancesOptions,
+  | 'address'
+  | 'tags'
+  | 'dc'
+  | 'passing'
+  | 'translateWanAddresses'
+  | 'peer'
+  | 'namespace'
+  | 'partition'
+>;
 
 /**
  * The events of one watch of `service`. Empty sets are shown as Consul sends them (no

@@ -17,6 +17,10 @@ function queryOf(command: WatchCommand): WatchQuery {
     ...(command.address !== undefined && { address: command.address }),
     ...(command.tags.length > 0 && { tags: command.tags }),
     ...(command.dc !== undefined && { dc: command.dc }),
+    ...(command.translateWanAddresses && { translateWanAddresses: true }),
+    ...(command.peer !== undefined && { peer: command.peer }),
+    ...(command.namespace !== undefined && { namespace: command.namespace }),
+    ...(command.partition !== undefined && { partition: command.partition }),
   };
 }
 

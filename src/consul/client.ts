@@ -23,6 +23,12 @@ export interface HealthServiceQuery {
   readonly filter: string | undefined;
   readonly near: string | undefined;
   readonly consistency: 'default' | 'stale' | 'consistent';
+  /** Cluster peer whose imported instances to ask for (`peer=`). */
+  readonly peer: string | undefined;
+  /** Enterprise namespace (`ns=`). */
+  readonly namespace: string | undefined;
+  /** Enterprise admin partition (`partition=`). */
+  readonly partition: string | undefined;
   /** Blocking: the last index seen (omitted when 0) and the wait in ms. */
   readonly index: number;
   readonly waitMs: number;
@@ -48,27 +54,6 @@ interface PapiContext extends EventEmitter {
   canceled?: boolean;
 }
 
-/** The options `consul`'s `health.service()` really accepts (its .d.ts lists fewer). */
-interface HealthServiceCall {
-  service: string;
-  passing?: boolean;
-  tag?: string[];
-  dc?: string;
-  'node-meta'?: string[];
-  filter?: string;
-  near?: string;
-  stale?: boolean;
-  consistent?: boolean;
-  index?: string;
-  wait?: string;
-  token?: string;
-  ctx: PapiContext;
-}
-
-interface TypedHealth {
-  service(options: HealthServiceCall): Promise<[http.IncomingMessage, unknown]>;
-}
-
 /** `consul`'s `agent.self()`, with the options it really accepts. */
 interface TypedAgent {
   self(options: { token?: string; ctx: PapiContext }): Promise<[http.IncomingMessage, unknown]>;
@@ -79,6 +64,7 @@ interface PapiRequest {
   name: string;
   path: string;
   params?: Record<string, string>;
+  query?: Record<string, string | readonly string[]>;
   type?: 'json';
   body?: unknown;
   headers: Record<string, string>;
@@ -92,11 +78,44 @@ type PapiMiddleware = (
 ) => void;
 
 /**
- * papi's request method, which `consul` is built on and its .d.ts omits. Used where the
- * `consul` helpers drop fields: `agent.service.register` does not send `Weights`.
+ * papi's request methods, which `consul` is built on and its .d.ts omits. Used where the
+ * `consul` helpers drop fields: `agent.service.register` does not send `Weights`, and
+ * `health.service` sends neither `ns` nor `peer`.
  */
-interface PapiPut {
+interface Papi {
   _put(request: PapiRequest, ...middleware: PapiMiddleware[]): Promise<unknown>;
+  _get(request: PapiRequest, ...middleware: PapiMiddleware[]): Promise<unknown>;
+}
+
+/** `consul`'s `utils.body` with `includeResponse`: `[response, body]`, or the error. */
+const withBody: PapiMiddleware = (request, next) => {
+  if (request.err) {
+    if (request.res) request.err.response = request.res;
+    next(false, request.err);
+  } else {
+    next(false, undefined, [request.res, request.res?.body]);
+  }
+};
+
+/**
+ * The query string of a health query, as `consul`'s `health.service()` builds it, with what
+ * it leaves out (`ns`, `peer`).
+ */
+function healthQueryParameters(query: HealthServiceQuery): Record<string, string | string[]> {
+  return {
+    ...(query.tags.length > 0 && { tag: [...query.tags] }),
+    ...(query.passing && { passing: 'true' }),
+    ...(query.dc !== undefined && { dc: query.dc }),
+    ...(query.peer !== undefined && { peer: query.peer }),
+    ...(query.namespace !== undefined && { ns: query.namespace }),
+    ...(query.partition !== undefined && { partition: query.partition }),
+    ...(query.consistency === 'stale' && { stale: '1' }),
+    ...(query.consistency === 'consistent' && { consistent: '1' }),
+    ...(query.index > 0 && { index: String(query.index), wait: `${query.waitMs}ms` }),
+    ...(query.near !== undefined && { near: query.near }),
+    ...(query.nodeMeta.length > 0 && { 'node-meta': [...query.nodeMeta] }),
+    ...(query.filter !== undefined && { filter: query.filter }),
+  };
 }
 
 /**
@@ -203,26 +222,22 @@ export class ConsulClient {
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<ConsulAnswer> {
-    const call: HealthServiceCall = {
-      service: query.service,
-      ctx: newContext(),
-      ...(query.passing && { passing: true }),
-      ...(query.tags.length > 0 && { tag: [...query.tags] }),
-      ...(query.dc !== undefined && { dc: query.dc }),
-      ...(query.nodeMeta.length > 0 && { 'node-meta': [...query.nodeMeta] }),
-      ...(query.filter !== undefined && { filter: query.filter }),
-      ...(query.near !== undefined && { near: query.near }),
-      ...(query.consistency === 'stale' && { stale: true }),
-      ...(query.consistency === 'consistent' && { consistent: true }),
-      ...(query.index > 0 && { index: String(query.index), wait: `${query.waitMs}ms` }),
-      ...(this.#endpoint.token !== undefined && { token: this.#endpoint.token }),
+    const ctx = newContext();
+    const request: PapiRequest = {
+      name: 'health.service',
+      path: '/health/service/{service}',
+      params: { service: query.service },
+      query: healthQueryParameters(query),
+      headers: this.#headers(),
+      ctx,
     };
-    const health = this.#consul.health as unknown as TypedHealth;
+    const papi = this.#consul as unknown as Papi;
     const where = query.dc === undefined ? '' : ` in ${query.dc}`;
-    const what = `health query for "${query.service}"${where}`;
-    const [res, body] = await this.#withSignal(call.ctx, signal, what, timeoutMs, () =>
-      health.service(call),
-    );
+    const peer = query.peer === undefined ? '' : ` from peer ${query.peer}`;
+    const what = `health query for "${query.service}"${peer}${where}`;
+    const [res, body] = (await this.#withSignal(ctx, signal, what, timeoutMs, () =>
+      papi._get(request, withBody),
+    )) as [http.IncomingMessage, unknown];
     this.#checkConsul(res, body, what, true);
     return { body, meta: queryMeta(res.headers) };
   }
@@ -287,9 +302,8 @@ export class ConsulClient {
     signal: AbortSignal,
   ): Promise<void> {
     const ctx = newContext();
-    const token = this.#endpoint.token;
-    const headers: Record<string, string> = token === undefined ? {} : { 'x-consul-token': token };
-    const papi = this.#consul as unknown as PapiPut;
+    const headers = this.#headers();
+    const papi = this.#consul as unknown as Papi;
     const res = (await this.#withSignal(ctx, signal, what, timeoutMs, () =>
       papi._put({ ...request, headers, ctx }, emptyResult),
     )) as (http.IncomingMessage & { body?: unknown }) | undefined;
@@ -301,6 +315,12 @@ export class ConsulClient {
     const { origin, token } = this.#endpoint;
     const error = notConsulError(res, body, { what, origin, token, expectsBody });
     if (error) throw error;
+  }
+
+  /** The token travels only in this header. */
+  #headers(): Record<string, string> {
+    const token = this.#endpoint.token;
+    return token === undefined ? {} : { 'x-consul-token': token };
   }
 
   /** Closes the keep-alive sockets. Requests in flight are aborted by their signals. */

@@ -6,9 +6,9 @@ import type { DatacenterSet } from '../operators/internal/datacenter-options.js'
 import type { FailoverSettings, FailoverStatus, WatchedDatacenter } from './failover-options.js';
 import { homeDatacenter$ } from './home-datacenter.js';
 import type { ConsulStatus, WatchConfig } from './options.js';
+import type { Watch } from './wan-addresses.js';
 
-/** The loop of one query: `watchSets`, or the shared loop of `sharedConsulInstances$`. */
-export type Watch = (config: WatchConfig) => Observable<InstanceSet>;
+export type { Watch } from './wan-addresses.js';
 
 /**
  * How home is called in reasons when the agent would not tell its datacenter's name. No
@@ -27,14 +27,19 @@ const UNNAMED_HOME = "the agent's datacenter";
  *
  * `onStatus` hears every loop's statuses, each with its `datacenter` and the `failover`
  * summary after the choice that answer made; a loop's statuses wait for its first set, so a
- * subscriber joining shared loops hears them after their replayed sets.
+ * subscriber joining shared loops hears them after their replayed sets. `agent$`, the agent's
+ * datacenter as `translatedWatch` asks it, names home when `dc` does not, so that it is asked
+ * once for both.
  */
-export function datacenterSets(config: WatchConfig, watch: Watch): Observable<InstanceSet> {
+export function datacenterSets(
+  config: WatchConfig,
+  watch: Watch,
+  agent$?: Observable<string | undefined>,
+): Observable<InstanceSet> {
   const { failover } = config;
   if (!failover) return watch(config);
-  return homeDatacenter$(config).pipe(
-    switchMap((home) => failoverSets(config, failover, watch, home)),
-  );
+  const home$ = config.query.dc === undefined && agent$ ? agent$ : homeDatacenter$(config);
+  return home$.pipe(switchMap((home) => failoverSets(config, failover, watch, home)));
 }
 
 interface Loop {

@@ -56,7 +56,31 @@ function weightOf(weights: unknown, checks: unknown): number {
 
 type EntryResult = { instance: Instance } | { id: string | undefined; reason: string };
 
-function toInstance(entry: unknown): EntryResult {
+/**
+ * Where an instance of another datacenter is reached with `translateWanAddresses`, as
+ * Consul's `translate_wan_addrs` does: the port of `Service.TaggedAddresses.wan` when it has
+ * one; the address of `Service.TaggedAddresses.wan`, else `Service.Address` when it is set
+ * (the node's WAN address is not the service's), else `Node.TaggedAddresses.wan`, else the
+ * LAN address.
+ */
+function wanHostPort(
+  service: Readonly<Record<string, unknown>>,
+  node: Readonly<Record<string, unknown>>,
+): { host: string | undefined; port: unknown } {
+  const serviceTagged = isRecord(service.TaggedAddresses) ? service.TaggedAddresses : {};
+  const serviceWan = isRecord(serviceTagged.wan) ? serviceTagged.wan : {};
+  const nodeTagged = isRecord(node.TaggedAddresses) ? node.TaggedAddresses : {};
+  const wanPort = serviceWan.Port;
+  const port = typeof wanPort === 'number' && wanPort !== 0 ? wanPort : service.Port;
+  const host =
+    nonEmptyString(serviceWan.Address) ??
+    nonEmptyString(service.Address) ??
+    nonEmptyString(nodeTagged.wan) ??
+    nonEmptyString(node.Address);
+  return { host, port };
+}
+
+function toInstance(entry: unknown, translateWan: boolean): EntryResult {
   if (!isRecord(entry)) return { id: undefined, reason: 'entry is not an object' };
   const { Service: service, Node: node } = entry;
   if (!isRecord(service)) return { id: undefined, reason: 'Service is missing' };
@@ -64,9 +88,13 @@ function toInstance(entry: unknown): EntryResult {
   if (id === undefined) return { id, reason: 'Service.ID is missing' };
   const nodeObject = isRecord(node) ? node : {};
   // Consul's rule: an empty Service.Address means "the node's address".
-  const host = nonEmptyString(service.Address) ?? nonEmptyString(nodeObject.Address);
+  const { host, port } = translateWan
+    ? wanHostPort(service, nodeObject)
+    : {
+        host: nonEmptyString(service.Address) ?? nonEmptyString(nodeObject.Address),
+        port: service.Port,
+      };
   if (host === undefined) return { id, reason: 'neither Service.Address nor Node.Address is set' };
-  const port = service.Port;
   if (typeof port !== 'number') return { id, reason: 'Service.Port is not a number' };
   const address = formatAddress(host, port);
   if (address === undefined)
@@ -89,14 +117,15 @@ function toInstance(entry: unknown): EntryResult {
 /**
  * Maps a health answer to instances keyed by address. When two entries share an address
  * (one process registered twice, say), the first is kept and the second reported.
- * Returns `undefined` when the body is not a JSON array at all.
+ * Returns `undefined` when the body is not a JSON array at all. With `translateWan`, every
+ * instance gets its WAN address (the entries are of a datacenter other than the agent's).
  */
-export function mapHealthEntries(body: unknown): HealthMapping | undefined {
+export function mapHealthEntries(body: unknown, translateWan = false): HealthMapping | undefined {
   if (!Array.isArray(body)) return undefined;
   const instances = new Map<Address, Instance>();
   const skipped: SkippedEntry[] = [];
   body.forEach((entry: unknown, position) => {
-    const result = toInstance(entry);
+    const result = toInstance(entry, translateWan);
     if (!('instance' in result)) {
       skipped.push({ position, id: result.id, reason: result.reason });
       return;

@@ -17,8 +17,16 @@ import type { WatchConfig } from './options.js';
  * leaves no timer.
  */
 export function homeDatacenter$(config: WatchConfig): Observable<string | undefined> {
-  const { dc, service } = config.query;
-  if (dc !== undefined) return of(dc);
+  const { dc } = config.query;
+  return dc !== undefined ? of(dc) : agentDatacenter$(config);
+}
+
+/**
+ * The agent's own datacenter, asked of `GET /v1/agent/self` whatever the `dc` option: as
+ * {@link homeDatacenter$} without a `dc`.
+ */
+export function agentDatacenter$(config: WatchConfig): Observable<string | undefined> {
+  const { service } = config.query;
   return new Observable<string | undefined>((subscriber) => {
     const controller = new AbortController();
     const { signal } = controller;

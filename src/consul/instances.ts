@@ -16,6 +16,7 @@ import {
   type WatchConfig,
 } from './options.js';
 import { serveWhenNobody } from './serve-when-nobody.js';
+import { translatedWatch } from './wan-addresses.js';
 
 /**
  * Watches the healthy instances of a Consul service: a cold Observable that emits the
@@ -53,6 +54,11 @@ import { serveWhenNobody } from './serve-when-nobody.js';
  * `onStatus` hears each loop, with the datacenter served and why; `whenNobody` acts only when
  * no datacenter has anyone healthy.
  *
+ * With `translateWanAddresses`, instances of a datacenter other than the agent's come at their
+ * WAN addresses, as with Consul's `translate_wan_addrs`. `peer` watches the instances a
+ * cluster peer exports to this cluster; `namespace` and `partition` a Consul Enterprise
+ * namespace and admin partition.
+ *
  * Connection settings default to Consul's environment variables (`CONSUL_HTTP_ADDR`,
  * `CONSUL_HTTP_TOKEN`, `CONSUL_HTTP_SSL`, `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`,
  * `CONSUL_CLIENT_KEY`); the token travels only in the `X-Consul-Token` header.
@@ -81,8 +87,9 @@ export function consulInstances$(
   options?: ConsulInstancesOptions,
 ): Observable<InstanceSet> {
   const config = resolveWatchConfig(service, options);
+  const { watch, agent$ } = translatedWatch(config, watchSets);
   return servedWithStatus(config, (onStatus) =>
-    datacenterSets({ ...config, onStatus }, watchSets).pipe(serveWhenNobody(config, watchSets)),
+    datacenterSets({ ...config, onStatus }, watch, agent$).pipe(serveWhenNobody(config, watch)),
   );
 }
 
@@ -196,7 +203,7 @@ async function watch(
       const unchanged = index > 0 && answer.meta.index === index;
       let changed: InstanceSet | undefined;
       if (!unchanged) {
-        const mapping = mapHealthEntries(answer.body);
+        const mapping = mapHealthEntries(answer.body, config.translateWan);
         if (!mapping) {
           throw new ConsulError(
             'ERR_CONSUL_BAD_RESPONSE',

@@ -158,6 +158,51 @@ export interface ConsulInstancesOptions extends ConsulConnectionOptions {
    * `minHealthy`). Default: no failover.
    */
   readonly failover?: readonly string[] | FailoverOptions;
+  /**
+   * Instances of a datacenter other than the agent's come at their WAN address, as with
+   * Consul's `translate_wan_addrs`: `Service.TaggedAddresses.wan` (its port too, when it has
+   * one), else `Service.Address`, else `Node.TaggedAddresses.wan`. Turn it on when this client
+   * reaches other datacenters (`failover`, or `dc` naming another) only through their WAN
+   * addresses. Instances of the agent's datacenter keep their LAN address. The agent's
+   * datacenter is asked once of `/v1/agent/self` when a query names a `dc`; while it is
+   * unknown, every query with `dc` is translated. Default `false`, as Consul's.
+   *
+   * @example
+   * ```ts
+   * consulInstances$('greeter', { failover: ['dc2'], translateWanAddresses: true });
+   * ```
+   */
+  readonly translateWanAddresses?: boolean;
+  /**
+   * The cluster peer whose imported instances to watch (Consul 1.14+ cluster peering), sent
+   * as `peer=`: the instances the peer exports to this cluster, as Consul holds them. A peer
+   * name is a DNS label. Not with `failover` (a peer is another cluster, not a datacenter of
+   * this one: watch each peer's service with its own call) nor `translateWanAddresses` (a
+   * peer's addresses are those it exports). Default: this cluster's own instances.
+   *
+   * @example
+   * ```ts
+   * consulInstances$('greeter', { peer: 'cluster-02' });
+   * ```
+   */
+  readonly peer?: string;
+  /**
+   * The Consul Enterprise namespace to watch, sent as `ns=`. Consul CE refuses it with `400
+   * Bad request: Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature`,
+   * which the watch reports to `onError` and retries. Default: the token's namespace, else
+   * `default`.
+   *
+   * @example
+   * ```ts
+   * consulInstances$('greeter', { namespace: 'team-a', partition: 'web' });
+   * ```
+   */
+  readonly namespace?: string;
+  /**
+   * The Consul Enterprise admin partition to watch, sent as `partition=`; Consul CE refuses it
+   * as it refuses `namespace`. Default: the token's partition, else `default`.
+   */
+  readonly partition?: string;
 }
 
 /** Defaults of {@link ConsulInstancesOptions}, in one place. */
@@ -168,6 +213,7 @@ export const WATCH_DEFAULTS = Object.freeze({
   maxWaitMs: 10 * 60_000,
   backoff: Object.freeze({ initialMs: 100, maxMs: 30_000 }),
   minIntervalMs: 50,
+  translateWanAddresses: false,
   /** Added to wait + wait/16 for the HTTP timeout: network and server time. */
   timeoutMarginMs: 1_000,
   /**
@@ -200,6 +246,10 @@ export interface WatchConfig {
    * no for those of `consul:` channels, whose resolvers must not, as grpc-js's own do not.
    */
   readonly keepsProcessAlive: boolean;
+  /** The `translateWanAddresses` option. */
+  readonly translateWanAddresses: boolean;
+  /** Whether this loop's instances take their WAN address (see `translatedWatch`). */
+  readonly translateWan: boolean;
 }
 
 const KNOWN = [
@@ -219,7 +269,21 @@ const KNOWN = [
   'whenNobody',
   'meterProvider',
   'failover',
+  'translateWanAddresses',
+  'peer',
+  'namespace',
+  'partition',
 ];
+
+/** A DNS label, as Consul requires of peer, namespace and partition names. */
+const LABEL = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]{0,61}[a-zA-Z0-9])$/;
+
+/** Reads a peer, namespace or partition name: a DNS label. */
+export function readLabel(o: OptionReader, key: string): string | undefined {
+  return o.parse(key, 'a DNS label (letters, digits and "-", at most 63)', (value) =>
+    typeof value === 'string' && LABEL.test(value) ? value : undefined,
+  );
+}
 
 function readNodeMeta(o: OptionReader): readonly string[] {
   const value = o.raw('nodeMeta');
@@ -278,6 +342,19 @@ export function resolveWatchConfig(
       `${caller}: option "whenNobody.policy" "panic" does not combine with "failover": set "failover.minHealthy" to fail over below a count, and "fallback" for when no datacenter has anyone healthy`,
     );
   }
+  const peer = readLabel(o, 'peer');
+  const translateWanAddresses =
+    o.boolean('translateWanAddresses') ?? WATCH_DEFAULTS.translateWanAddresses;
+  if (peer !== undefined && failover) {
+    throw new TypeError(
+      `${caller}: option "peer" does not combine with "failover": a peer is another cluster, not a datacenter of this one; watch each peer's instances with a call of their own`,
+    );
+  }
+  if (peer !== undefined && translateWanAddresses) {
+    throw new TypeError(
+      `${caller}: option "peer" does not combine with "translateWanAddresses": a peer's instances come at the addresses it exports, which are not translated`,
+    );
+  }
   return {
     endpoint: resolveEndpoint(o),
     query: {
@@ -290,6 +367,9 @@ export function resolveWatchConfig(
       near: o.string('near'),
       consistency:
         o.oneOf('consistency', ['default', 'stale', 'consistent']) ?? WATCH_DEFAULTS.consistency,
+      peer,
+      namespace: readLabel(o, 'namespace'),
+      partition: readLabel(o, 'partition'),
       waitMs,
     },
     timeoutMs,
@@ -300,6 +380,9 @@ export function resolveWatchConfig(
     onStatus: o.function<(status: ConsulStatus) => void>('onStatus'),
     nobody,
     failover,
+    translateWanAddresses:
+      o.boolean('translateWanAddresses') ?? WATCH_DEFAULTS.translateWanAddresses,
+    translateWan: false,
     metrics: instruments(readMeterProvider(o)),
     keepsProcessAlive: true,
   };

@@ -12,6 +12,7 @@ import {
   type WatchConfig,
 } from './options.js';
 import { serveWhenNobody } from './serve-when-nobody.js';
+import { translatedWatch } from './wan-addresses.js';
 
 interface Listener {
   readonly onError: ((failure: ConsulFailure) => void) | undefined;
@@ -37,7 +38,8 @@ const watches = new Map<string, SharedWatch>();
  *
  * Watches are keyed by the service and every setting that changes what is asked or how:
  * Consul's address, the token, TLS, `passing`, `tags`, `dc`, `nodeMeta`, `filter`, `near`,
- * `consistency`, `wait`, `backoff` and `minIntervalMs`, after defaults and environment
+ * `consistency`, `peer`, `namespace`, `partition`, `wait`, `backoff`, `minIntervalMs` and
+ * whether the loop's addresses are translated (`translateWanAddresses`), after defaults and environment
  * variables are applied (so `{}` and `{ passing: true }` share). The key is a hash: the token
  * is not kept in it. The first subscriber starts the watch; a later one gets the latest set
  * at once, without a request; the watch stops (request aborted, no timer left) when the last
@@ -91,9 +93,10 @@ export function sharedInstancesOf(
   { keepsProcessAlive = true } = {},
 ): Observable<InstanceSet> {
   const config = { ...resolveWatchConfig(service, options, caller), keepsProcessAlive };
+  const { watch, agent$ } = translatedWatch(config, sharedSets);
   // the empty-set policy is each subscriber's own, applied after the shared watch
   return servedWithStatus(config, (onStatus) =>
-    datacenterSets({ ...config, onStatus }, sharedSets).pipe(serveWhenNobody(config, sharedSets)),
+    datacenterSets({ ...config, onStatus }, watch, agent$).pipe(serveWhenNobody(config, watch)),
   );
 }
 
@@ -144,7 +147,8 @@ function openWatch(key: string, config: WatchConfig): SharedWatch {
 
 /** A hash of everything in the config that changes the query, callbacks left out. */
 function watchKey(config: WatchConfig): string {
-  const { endpoint, query, timeoutMs, backoff, minIntervalMs, keepsProcessAlive } = config;
+  const { endpoint, query, timeoutMs, backoff, minIntervalMs, translateWan, keepsProcessAlive } =
+    config;
   const pem = (value: string | Buffer | undefined) =>
     Buffer.isBuffer(value) ? value.toString('utf8') : value;
   const tls = endpoint.tls && {
@@ -162,6 +166,7 @@ function watchKey(config: WatchConfig): string {
     timeoutMs,
     backoff,
     minIntervalMs,
+    translateWan,
     keepsProcessAlive,
   ]);
   return createHash('sha256').update(what).digest('hex');

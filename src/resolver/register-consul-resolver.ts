@@ -85,8 +85,10 @@ function validate(options: unknown): { grpc: GrpcJsModule; defaults: ResolverDef
  * the query too, for a target without `//`), and any other port after the service is a bad
  * target. The query string takes the parameters of
  * Consul's health API: `tag` (repeatable, all must match), `dc`, `passing` (default true),
- * `node-meta` (repeatable, `key:value`), `filter`, `near`, `stale` or `consistent`, and `wait`
- * (`'30s'`). Never a token: that comes from the `token` option or `CONSUL_HTTP_TOKEN`.
+ * `node-meta` (repeatable, `key:value`), `filter`, `near`, `stale` or `consistent`, `wait`
+ * (`'30s'`), `peer`, `ns` and `partition`; and `translate-wan-addrs` (Consul's
+ * `translate_wan_addrs`, as `translateWanAddresses`). Never a token: that comes from the
+ * `token` option or `CONSUL_HTTP_TOKEN`.
  *
  * Each channel's resolver follows the service through `sharedConsulInstances$`, so channels
  * with the same target share one watch, which stops when the last of them goes idle or

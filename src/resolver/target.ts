@@ -1,11 +1,13 @@
 /**
  * A `consul:` target → the service and the query of `sharedConsulInstances$`. The query string
  * uses the names of Consul's own health API (`/v1/health/service/:service`), so a target reads
- * like the request it makes: `consul://10.0.0.5:8500/greeter?tag=v2&dc=dc1&stale`.
+ * like the request it makes: `consul://10.0.0.5:8500/greeter?tag=v2&dc=dc1&stale`. Beyond the
+ * health API's own, `translate-wan-addrs` is Consul's `translate_wan_addrs`, for a `dc` reached
+ * over the WAN.
  */
 
 import { parseConsulAddress } from '../consul/connection.js';
-import { WATCH_DEFAULTS } from '../consul/options.js';
+import { readLabel, WATCH_DEFAULTS } from '../consul/options.js';
 import { type OptionReader, readParameters } from '../read-options.js';
 
 /** A channel target as grpc-js parses it (`GrpcUri`): `scheme:[//authority/]path`. */
@@ -34,6 +36,10 @@ export interface TargetQuery {
   readonly consistency?: 'stale' | 'consistent';
   /** In ms. */
   readonly wait?: number;
+  readonly peer?: string;
+  readonly namespace?: string;
+  readonly partition?: string;
+  readonly translateWanAddresses?: boolean;
 }
 
 /** The query parameters a target may carry; of these, `tag` and `node-meta` may repeat. */
@@ -47,6 +53,10 @@ const PARAMETERS = [
   'stale',
   'consistent',
   'wait',
+  'peer',
+  'ns',
+  'partition',
+  'translate-wan-addrs',
 ];
 const REPEATABLE = ['tag', 'node-meta'];
 
@@ -144,6 +154,16 @@ function parseQuery(search: string): TargetQuery {
   const filter = p.string('filter');
   const near = p.string('near');
   const wait = p.duration('wait', { min: 1, max: WATCH_DEFAULTS.maxWaitMs });
+  const peer = readLabel(p, 'peer');
+  const namespace = readLabel(p, 'ns');
+  const partition = readLabel(p, 'partition');
+  const translateWanAddresses = p.boolean('translate-wan-addrs');
+  if (peer !== undefined && translateWanAddresses) {
+    p.complain(
+      'peer',
+      'and "translate-wan-addrs" exclude each other: a peer\'s addresses are those it exports',
+    );
+  }
   return {
     ...(tags.length > 0 && { tags }),
     ...(nodeMeta !== undefined && { nodeMeta }),
@@ -154,6 +174,10 @@ function parseQuery(search: string): TargetQuery {
     ...(filter !== undefined && { filter }),
     ...(near !== undefined && { near }),
     ...(wait !== undefined && { wait }),
+    ...(peer !== undefined && { peer }),
+    ...(namespace !== undefined && { namespace }),
+    ...(partition !== undefined && { partition }),
+    ...(translateWanAddresses !== undefined && { translateWanAddresses }),
   };
 }
 

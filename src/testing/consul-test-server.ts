@@ -51,6 +51,12 @@ export interface ConsulTestServerOptions {
   readonly nodeName?: string;
   /** The node's address, used for services registered without one. Default `127.0.0.1`. */
   readonly nodeAddress?: string;
+  /**
+   * The node's WAN address, as Consul's `advertise_addr_wan`: its `TaggedAddresses.wan`, which
+   * a client in another datacenter uses when it translates WAN addresses. Default: the
+   * node's address.
+   */
+  readonly nodeWanAddress?: string;
   /** The node's metadata, for `node-meta` queries. */
   readonly nodeMeta?: Readonly<Record<string, string>>;
   /**
@@ -106,6 +112,21 @@ export interface ConsulTestServerOptions {
    * estimate from either side comes last, by name). Default: none.
    */
   readonly wanRttMs?: Readonly<Record<string, number>>;
+  /**
+   * Answers as Consul Enterprise does for namespaces and admin partitions: registrations keep
+   * their `Namespace` and `Partition`, reads honour `ns=` and `partition=` (or the
+   * `X-Consul-Namespace` and `X-Consul-Partition` headers), both `default` when not given,
+   * and entries show them. Default `false`: Consul CE, which refuses them with `400 Bad
+   * request: Invalid query parameter: "ns" - Namespaces are a Consul Enterprise feature`.
+   *
+   * @example
+   * ```ts
+   * const consul = await new ConsulTestServer({ enterprise: true }).start();
+   * consul.registerService({ Name: 'greeter', Port: 50051, Namespace: 'team-a' });
+   * // GET /v1/health/service/greeter?ns=team-a answers it; without ns=, the default namespace's
+   * ```
+   */
+  readonly enterprise?: boolean;
 }
 
 interface OpenRequest {
@@ -117,8 +138,9 @@ interface OpenRequest {
  * A Consul-compatible HTTP server for tests, examples and demos: the agent, catalog, health,
  * status, KV and transaction endpoints a Consul client touches, with Consul's shapes, status
  * codes, Raft-like indexes and real blocking; TTL, TCP, HTTP, gRPC (and, when enabled,
- * script) checks it really runs; ACL tokens; fault injection; and several datacenters joined
- * over the WAN.
+ * script) checks it really runs; ACL tokens; fault injection; several datacenters joined
+ * over the WAN, with WAN tagged addresses; services imported from cluster peers; and Consul
+ * Enterprise's namespaces and partitions (refused as Consul CE refuses them by default).
  *
  * @example
  * ```ts
@@ -154,10 +176,14 @@ export class ConsulTestServer {
         id: randomUUID(),
         name: options.nodeName ?? 'rxlb-test-node',
         address: options.nodeAddress ?? '127.0.0.1',
+        wanAddress: options.nodeWanAddress ?? options.nodeAddress ?? '127.0.0.1',
         datacenter: options.datacenter ?? 'dc1',
         meta: { ...options.nodeMeta },
       },
-      { enableScriptChecks: options.enableScriptChecks === true },
+      {
+        enableScriptChecks: options.enableScriptChecks === true,
+        enterprise: options.enterprise === true,
+      },
     );
     this.#wan = new WanMember(this.#agent, options.wanRttMs);
     if (options.wanJoin) this.#wan.join(options.wanJoin.#wan);
@@ -246,6 +272,12 @@ export class ConsulTestServer {
 
   /** Registers a service as `PUT /v1/agent/service/register` would; returns its id. */
   registerService(definition: ServiceDefinition): string {
+    const { Namespace, Partition } = definition;
+    if (!this.#agent.enterprise && (Namespace !== undefined || Partition !== undefined)) {
+      throw new TypeError(
+        'registerService(): Namespace and Partition need new ConsulTestServer({ enterprise: true }) (Consul CE has neither)',
+      );
+    }
     try {
       return this.#agent.register(definition);
     } catch (error) {
@@ -258,6 +290,55 @@ export class ConsulTestServer {
         throw new TypeError(`registerService(): ${error.message}`);
       }
       throw error;
+    }
+  }
+
+  /**
+   * Imports a service instance from cluster peer `peer`, as Consul cluster peering replicates
+   * a service the peer exports: `GET /v1/health/service/:name?peer=<peer>` then answers it,
+   * with `PeerName` on its node and service, and blocks until the peer's instances change.
+   * Its checks keep the status given (default `critical`, as for a registration): a peer's
+   * checks run in the peer. The node is `node` (default `<peer>-node`) at `address` (default
+   * `127.0.0.1`). A peer nothing was imported from is answered with no instances, as Consul
+   * answers it. Returns the instance's id.
+   *
+   * @example
+   * ```ts
+   * consul.importService('cluster-02', {
+   *   Name: 'greeter',
+   *   Port: 50051,
+   *   Check: { TTL: '1m', Status: 'passing' },
+   * });
+   * consulInstances$('greeter', { address: consul.address, peer: 'cluster-02' });
+   * ```
+   */
+  importService(
+    peer: string,
+    definition: ServiceDefinition,
+    node: { readonly name?: string; readonly address?: string } = {},
+  ): string {
+    if (typeof peer !== 'string' || !/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(peer)) {
+      throw new TypeError('importService(): peer must be a DNS label, as Consul names peers');
+    }
+    try {
+      return this.#agent.importService(
+        peer,
+        definition,
+        node.name ?? `${peer}-node`,
+        node.address ?? '127.0.0.1',
+      );
+    } catch (error) {
+      if (error instanceof RegistrationError) {
+        throw new TypeError(`importService(): ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
+  /** Removes an instance imported from `peer`, as when the peer stops exporting it. */
+  removeImportedService(peer: string, id: string): void {
+    if (!this.#agent.removeImported(peer, id)) {
+      throw new TypeError(`removeImportedService(): no instance "${id}" imported from "${peer}"`);
     }
   }
 

@@ -9,4 +9,9 @@ export {
 } from './consul-test-server.js';
 export type { Fault, FaultScope } from './http/faults.js';
 export type { ConsulTestServerTls } from './http/listener.js';
-export type { CheckDefinition, CheckStatus, ServiceDefinition } from './model/registration.js';
+export type {
+  CheckDefinition,
+  CheckStatus,
+  ServiceAddress,
+  ServiceDefinition,
+} from './model/registration.js';

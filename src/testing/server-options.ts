@@ -12,6 +12,7 @@ const KNOWN = [
   'datacenter',
   'nodeName',
   'nodeAddress',
+  'nodeWanAddress',
   'nodeMeta',
   'acl',
   'tls',
@@ -19,6 +20,7 @@ const KNOWN = [
   'requestLogSize',
   'wanJoin',
   'wanRttMs',
+  'enterprise',
 ];
 
 /** Checks a `ConsulTestServer`'s options, with a `TypeError` naming the bad one. */
@@ -32,6 +34,7 @@ export function validateOptions(options: unknown): void {
   }
   o.string('nodeName');
   o.string('nodeAddress');
+  o.string('nodeWanAddress');
   const nodeMeta = o.raw('nodeMeta');
   if (
     nodeMeta !== undefined &&
@@ -47,6 +50,7 @@ export function validateOptions(options: unknown): void {
   const tls = o.nested('tls', TLS_KEYS);
   if (tls) validateTls(tls);
   o.boolean('enableScriptChecks');
+  o.boolean('enterprise');
   o.number('requestLogSize', { min: 0, integer: true });
   const rtt = o.raw('wanRttMs');
   if (

@@ -22,10 +22,24 @@ describe('parseCommand', () => {
       address: 'consul:8500',
       tags: ['v2', 'canary'],
       dc: 'dc1',
+      translateWanAddresses: false,
+      peer: undefined,
+      namespace: undefined,
+      partition: undefined,
       passing: false,
       json: true,
       once: true,
     });
+    const tenancy = ['--peer', 'cluster-02', '--namespace=team-a', '--partition', 'eu'];
+    expect(parseCommand(['watch', 'greeter', ...tenancy])).toMatchObject({
+      peer: 'cluster-02',
+      namespace: 'team-a',
+      partition: 'eu',
+      translateWanAddresses: false,
+    });
+    expect(
+      parseCommand(['watch', 'greeter', '--dc', 'dc2', '--translate-wan-addrs']),
+    ).toMatchObject({ dc: 'dc2', translateWanAddresses: true });
     expect(parseCommand(['watch', 'greeter'])).toMatchObject({ passing: true, tags: [] });
     expect(parseCommand(['-h'])).toEqual({ kind: 'help' });
   });
@@ -35,6 +49,22 @@ describe('parseCommand', () => {
     [['watch', 'greeter', '--tags', 'v2'], 'unknown option --tags (did you mean --tag?)'],
     [['watch', 'greeter', '--jsno'], 'unknown option --jsno (did you mean --json?)'],
     [['watch', 'greeter', '--colour'], 'unknown option --colour'],
+    [
+      ['watch', 'greeter', '--namepsace', 'a'],
+      'unknown option --namepsace (did you mean --namespace?)',
+    ],
+    [
+      ['watch', 'greeter', '--peer', 'a_b'],
+      '--peer must be a DNS label (letters, digits and "-", at most 63), got "a_b"',
+    ],
+    [
+      ['watch', 'greeter', '--partition='],
+      '--partition must be a DNS label (letters, digits and "-", at most 63), got ""',
+    ],
+    [
+      ['watch', 'greeter', '--peer', 'p', '--translate-wan-addrs'],
+      "--peer and --translate-wan-addrs exclude each other: a peer's addresses are those it exports",
+    ],
     [['watch', 'greeter', '-x'], 'unknown option -x'],
     [['watch', 'greeter', '--passing=maybe'], '--passing must be true or false, got "maybe"'],
     [['watch', 'greeter', '--json=please'], '--json must be true or false, got "please"'],

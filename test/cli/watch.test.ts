@@ -64,6 +64,47 @@ describe('rxlb watch --once', () => {
     );
   });
 
+  it("asks for a peer's imported instances with --peer", async () => {
+    register('local', 50051);
+    consul.importService('cluster-02', {
+      Name: 'greeter',
+      ID: 'p1',
+      Port: 50052,
+      Check: { TTL: '1m', Status: 'passing' },
+    });
+    const { code, stdout } = await runCli(watchArgs('--once', '--peer', 'cluster-02'));
+    expect(code).toBe(0);
+    expect(stdout).toContain('  127.0.0.1:50052  id=p1 node=cluster-02-node');
+    expect(stdout).not.toContain('id=local');
+  });
+
+  it("prints another datacenter's WAN addresses with --translate-wan-addrs", async () => {
+    const dc2 = await new ConsulTestServer({ datacenter: 'dc2', wanJoin: consul }).start();
+    try {
+      const wan = { Address: '203.0.113.7', Port: 60051 };
+      dc2.registerService({
+        Name: 'greeter',
+        ID: 'b1',
+        Address: '10.2.0.7',
+        Port: 50051,
+        TaggedAddresses: { wan },
+      });
+      const lan = await runCli(watchArgs('--once', '--dc', 'dc2'));
+      expect(lan.stdout).toContain('  10.2.0.7:50051  id=b1');
+      const translated = await runCli(watchArgs('--once', '--dc', 'dc2', '--translate-wan-addrs'));
+      expect(translated.code).toBe(0);
+      expect(translated.stdout).toContain('  203.0.113.7:60051  id=b1');
+    } finally {
+      await dc2.stop();
+    }
+  });
+
+  it("exits 1 with Consul CE's refusal of --namespace", async () => {
+    const { code, stdout } = await runCli(watchArgs('--once', '--namespace', 'team-a'));
+    expect(code).toBe(1);
+    expect(stdout).toContain('Namespaces are a Consul Enterprise feature');
+  });
+
   it("prints one JSON line with the answer's index, whose instances carry their address", async () => {
     register('g1', 50051);
     const { code, stdout } = await runCli(watchArgs('--once', '--json'));

@@ -45,6 +45,18 @@ describe('parseConsulTarget', () => {
     });
   });
 
+  it('reads peer, ns, partition and translate-wan-addrs', () => {
+    expect(parse('consul:///greeter?peer=cluster-02').query).toEqual({ peer: 'cluster-02' });
+    expect(parse('consul:///greeter?ns=team-a&partition=eu').query).toEqual({
+      namespace: 'team-a',
+      partition: 'eu',
+    });
+    expect(parse('consul:///greeter?dc=dc2&translate-wan-addrs').query).toEqual({
+      dc: 'dc2',
+      translateWanAddresses: true,
+    });
+  });
+
   it("leaves Consul's address to the options or the environment without an authority", () => {
     expect(parse('consul:///greeter')).toEqual({
       service: 'greeter',
@@ -81,6 +93,12 @@ describe('parseConsulTarget', () => {
     ['consul://127.0.0.1:0/greeter', 'with a port from 1 to 65535, got "127.0.0.1:0"'],
     ['consul:///greeter?tags=v2', 'unknown parameter "tags" (did you mean "tag"?)'],
     ['consul:///greeter?nodemeta=a:b', 'unknown parameter "nodemeta" (did you mean "node-meta"?)'],
+    ['consul:///greeter?namespace=a', 'unknown parameter "namespace" (known: tag, dc,'],
+    ['consul:///greeter?peer=a_b', 'parameter "peer" must be a DNS label'],
+    ['consul:///greeter?ns=-a', 'parameter "ns" must be a DNS label'],
+    ['consul:///greeter?partition=', 'parameter "partition" must be a DNS label'],
+    ['consul:///greeter?translate-wan-addrs=maybe', '"translate-wan-addrs" must be true or false'],
+    ['consul:///greeter?peer=p&translate-wan-addrs', '"peer" and "translate-wan-addrs" exclude'],
   ])('rejects %s', (target, message) => {
     expect(rejection(target)).toContain(message);
   });

@@ -16,6 +16,8 @@ export interface ConsulUnderTest {
   /** Registers a service instance with no checks (so it passes) and returns its id. */
   register(service: string, port: number, extra?: Partial<Registration>): Promise<string>;
   deregister(id: string): Promise<void>;
+  /** The agent's datacenter, and whether it is Consul Enterprise (its version ends `+ent`). */
+  agent(): Promise<{ readonly datacenter: string; readonly enterprise: boolean }>;
   /** Fresh service name, so tests never see each other's instances. */
   serviceName(prefix?: string): string;
   close(): Promise<void>;
@@ -26,6 +28,8 @@ export interface Registration {
   address: string;
   tags: string[];
   meta: Record<string, string>;
+  /** The service's tagged addresses, e.g. `{ wan: { address, port } }`. */
+  taggedAddresses: Record<string, { address: string; port: number }>;
 }
 
 export const realConsulAddress = process.env.CONSUL_HTTP_ADDR;
@@ -67,9 +71,17 @@ export async function startConsul(kind: ConsulUnderTest['kind']): Promise<Consul
         address: extra.address ?? '127.0.0.1',
         tags: extra.tags ?? [],
         meta: extra.meta ?? {},
+        ...(extra.taggedAddresses && { taggedaddresses: extra.taggedAddresses }),
       });
       registered.add(id);
       return id;
+    },
+    async agent() {
+      const self = (await consul.agent.self(common)) as {
+        Config: { Datacenter: string; Version: string };
+      };
+      const { Datacenter: datacenter, Version: version } = self.Config;
+      return { datacenter, enterprise: version.includes('+ent') };
     },
     async deregister(id) {
       await consul.agent.service.deregister({ ...common, id });

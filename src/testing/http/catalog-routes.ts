@@ -11,6 +11,7 @@ import {
   parseCatalogDeregistration,
   parseCatalogRegistration,
 } from '../model/catalog-register.js';
+import { DEFAULT_TENANCY } from '../model/registration.js';
 import {
   block,
   HttpError,
@@ -20,6 +21,7 @@ import {
   type RouteContext,
   readOptions,
   route,
+  tenancy,
 } from './routes.js';
 
 async function listNodes(ctx: RouteContext): Promise<Reply> {
@@ -46,14 +48,22 @@ async function listServices(ctx: RouteContext): Promise<Reply> {
 
 async function serviceNodes(ctx: RouteContext): Promise<Reply> {
   const { filter, consistency } = readOptions(ctx);
+  const { namespace, partition } = tenancy(ctx);
   const name = ctx.params.service ?? '';
-  const catalog = ctx.dc.catalog;
+  // a peer's imported instances, as for the health query
+  const peer = ctx.query.get('peer') || '';
+  const catalog = peer === '' ? ctx.dc.catalog : ctx.dc.imported(peer);
   await block(ctx, () => catalog.index(`service:${name}`));
   const tags = ctx.query.getAll('tag');
   const entries = catalog
     .services({ name })
+    .filter((s) => s.namespace === namespace && s.partition === partition)
     .filter((s) => nodeMetaMatches(ctx, catalog.node(s.node)) && hasTags(s.tags, tags))
-    .map((s) => catalogEntry(catalog, s))
+    .map((s) => ({
+      ...catalogEntry(catalog, s),
+      ...(ctx.dc.enterprise && { Namespace: namespace, Partition: partition }),
+      ...(peer !== '' && { PeerName: peer }),
+    }))
     .filter(filter);
   return { body: entries, index: catalog.index(`service:${name}`), consistency };
 }
@@ -98,8 +108,13 @@ function target(ctx: RouteContext, datacenter: string): Agent {
 
 function register(ctx: RouteContext): Reply {
   const registration = parseCatalogRegistration(ctx.body(), ctx.agent.node.datacenter);
-  const { catalog } = target(ctx, registration.datacenter);
-  const { node, service, checks } = registration;
+  const { catalog, enterprise } = target(ctx, registration.datacenter);
+  const { node, checks } = registration;
+  // Consul CE has no namespaces: its decoder drops the fields
+  const service = registration.service && {
+    ...registration.service,
+    ...(!enterprise && { namespace: DEFAULT_TENANCY, partition: DEFAULT_TENANCY }),
+  };
   for (const check of checks) {
     const onNode = check.serviceId === '' || check.serviceId === service?.id;
     if (!onNode && !catalog.service(node.name, check.serviceId)) {

@@ -91,6 +91,7 @@ async function route(
     aclEnabled: server.tokens !== undefined,
     params,
     query: url.searchParams,
+    headers: req.headers,
     body: () => parseJson(body),
     raw: body,
     access,

@@ -4,7 +4,7 @@
  * on the checks table's.
  */
 import type { CheckRecord } from '../model/catalog.js';
-import { checkJson, healthEntries } from '../model/catalog-json.js';
+import { checkJson, healthEntries, type Json } from '../model/catalog-json.js';
 import { CHECK_STATUSES, type CheckStatus } from '../model/registration.js';
 import {
   block,
@@ -17,28 +17,55 @@ import {
   type RouteContext,
   readOptions,
   route,
+  type Tenancy,
+  tenancy,
 } from './routes.js';
 
 const LIST: RouteAcl = { kind: 'list', resource: 'service' };
 
 async function serviceInstances(ctx: RouteContext): Promise<Reply> {
   const { filter, consistency } = readOptions(ctx);
+  const { namespace, partition } = tenancy(ctx);
   const passing = ctx.query.get('passing');
   const passingOnly = passing === null ? false : passing === '' || parseBool(passing);
   if (passingOnly === undefined) throw new HttpError(400, 'Invalid value for ?passing');
   const name = ctx.params.service ?? '';
-  const catalog = ctx.dc.catalog;
+  // a peer's imported instances; Consul answers a peer it does not know with none
+  const peer = ctx.query.get('peer') || '';
+  const catalog = peer === '' ? ctx.dc.catalog : ctx.dc.imported(peer);
   await block(ctx, () => catalog.index(`service:${name}`));
   const tags = ctx.query.getAll('tag');
   const entries = healthEntries(catalog, name)
     .filter(({ entry, passing }) => {
-      const service = entry.Service as { Tags: unknown };
-      const node = catalog.node(String((entry.Node as { Node: unknown }).Node));
-      if ((passingOnly && !passing) || !hasTags(service.Tags, tags)) return false;
-      return nodeMetaMatches(ctx, node) && filter(entry);
+      const service = catalog.service(nodeName(entry), serviceId(entry));
+      if (service?.namespace !== namespace || service.partition !== partition) return false;
+      if ((passingOnly && !passing) || !hasTags(service.tags, tags)) return false;
+      return nodeMetaMatches(ctx, catalog.node(nodeName(entry))) && filter(entry);
     })
-    .map(({ entry }) => entry);
+    .map(({ entry }) => withTenancy(ctx, entry, peer, { namespace, partition }));
   return { body: entries, index: catalog.index(`service:${name}`), consistency };
+}
+
+const nodeName = (entry: Json) => String((entry.Node as Json).Node);
+const serviceId = (entry: Json) => String((entry.Service as Json).ID);
+
+/**
+ * An entry as Consul shows it: `PeerName` on an imported node and service; on Enterprise, the
+ * service's `Namespace` and `Partition` and the node's `Partition` (Consul CE has no such
+ * fields).
+ */
+function withTenancy(ctx: RouteContext, entry: Json, peer: string, asked: Tenancy): Json {
+  const node = {
+    ...(entry.Node as Json),
+    ...(ctx.dc.enterprise && { Partition: asked.partition }),
+    ...(peer !== '' && { PeerName: peer }),
+  };
+  const service = {
+    ...(entry.Service as Json),
+    ...(ctx.dc.enterprise && { Namespace: asked.namespace, Partition: asked.partition }),
+    PeerName: peer,
+  };
+  return { ...entry, Node: node, Service: service };
 }
 
 /** A checks endpoint: the checks `select` picks, filtered by `node-meta` and `filter`. */

@@ -3,6 +3,8 @@
  * the reply, and Consul's common query handling (`stale`/`consistent`, `filter`, `node-meta`,
  * blocking with `index` and `wait`). The endpoints themselves live in `*-routes.ts`.
  */
+
+import type { IncomingHttpHeaders } from 'node:http';
 import { parseDuration } from '../../duration.js';
 import { isRecord } from '../../read-options.js';
 import type { Agent } from '../model/agent.js';
@@ -24,6 +26,7 @@ export interface RouteContext {
   readonly aclEnabled: boolean;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
   /** The body parsed as JSON (400 when it is not). */
   readonly body: () => unknown;
   /** The body as received. */
@@ -200,4 +203,44 @@ export function nodeMetaMatches(ctx: RouteContext, node: NodeRecord | undefined)
 /** The empty answer an anonymous caller gets where ACLs hide everything. */
 export function emptyLike(body: unknown): unknown {
   return Array.isArray(body) ? [] : isRecord(body) ? {} : body;
+}
+
+/** A namespace and admin partition (Consul Enterprise); `default` on Consul CE. */
+export interface Tenancy {
+  readonly namespace: string;
+  readonly partition: string;
+}
+
+/**
+ * The namespace and partition a read asks for (`ns=` or `X-Consul-Namespace`, `partition=` or
+ * `X-Consul-Partition`). Consul CE refuses either with 400 and its own text (the header first,
+ * then the parameter, the namespace before the partition); Enterprise defaults both to
+ * `default`.
+ */
+export function tenancy(ctx: RouteContext): Tenancy {
+  const header = (name: string) => {
+    const value = ctx.headers[name];
+    return (Array.isArray(value) ? value[0] : value) || undefined;
+  };
+  const asked = [
+    ['Namespaces', 'X-Consul-Namespace', 'ns'],
+    ['Partitions', 'X-Consul-Partition', 'partition'],
+  ].map(([what, headerName = '', parameter = '']) => {
+    const fromHeader = header(headerName.toLowerCase());
+    const fromQuery = ctx.query.get(parameter) || undefined;
+    if (!ctx.dc.enterprise && fromHeader !== undefined) {
+      throw new HttpError(
+        400,
+        `Bad request: Invalid header: "${headerName}" - ${what} are a Consul Enterprise feature`,
+      );
+    }
+    if (!ctx.dc.enterprise && fromQuery !== undefined) {
+      throw new HttpError(
+        400,
+        `Bad request: Invalid query parameter: "${parameter}" - ${what} are a Consul Enterprise feature`,
+      );
+    }
+    return fromQuery ?? fromHeader ?? 'default';
+  });
+  return { namespace: asked[0] ?? 'default', partition: asked[1] ?? 'default' };
 }

@@ -4,6 +4,7 @@
  * registered through it, runs their checks (see {@link CheckLifecycle}), and puts services
  * and the node in and out of maintenance.
  */
+import { isIP } from 'node:net';
 import {
   Catalog,
   type CheckFields,
@@ -16,7 +17,9 @@ import { KvStore } from './kv.js';
 import { Raft } from './raft.js';
 import {
   type CheckStatus,
+  DEFAULT_TENANCY,
   type ParsedCheck,
+  type ParsedService,
   parseCheckDefinition,
   parseServiceDefinition,
 } from './registration.js';
@@ -26,6 +29,8 @@ export interface NodeInfo {
   readonly id: string;
   readonly name: string;
   readonly address: string;
+  /** Its WAN address (Consul's `advertise_addr_wan`): `TaggedAddresses.wan`. */
+  readonly wanAddress: string;
   readonly datacenter: string;
   readonly meta: Readonly<Record<string, string>>;
 }
@@ -63,6 +68,23 @@ const unknownCheck = (id: string) =>
     `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`,
   );
 
+/**
+ * A service's tagged addresses as Consul's agent stores them: when `Address` is an IP, it
+ * adds `lan_ipv4` and `wan_ipv4` (`_ipv6` for IPv6) with the service's address and port,
+ * unless given. Not `lan` or `wan`: those are the operator's.
+ */
+function withDefaultTags(service: {
+  readonly address: string;
+  readonly port: number;
+  readonly taggedAddresses: ParsedService['taggedAddresses'];
+}): ParsedService['taggedAddresses'] {
+  const family = isIP(service.address);
+  if (family === 0) return service.taggedAddresses;
+  const own = { Address: service.address, Port: service.port };
+  const suffix = family === 4 ? 'ipv4' : 'ipv6';
+  return { [`lan_${suffix}`]: own, [`wan_${suffix}`]: own, ...service.taggedAddresses };
+}
+
 export class Agent {
   readonly raft = new Raft();
   readonly node: NodeInfo;
@@ -70,21 +92,29 @@ export class Agent {
   readonly kv: KvStore;
   /** Whether script checks (`Args`) are accepted, as Consul's `enable_script_checks`. */
   readonly enableScriptChecks: boolean;
+  /** Consul Enterprise: namespaces and partitions are kept and honoured. */
+  readonly enterprise: boolean;
+  /** The services imported from each cluster peer: a catalog per peer name. */
+  readonly #imports = new Map<string, Catalog>();
   /** Ids of the services registered through this agent. */
   readonly #services = new Set<string>();
   /** The checks this agent runs or expires, by id. */
   readonly #checks = new Map<string, CheckLifecycle>();
   #closed = false;
 
-  constructor(node: NodeInfo, options: { readonly enableScriptChecks: boolean }) {
+  constructor(
+    node: NodeInfo,
+    options: { readonly enableScriptChecks: boolean; readonly enterprise?: boolean },
+  ) {
     this.node = node;
     this.enableScriptChecks = options.enableScriptChecks;
+    this.enterprise = options.enterprise === true;
     this.catalog = new Catalog(this.raft, node.datacenter);
     this.kv = new KvStore(this.raft);
     this.catalog.write((tx) => {
-      const { name, id, address } = node;
+      const { name, id, address, wanAddress: wan } = node;
       const meta = { 'consul-network-segment': '', 'consul-version': CONSUL_VERSION, ...node.meta };
-      const tagged = { lan: address, lan_ipv4: address, wan: address, wan_ipv4: address };
+      const tagged = { lan: address, lan_ipv4: address, wan, wan_ipv4: wan };
       tx.putNode({ id, name, address, taggedAddresses: tagged, meta });
       tx.putService(name, CONSUL_SERVICE);
       tx.putCheck(name, SERF_HEALTH);
@@ -115,7 +145,13 @@ export class Agent {
           .filter((c) => c.type !== 'maintenance' && !kept.has(c.id))
       : [];
     for (const check of [...service.checks, ...others]) this.#stopCheck(check.id);
-    const { checks, ...fields } = service;
+    const { checks, ...parsed } = service;
+    const fields = {
+      ...parsed,
+      taggedAddresses: withDefaultTags(parsed),
+      // Consul CE has no namespaces: its decoder drops the fields
+      ...(!this.enterprise && { namespace: DEFAULT_TENANCY, partition: DEFAULT_TENANCY }),
+    };
     this.catalog.write((tx) => {
       tx.putService(node, fields);
       for (const check of others) tx.deleteCheck(node, check.id);
@@ -124,6 +160,44 @@ export class Agent {
     this.#services.add(service.id);
     for (const check of checks) this.#startCheck(check);
     return service.id;
+  }
+
+  /**
+   * The catalog of services imported from cluster peer `peer` (what `?peer=` reads); an
+   * empty one for a peer nothing was imported from.
+   */
+  imported(peer: string): Catalog {
+    let catalog = this.#imports.get(peer);
+    if (!catalog) {
+      catalog = new Catalog(this.raft, this.node.datacenter);
+      this.#imports.set(peer, catalog);
+    }
+    return catalog;
+  }
+
+  /**
+   * Imports a service instance from cluster peer `peer`, as peering replicates an exported
+   * service: on the peer's node `node` at `address`, with its checks at their given status
+   * (a peer's checks run there, not here).
+   */
+  importService(peer: string, definition: unknown, node: string, address: string): string {
+    const { checks, ...service } = parseServiceDefinition(definition);
+    const catalog = this.imported(peer);
+    catalog.write((tx) => {
+      const tagged = { lan: address, wan: address };
+      tx.putNode({ id: '', name: node, address, taggedAddresses: tagged, meta: {} });
+      tx.putService(node, service);
+      for (const check of checks) tx.putCheck(node, checkFields(check, service.id));
+    });
+    return service.id;
+  }
+
+  /** Removes an imported instance, as when the peer stops exporting it; false if none. */
+  removeImported(peer: string, id: string): boolean {
+    const catalog = this.#imports.get(peer);
+    const owner = catalog?.services().find((s) => s.id === id);
+    if (!catalog || !owner) return false;
+    return catalog.write((tx) => tx.deleteService(owner.node, id));
   }
 
   /** Removes a service and its checks. */
@@ -273,6 +347,9 @@ const CONSUL_SERVICE = {
     version: CONSUL_VERSION,
   },
   weights: { Passing: 1, Warning: 1 },
+  taggedAddresses: {},
+  namespace: 'default',
+  partition: 'default',
   enableTagOverride: false,
 } as const;
 

@@ -95,9 +95,36 @@ export interface ServiceDefinition {
   readonly Tags?: readonly string[];
   readonly Meta?: Readonly<Record<string, string>>;
   readonly Weights?: { readonly Passing?: number; readonly Warning?: number };
+  /**
+   * Addresses the service is reached at from elsewhere, by tag: `lan`, `wan` (what a client
+   * in another datacenter uses when it translates WAN addresses), `lan_ipv4`... The agent
+   * adds `lan_ipv4` and `wan_ipv4` (or the `_ipv6` pair) from `Address` when it is an IP
+   * and they are not given, as Consul's agent does.
+   */
+  readonly TaggedAddresses?: Readonly<Record<string, ServiceAddress>>;
+  /**
+   * Consul Enterprise's namespace and admin partition (default `default`); only a server
+   * started with `enterprise: true` keeps them.
+   */
+  readonly Namespace?: string;
+  readonly Partition?: string;
   readonly EnableTagOverride?: boolean;
   readonly Check?: CheckDefinition;
   readonly Checks?: readonly CheckDefinition[];
+}
+
+/**
+ * One tagged address of a service (Consul's `ServiceAddress`).
+ *
+ * @example
+ * ```ts
+ * const wan: ServiceAddress = { Address: '203.0.113.7', Port: 50051 };
+ * consul.registerService({ Name: 'greeter', Address: '10.0.0.7', Port: 50051, TaggedAddresses: { wan } });
+ * ```
+ */
+export interface ServiceAddress {
+  readonly Address: string;
+  readonly Port: number;
 }
 
 export type CheckType = 'ttl' | 'tcp' | 'http' | 'grpc' | 'script';
@@ -133,6 +160,10 @@ export interface ParsedService {
   readonly tags: readonly string[];
   readonly meta: Readonly<Record<string, string>>;
   readonly weights: { readonly Passing: number; readonly Warning: number };
+  readonly taggedAddresses: Readonly<Record<string, ServiceAddress>>;
+  /** `default` unless an Enterprise server was given another. */
+  readonly namespace: string;
+  readonly partition: string;
   readonly enableTagOverride: boolean;
   readonly checks: readonly ParsedCheck[];
 }
@@ -142,6 +173,9 @@ export interface ParsedStandaloneCheck extends ParsedCheck {
   /** Empty for a node check. */
   readonly serviceId: string;
 }
+
+/** Consul Enterprise's default namespace and partition. */
+export const DEFAULT_TENANCY = 'default';
 
 const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
 const DEFAULT_SCRIPT_TIMEOUT_MS = 30_000;
@@ -236,6 +270,23 @@ function weight(weights: unknown, name: 'Passing' | 'Warning'): number {
   return value;
 }
 
+/** `TaggedAddresses` of a service: tags → `{ Address, Port }`. */
+function taggedAddresses(value: unknown): Record<string, ServiceAddress> {
+  if (value === undefined || value === null) return {};
+  const expected = 'TaggedAddresses must map tags to { Address, Port }';
+  if (!isRecord(value)) throw new RegistrationError(expected);
+  const result: Record<string, ServiceAddress> = {};
+  for (const [tag, raw] of Object.entries(value)) {
+    if (!isRecord(raw)) throw new RegistrationError(expected);
+    const port = field(raw, 'Port') ?? 0;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
+      throw new RegistrationError(`Invalid TaggedAddresses.${tag}.Port ${JSON.stringify(port)}`);
+    }
+    result[tag] = { Address: text(raw, 'Address'), Port: port };
+  }
+  return result;
+}
+
 /** The fields every service definition shares (agent and catalog registration). */
 export function parseServiceFields(raw: Json, nameField: 'Name' | 'Service') {
   const name = text(raw, nameField);
@@ -254,6 +305,9 @@ export function parseServiceFields(raw: Json, nameField: 'Name' | 'Service') {
     tags: stringList(field(raw, 'Tags'), 'Tags'),
     meta: stringRecord(field(raw, 'Meta'), 'Meta'),
     weights: { Passing: weight(weights, 'Passing'), Warning: weight(weights, 'Warning') },
+    taggedAddresses: taggedAddresses(field(raw, 'TaggedAddresses')),
+    namespace: text(raw, 'Namespace') || DEFAULT_TENANCY,
+    partition: text(raw, 'Partition') || DEFAULT_TENANCY,
     enableTagOverride: field(raw, 'EnableTagOverride') === true,
   };
 }
