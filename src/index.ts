@@ -82,7 +82,7 @@ export {
   weightedRoundRobin,
 } from './operators/weighted-round-robin.js';
 export { whenNobody } from './operators/when-nobody.js';
-export type { Backend, Backends, Picker } from './picker.js';
+export type { Backend, Backends, Call, CallMetadata, Picker } from './picker.js';
 export type { GrpcJsModule } from './resolver/consul-resolver.js';
 export {
   type ConsulResolverOptions,
