@@ -75,6 +75,7 @@ export type {
 export { type LeastRequestOptions, leastRequest } from './operators/least-request.js';
 export { type PeakEwmaOptions, peakEwma } from './operators/peak-ewma.js';
 export { policyOperator } from './operators/policy-operator.js';
+export { type RingHashOptions, ringHash } from './operators/ring-hash.js';
 export { type RoundRobinOptions, roundRobin } from './operators/round-robin.js';
 export { type SubsetOptions, subset } from './operators/subset.js';
 export {
