@@ -83,6 +83,7 @@ export {
   weightedRoundRobin,
 } from './operators/weighted-round-robin.js';
 export { whenNobody } from './operators/when-nobody.js';
+export { type ZoneAwareOptions, zoneAware } from './operators/zone-aware.js';
 export type { Backend, Backends, Call, CallMetadata, Picker } from './picker.js';
 export type { GrpcJsModule } from './resolver/consul-resolver.js';
 export {
