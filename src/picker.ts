@@ -127,7 +127,8 @@ export interface Backends {
 export interface Call {
   /**
    * The call's full method, `/package.Service/Method`, when the channel knows it (rxlb's
-   * balanced channel does when it has a service config); empty otherwise.
+   * balanced channel does while its metrics are on: grpc-js hands a picker no method, and the
+   * channel learns it through the config selector it installs for them); empty otherwise.
    */
   readonly method: string;
   /** The call's request metadata. */

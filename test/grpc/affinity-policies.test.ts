@@ -9,8 +9,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { instance } from '../../marbles/fixtures.js';
 import type { BalancedChannel } from '../../src/grpc/balanced-channel.js';
 import { diff } from '../../src/operators/diff.js';
+import { policyOperator } from '../../src/operators/policy-operator.js';
 import { ringHash } from '../../src/operators/ring-hash.js';
 import { zoneAware } from '../../src/operators/zone-aware.js';
+import type { Backends, Call } from '../../src/picker.js';
 import { EchoService } from '../support/echo-service.js';
 import { type EchoFixture, tally, useEchoServers } from '../support/fixture.js';
 import { allReady } from '../support/ready.js';
@@ -89,5 +91,27 @@ describe('zoneAware() on a balanced channel', () => {
     const elsewhere = await calls();
     expect(elsewhere.filter((backend) => inA.has(backend))).toEqual([]);
     expect(elsewhere).toHaveLength(300);
+  });
+});
+
+describe('the call a picker is handed on a balanced channel', () => {
+  const fixture = useEchoServers(1);
+
+  it('reads the request headers as the call sends them, and no binary one', async () => {
+    const seen: (string | undefined)[][] = [];
+    const recording = policyOperator('recording()', (members) => ({
+      instances: members,
+      pick: (backends?: Backends, call?: Call) => {
+        seen.push(['x-a', 'x-b-bin', 'x-none'].map((key) => call?.metadata.get(key)));
+        return backends?.usable[0]?.instance ?? members[0];
+      },
+    }));
+    const members = fixture.addresses().map((address) => instance(address));
+    const channel = fixture.channel(new BehaviorSubject(members).pipe(diff(), recording));
+    await allReady(channel);
+    const metadata = Metadata({ 'x-a': ['1', '2'], 'x-b-bin': Buffer.from('b') });
+    await createClient(EchoService, channel).unary({ text: '' }, { metadata });
+    // nice-grpc hands grpc-js several values as one, joined with ', '
+    expect(seen).toEqual([['1, 2', undefined, undefined]]);
   });
 });
