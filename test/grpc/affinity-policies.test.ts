@@ -94,6 +94,30 @@ describe('zoneAware() on a balanced channel', () => {
   });
 });
 
+describe('zoneAware() with callers$ on a balanced channel', () => {
+  const fixture = useEchoServers(4);
+
+  it('keeps 40 to 60 % of calls in a with 1 member in a, 3 in b and callers 5 in a, 5 in b', async () => {
+    const members = fixture
+      .addresses()
+      .map((address, i) => instance(address, { meta: { zone: i < 1 ? 'a' : 'b' } }));
+    const callers = Array.from({ length: 10 }, (_, i) =>
+      instance(`10.0.9.${i + 1}:80`, { meta: { zone: i < 5 ? 'a' : 'b' } }),
+    );
+    const channel = fixture.channel(
+      new BehaviorSubject(members).pipe(
+        diff(),
+        zoneAware({ zone: 'a', callers$: new BehaviorSubject(callers) }),
+      ),
+    );
+    await allReady(channel);
+    const served = [...(await backendsOf(channel, USERS.slice(0, 1_000))).values()];
+    const share = served.filter((backend) => backend === members[0]?.address).length / 1_000;
+    expect(share).toBeGreaterThanOrEqual(0.4);
+    expect(share).toBeLessThanOrEqual(0.6);
+  });
+});
+
 describe('the call a picker is handed on a balanced channel', () => {
   const fixture = useEchoServers(1);
 
