@@ -220,7 +220,7 @@ export class ZoneAwarePicker implements Picker {
     const zones = [...byZone].map(([name, list]) => ({
       name,
       picker: settings.policy(list),
-      usable: [] as readonly Backend[],
+      usable: NOBODY,
     }));
     return new ZoneAwarePicker(members, settings, shares, zones, settings.policy(members));
   }
@@ -245,11 +245,14 @@ export class ZoneAwarePicker implements Picker {
 
   /** The same members and zone pickers, with the callers' shares `shares`. */
   withCallers(shares: CallerShares | undefined): ZoneAwarePicker {
+    // the zones' pickers go on (a round robin keeps its place); their usable backends are
+    // this picker's own, so that the old one, still asked, cannot change them
+    const zones = this.#zones.map(({ name, picker }) => ({ name, picker, usable: NOBODY }));
     const picker = new ZoneAwarePicker(
       this.instances,
       this.#settings,
       shares,
-      this.#zones,
+      zones,
       this.#everyone,
     );
     if (this.discovery !== undefined) {
@@ -326,6 +329,8 @@ export class ZoneAwarePicker implements Picker {
     if (this.#others.length === 0) this.#stay = 1;
   }
 }
+
+const NOBODY: readonly Backend[] = Object.freeze([]);
 
 const asBackend = (instance: Instance): Backend => ({
   instance,
