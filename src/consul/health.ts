@@ -72,6 +72,7 @@ function toInstance(entry: unknown): EntryResult {
   if (address === undefined)
     return { id, reason: `invalid address ${JSON.stringify(host)} port ${port}` };
   const datacenter = nonEmptyString(nodeObject.Datacenter);
+  const nodeMeta = stringRecord(nodeObject.Meta);
   return {
     instance: Object.freeze({
       address,
@@ -81,6 +82,7 @@ function toInstance(entry: unknown): EntryResult {
       ...(datacenter !== undefined && { datacenter }),
       tags: stringList(service.Tags),
       meta: stringRecord(service.Meta),
+      ...(Object.keys(nodeMeta).length > 0 && { nodeMeta }),
       weight: weightOf(service.Weights, entry.Checks),
     }),
   };

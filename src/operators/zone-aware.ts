@@ -18,7 +18,8 @@ export interface ZoneAwareOptions {
   readonly zone: string;
   /**
    * A member's zone (and a caller's). Default: its service meta `zone` (in Consul,
-   * `Service.Meta.zone`). A member without a zone is in no zone: never local.
+   * `Service.Meta.zone`), else its node's meta `zone` (`Node.Meta.zone`). A member without a
+   * zone is in no zone: never local.
    */
   readonly zoneOf?: (instance: Instance) => string | undefined;
   /**
@@ -40,7 +41,8 @@ export interface ZoneAwareOptions {
   readonly random?: () => number;
 }
 
-const zoneMeta = (instance: Instance): string | undefined => instance.meta.zone;
+const zoneMeta = (instance: Instance): string | undefined =>
+  instance.meta.zone ?? instance.nodeMeta?.zone;
 
 const DEFAULTS = { zoneOf: zoneMeta, random: Math.random } as const;
 
@@ -59,7 +61,8 @@ const DEFAULTS = { zoneOf: zoneMeta, random: Math.random } as const;
  *
  * ![zoneAware: stays in the local zone while it has anyone](../../docs/marbles/zone-aware-stays-in-the-local-zone-while-it-has-anyone.svg)
  *
- * A member's zone is `zoneOf(member)`, by default its service meta `zone`. Without
+ * A member's zone is `zoneOf(member)`, by default its service meta `zone`, else its node's
+ * meta `zone`. Without
  * `callers$`, every call goes to a usable member of the caller's `zone` while there is one,
  * else to any usable member. With `callers$`, as Envoy does: when the local zone's share of
  * the usable members is at least its share of the callers, every call stays local; when it is

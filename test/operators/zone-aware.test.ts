@@ -109,6 +109,16 @@ describe('zoneAware()', () => {
     expect(callers$.observed).toBe(false);
   });
 
+  it("reads a member's zone from its node's meta when its service meta has none", () => {
+    const a = instance('10.0.0.1:80', { nodeMeta: { zone: 'a' } });
+    const b = instance('10.0.0.2:80', { nodeMeta: { zone: 'b' }, meta: { zone: 'a' } });
+    const c = instance('10.0.0.3:80', { nodeMeta: { zone: 'b' } });
+    const [picker] = pickersOf([a, b, c], { zone: 'a' });
+    const usable = (picker?.instances ?? []).map((m) => backend(m));
+    const picked = new Set(Array.from({ length: 10 }, () => picker?.pick({ usable })?.address));
+    expect(picked).toEqual(new Set([a.address, b.address]));
+  });
+
   it('rejects a missing zone and a callers$ that is no Observable, naming the option', () => {
     const make = (options: unknown) => () => zoneAware(options as ZoneAwareOptions);
     expect(make({})).toThrow(/zoneAware\(\): missing option "zone"/);
