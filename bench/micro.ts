@@ -12,7 +12,8 @@
  *   policy to {@link PICK_POLICIES} and its rows and targets follow); `weightedRoundRobin()`'s,
  *   weighted 3, 1, 1, 3, 1, 1, … (each picker asked once before timing: its schedule is built on
  *   its first pick); and the floors no picker can beat: a bare array index, a bare index into
- *   the usable backends that reads the backend's instance, and a P2C pick written by hand.
+ *   the usable backends that reads the backend's instance, and a P2C pick written by hand;
+ *   `ringHash()`'s pick of a call with a key (hashing it, then a binary search of the ring).
  * - A change of the usable backends (a backend connects, drops or is ejected: a new schedule
  *   over them, then finding the place to go on from), at 100, 1,000 and 10,000 instances:
  *   weighted round robin beside round robin's (a binary search for its place) and a floor
@@ -45,7 +46,7 @@ import { mapHealthEntries } from '../src/consul/health.js';
 import type { Instance, InstanceSet, Update } from '../src/instance.js';
 import { diff } from '../src/operators/diff.js';
 import { roundRobin } from '../src/operators/round-robin.js';
-import type { Backend, Backends, Picker } from '../src/picker.js';
+import type { Backend, Backends, Call, Picker } from '../src/picker.js';
 import { ConsulTestServer } from '../src/testing/index.js';
 import {
   type Benchmark,
@@ -174,6 +175,24 @@ export const WEIGHTED_PICK_NAMES = Object.freeze({
   members: 'rxlb weightedRoundRobin Picker.pick() (members only, weights 3:1:1)',
   usable: 'rxlb weightedRoundRobin Picker.pick(backends) (weights 3:1:1)',
 });
+
+/** `ringHash()`'s pick of a call that carries a key, 1,000 keys in turn. */
+export const RING_HASH_PICK_NAME =
+  'rxlb ringHash({ key }) Picker.pick(backends, call) (a key per call, 1,000 keys in turn)';
+
+/** A call whose header `x-user-id` is the next of 1,000 keys each time it is read. */
+function keyedCall(): Call {
+  const keys = Array.from({ length: 1_000 }, (_, i) => `user-${i}`);
+  let next = 0;
+  const metadata = {
+    get: (key: string) => {
+      if (key !== 'x-user-id') return undefined;
+      next = next + 1 < keys.length ? next + 1 : 0;
+      return keys[next];
+    },
+  };
+  return { method: '', metadata };
+}
 
 export const pickGroup = (size: number) => `pick(), ${sizeLabel(size)}`;
 
@@ -364,6 +383,15 @@ function pickCases(size: number): MicroCase[] {
           return () => do_not_optimize(picker.pick(backends));
         }),
       ];
+    }),
+    row(RING_HASH_PICK_NAME, async ({ rxlb }) => {
+      const picker = await firstValueFrom(
+        of(addAll(size)).pipe(rxlb.ringHash({ key: 'x-user-id' })),
+      );
+      const backends = { usable: picker.instances.map((instance) => backend(instance)) };
+      const call = keyedCall();
+      picker.pick(backends, call); // the table of usable entries is built on the first pick
+      return () => do_not_optimize(picker.pick(backends, call));
     }),
     row(WEIGHTED_PICK_NAMES.members, async (env) => {
       const { picker } = await weighted(env);

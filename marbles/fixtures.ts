@@ -5,7 +5,7 @@ import {
   instanceFromAddress,
   type Update,
 } from '../src/instance.js';
-import type { Backend } from '../src/picker.js';
+import type { Backend, Call } from '../src/picker.js';
 
 /** An instance at `address`, with `instanceFromAddress`'s defaults unless overridden. */
 export function instance(
@@ -71,4 +71,9 @@ export function instanceSet(...addresses: readonly Address[]): InstanceSet {
 /** `{10.0.0.1:80, 10.0.0.2:80}` */
 export function describeSet(set: InstanceSet): string {
   return `{${Array.from(set.values(), describeInstance).join(', ')}}`;
+}
+
+/** A call as a balanced channel hands it to a pick, with request headers `headers`. */
+export function call(headers: Readonly<Record<string, string>> = {}, method = ''): Call {
+  return { method, metadata: { get: (key) => headers[key] } };
 }

@@ -80,6 +80,7 @@ export type {
 export { type LeastRequestOptions, leastRequest } from './operators/least-request.js';
 export { type PeakEwmaOptions, peakEwma } from './operators/peak-ewma.js';
 export { policyOperator } from './operators/policy-operator.js';
+export { type RingHashOptions, ringHash } from './operators/ring-hash.js';
 export { type RoundRobinOptions, roundRobin } from './operators/round-robin.js';
 export { type SubsetOptions, subset } from './operators/subset.js';
 export {
@@ -87,7 +88,8 @@ export {
   weightedRoundRobin,
 } from './operators/weighted-round-robin.js';
 export { whenNobody } from './operators/when-nobody.js';
-export type { Backend, BackendHealth, Backends, Picker } from './picker.js';
+export { type ZoneAwareOptions, zoneAware } from './operators/zone-aware.js';
+export type { Backend, BackendHealth, Backends, Call, CallMetadata, Picker } from './picker.js';
 export type { GrpcJsModule } from './resolver/consul-resolver.js';
 export {
   type ConsulResolverOptions,

@@ -28,6 +28,11 @@ export interface Instance {
   readonly tags: readonly string[];
   readonly meta: Readonly<Record<string, string>>;
   /**
+   * The meta of the node it runs on (Consul's `Node.Meta`), when the node has any: where a
+   * fleet often says a machine's zone or rack.
+   */
+  readonly nodeMeta?: Readonly<Record<string, string>>;
+  /**
    * Relative weight (Consul's `Service.Weights.Passing`, or `Weights.Warning` while a check is
    * not passing), 1 when absent.
    */
@@ -133,10 +138,15 @@ export function sameInstance(a: Instance, b: Instance): boolean {
     return false;
   }
   for (let i = 0; i < a.tags.length; i++) if (a.tags[i] !== b.tags[i]) return false;
-  const aKeys = Object.keys(a.meta);
-  if (aKeys.length !== Object.keys(b.meta).length) return false;
-  for (const key of aKeys) {
-    if (!Object.hasOwn(b.meta, key) || a.meta[key] !== b.meta[key]) return false;
-  }
+  return sameRecord(a.meta, b.meta) && sameRecord(a.nodeMeta ?? NO_META, b.nodeMeta ?? NO_META);
+}
+
+function sameRecord(
+  a: Readonly<Record<string, string>>,
+  b: Readonly<Record<string, string>>,
+): boolean {
+  const aKeys = Object.keys(a);
+  if (aKeys.length !== Object.keys(b).length) return false;
+  for (const key of aKeys) if (!Object.hasOwn(b, key) || a[key] !== b[key]) return false;
   return true;
 }

@@ -26,13 +26,18 @@ import type { Instance } from './instance.js';
  * - `pick()` without `backends` chooses among all `instances` as if all were usable, and
  *   returns `undefined` only when there are none. It serves callers that have no connections
  *   (tests, benchmarks, another kind of client): nothing is measured there.
+ * - A picker may read the {@link Call} it is handed, during `pick()` only: the channel reuses
+ *   the object for the next call, so a picker that keeps it would read another call.
  * - `discovery`, when present, is what discovery said with the members (see
  *   {@link DiscoveryStatus}); the channel reads it for its messages. `policyOperator()` sets
  *   it from the update batches.
  *
  * What the channel promises:
- * - It calls `pick(backends)` only with a non-empty `usable`, and calls with no usable backend
- *   wait (or fail, see `createBalancedChannel()`) without asking the picker.
+ * - It calls `pick(backends, call)` only with a non-empty `usable`, and calls with no usable
+ *   backend wait (or fail, see `createBalancedChannel()`) without asking the picker.
+ * - `call` says what the pick may know of the call (its method and request metadata) and costs
+ *   nothing to a policy that ignores it: one object per channel picker, nothing allocated per
+ *   call; a header is read (and joined) only when a policy asks for it.
  * - `usable` is the same array, with the same objects, until the set of usable members
  *   changes; then it is a new array. A policy may therefore cache what it derives from it
  *   (a position, a schedule) and recompute only when the array differs.
@@ -59,9 +64,10 @@ import type { Instance } from './instance.js';
 export interface Picker {
   /**
    * The backend for the next call: the instance of one of `backends.usable`; or, without
-   * `backends`, one of `instances` (`undefined` when there is none).
+   * `backends`, one of `instances` (`undefined` when there is none). `call`, when given, is
+   * what is known of the call (see {@link Call}); valid during this `pick()` only.
    */
-  pick(backends?: Backends): Instance | undefined;
+  pick(backends?: Backends, call?: Call): Instance | undefined;
   /** The members this picker chooses from, in its own order. */
   readonly instances: readonly Instance[];
   /** What discovery said with these members, if they came from discovery. */
@@ -142,4 +148,30 @@ export interface Backends {
    * that set changes.
    */
   readonly usable: readonly Backend[];
+}
+
+/**
+ * What a pick may know of the call it chooses a backend for: its method and its request
+ * metadata, read-only, and free of any gRPC type (a policy never imports grpc-js). Valid only
+ * during the `pick()` it is handed to: the channel reuses the object.
+ */
+export interface Call {
+  /**
+   * The call's full method, `/package.Service/Method`, when the channel knows it (rxlb's
+   * balanced channel does while its metrics are on: grpc-js hands a picker no method, and the
+   * channel learns it through the config selector it installs for them); empty otherwise.
+   */
+  readonly method: string;
+  /** The call's request metadata. */
+  readonly metadata: CallMetadata;
+}
+
+/** A read-only view of a call's request metadata (gRPC headers). */
+export interface CallMetadata {
+  /**
+   * The text value of header `key` (lower case, as gRPC keeps them), several values joined
+   * with `,` as HTTP/2 would join them (gRFC A76); `undefined` when the call has none, and
+   * for binary (`-bin`) headers.
+   */
+  get(key: string): string | undefined;
 }

@@ -80,4 +80,11 @@ describe('sameInstance', () => {
     expect(sameInstance(a, { ...a, weight: 2 })).toBe(false);
     expect(sameInstance(a, { ...a, datacenter: 'dc2' })).toBe(false);
   });
+
+  it("compares the node's meta, none being the same as empty", () => {
+    const a = { ...instanceFromAddress('10.0.0.1:80'), nodeMeta: { zone: 'a' } };
+    expect(sameInstance(a, { ...a, nodeMeta: { zone: 'a' } })).toBe(true);
+    expect(sameInstance(a, { ...a, nodeMeta: { zone: 'b' } })).toBe(false);
+    expect(sameInstance(instanceFromAddress('10.0.0.1:80'), { ...a, nodeMeta: {} })).toBe(true);
+  });
 });

@@ -100,6 +100,7 @@ function toInstance(entry: unknown, translateWan: boolean): EntryResult {
   if (address === undefined)
     return { id, reason: `invalid address ${JSON.stringify(host)} port ${port}` };
   const datacenter = nonEmptyString(nodeObject.Datacenter);
+  const nodeMeta = stringRecord(nodeObject.Meta);
   return {
     instance: Object.freeze({
       address,
@@ -109,6 +110,7 @@ function toInstance(entry: unknown, translateWan: boolean): EntryResult {
       ...(datacenter !== undefined && { datacenter }),
       tags: stringList(service.Tags),
       meta: stringRecord(service.Meta),
+      ...(Object.keys(nodeMeta).length > 0 && { nodeMeta }),
       weight: weightOf(service.Weights, entry.Checks),
     }),
   };

@@ -1,9 +1,10 @@
 import { connectivityState, experimental, status } from '@grpc/grpc-js';
 import type { Address } from '../instance.js';
-import type { Backends, Picker } from '../picker.js';
+import type { Backends, Call, CallMetadata, Picker } from '../picker.js';
 import { type AttemptLog, takeAttemptLog } from './attempts.js';
 import type { ChannelBackend } from './backend.js';
 import type { GrpcJs } from './grpc-js-module.js';
+import { METHOD_KEY } from './method-config-selector.js';
 
 type PickArgs = experimental.PickArgs;
 type PickResult = experimental.PickResult;
@@ -29,6 +30,8 @@ const QUEUE: PickResult = Object.freeze({
  */
 export class BalancedPicker implements experimental.Picker {
   private fallback = 0;
+  /** The policy's view of the call being picked for, reused from call to call. */
+  private readonly call = new CallView();
 
   constructor(
     /** The channel's grpc-js: its failures carry that module's metadata. */
@@ -44,15 +47,20 @@ export class BalancedPicker implements experimental.Picker {
 
   pick(args: PickArgs): PickResult {
     const log = takeAttemptLog(args.metadata);
-    if (log !== undefined && log.tried.size > 0) return this.pickAvoiding(args, log);
-    return this.choose(this.view, log).complete(args, log);
+    this.call.args = args;
+    try {
+      if (log !== undefined && log.tried.size > 0) return this.pickAvoiding(args, log);
+      return this.choose(this.view, log).complete(args, log);
+    } finally {
+      this.call.args = undefined;
+    }
   }
 
   /** The policy's choice among `view`, or, if it chose something else, the next in turn. */
   private choose(view: View, log: AttemptLog | undefined): ChannelBackend {
     let chosen: ChannelBackend | undefined;
     try {
-      const instance = this.policy.pick(view);
+      const instance = this.policy.pick(view, this.call);
       chosen = instance === undefined ? undefined : this.members.get(instance.address);
     } catch {
       // A policy that throws has lost its say, as one that returns something else.
@@ -80,6 +88,30 @@ export class BalancedPicker implements experimental.Picker {
       : `no instance of "${this.name}" that this call has not tried (${tried}) is connected`;
     this.exhausted();
     return failure(this.grpc, details, true);
+  }
+}
+
+/**
+ * The {@link Call} a policy reads: grpc-js's pick arguments behind a read-only view, so that
+ * a pick allocates nothing for a policy that does not look, and policies import no grpc-js.
+ */
+class CallView implements Call, CallMetadata {
+  args: PickArgs | undefined;
+
+  get method(): string {
+    return this.args?.extraPickInfo[METHOD_KEY] ?? '';
+  }
+
+  get metadata(): CallMetadata {
+    return this;
+  }
+
+  get(key: string): string | undefined {
+    if (this.args === undefined || key.endsWith('-bin')) return undefined;
+    const values = this.args.metadata.get(key);
+    if (values.length === 1) return typeof values[0] === 'string' ? values[0] : undefined;
+    const text = values.filter((value): value is string => typeof value === 'string');
+    return text.length === 0 ? undefined : text.join(',');
   }
 }
 

@@ -46,6 +46,12 @@ describe('health entries → instances', () => {
     });
   });
 
+  it("carries the node's Meta as nodeMeta when the node has any, and nothing when not", () => {
+    const withMeta = onlyInstance([entry({}, { Meta: { zone: 'a', rack: 7 } })]);
+    expect(withMeta?.nodeMeta).toEqual({ zone: 'a' });
+    expect(onlyInstance([entry({}, { Meta: {} })])).not.toHaveProperty('nodeMeta');
+  });
+
   it('skips and reports entries that cannot make an instance', () => {
     const result = mapHealthEntries([
       null,

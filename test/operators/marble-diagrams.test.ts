@@ -26,10 +26,12 @@ describe('docs/marbles', () => {
     'src/operators/diff.ts',
     'src/operators/least-request.ts',
     'src/operators/peak-ewma.ts',
+    'src/operators/ring-hash.ts',
     'src/operators/round-robin.ts',
     'src/operators/when-nobody.ts',
     'src/operators/weighted-round-robin.ts',
     'src/operators/subset.ts',
+    'src/operators/zone-aware.ts',
   ])('is linked from %s only where a diagram exists', (path) => {
     const linked = [...readFileSync(path, 'utf8').matchAll(/docs\/marbles\/([\w.-]+\.svg)/g)];
     expect(linked.length).toBeGreaterThan(0);
