@@ -93,11 +93,13 @@ afterAll(async () => {
 });
 
 describe('closed, an object of rxlb leaves nothing that keeps the process alive', () => {
-  it.concurrent('a balanced channel, after close(): calls, a retry, outlier detection', async () => {
+  it.concurrent('a balanced channel, after close(): calls, a retry, an ejection, a sweep', async () => {
     const addresses = echo.map((server) => server.address);
     const { result, code } = await run(fixture('balanced-channel.ts'), addresses);
     expect(code).toBe(0);
-    expect(new Set(result as string[])).toEqual(new Set(addresses));
+    const { backends, ejected } = result as { backends: string[]; ejected: number };
+    expect(new Set(backends)).toEqual(new Set(addresses));
+    expect(ejected).toBe(1);
   });
 
   it.concurrent('consulInstances$ (with failover) and a shared watch, unsubscribed', async () => {
