@@ -172,6 +172,29 @@ describe('consulInstances$ under faults', () => {
     });
   });
 
+  it('draws each delay anew: watches that fail together do not retry together', async () => {
+    server.inject({ kind: 'status', status: 503, count: 20, path: PATH });
+    const first: number[] = [];
+    const watches = Array.from({ length: 20 }, () =>
+      consulInstances$(SERVICE, {
+        address: server.address,
+        backoff: { initialMs: 1_000, maxMs: 1_000 },
+        onError: (f) => first.push(f.nextDelayMs),
+      }).subscribe(),
+    );
+    try {
+      await vi.waitFor(() => expect(first).toHaveLength(20));
+    } finally {
+      for (const w of watches) w.unsubscribe();
+    }
+    // 20 draws from [500, 1000] ms: all within 200 ms of each other has a chance below 1e-6
+    expect(Math.max(...first) - Math.min(...first)).toBeGreaterThan(200);
+    for (const delay of first) {
+      expect(delay).toBeGreaterThanOrEqual(500);
+      expect(delay).toBeLessThanOrEqual(1_000);
+    }
+  });
+
   it('emits one empty set marked unresolved when the first attempt fails, and errors never', async () => {
     server.inject({ kind: 'status', status: 500, count: 2, path: PATH });
     const w = watch();

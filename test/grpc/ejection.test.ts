@@ -157,6 +157,35 @@ describe('createBalancedChannel: outlier detection', () => {
     }
   });
 
+  it('sends calls to the ejected backends that are connected when every connected one is ejected, rather than failing them', async () => {
+    const events: EjectionEvent[] = [];
+    const picker$ = new BehaviorSubject(roundRobinPicker(fixture.addresses()));
+    const channel = fixture.channel(picker$, {
+      name: 'echo',
+      outlierDetection: {
+        consecutiveFailures: 1,
+        maxEjectionPercent: 100,
+        clock: manualClock(),
+        onEjection: (event) => events.push(event),
+      },
+    });
+    await allReady(channel);
+    const client = createClientFactory().create(EchoService, channel);
+    const failing = { text: '', failWith: Status.UNAVAILABLE };
+    for (let i = 0; i < 2; i++) await client.unary(failing).catch(() => undefined);
+    const ejected = channel.backends().filter((backend) => backend.ejected);
+    expect(ejected.map((backend) => backend.instance.address).sort()).toEqual(
+      fixture.addresses().sort(),
+    );
+    expect(events.map((event) => event.type)).toEqual(['ejected', 'ejected']);
+
+    // both are ejected and both still connected: they serve, in turn, as if none were ejected
+    const replies = [];
+    for (let i = 0; i < 4; i++) replies.push(await client.unary({ text: String(i) }));
+    expect([...tally(replies).values()]).toEqual([2, 2]);
+    expect(fixture.server(0).received + fixture.server(1).received).toBe(6);
+  });
+
   it('keeps sending calls to a failing backend when turned off', async () => {
     const { calls, ejected } = await setup(false);
     const replies = await calls(30);

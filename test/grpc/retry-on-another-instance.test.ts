@@ -3,6 +3,8 @@ import { BehaviorSubject } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import type { BalancedChannelOptions } from '../../src/grpc/options.js';
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
+import { instanceFromAddress } from '../../src/instance.js';
+import type { Picker } from '../../src/picker.js';
 import { type EchoReply, type EchoRequest, EchoService } from '../support/echo-service.js';
 import { tally, useEchoServers } from '../support/fixture.js';
 import { roundRobinPicker } from '../support/pickers.js';
@@ -22,6 +24,23 @@ async function setup(
 }
 
 const received = () => [0, 1, 2].map((i) => fixture.server(i).received);
+
+/**
+ * A policy that ignores `backends` (which `src/picker.ts` allows: the channel then chooses):
+ * the first member, always. Every call's first attempt goes to server 0.
+ */
+function stubbornPicker(addresses: readonly string[]): Picker {
+  const instances = addresses.map(instanceFromAddress);
+  return { instances, pick: () => instances[0] };
+}
+
+/** A client whose calls all go first to server 0; no outlier detection to pass over it. */
+async function stubbornSetup(options?: Parameters<typeof retryOnAnotherInstance>[0]) {
+  const picker$ = new BehaviorSubject(stubbornPicker(fixture.addresses()));
+  const channel = fixture.channel(picker$, { name: 'echo', outlierDetection: false });
+  await allReady(channel);
+  return createClientFactory().use(retryOnAnotherInstance(options)).create(EchoService, channel);
+}
 
 async function collect<T>(iterable: AsyncIterable<T>, into: T[] = []): Promise<T[]> {
   for await (const item of iterable) into.push(item);
@@ -159,6 +178,32 @@ describe('retryOnAnotherInstance', () => {
     expect(counts.get(fixture.server(0).address)).toBeUndefined();
     expect(counts.get(fixture.server(1).address)).toBe(15);
     expect(counts.get(fixture.server(2).address)).toBe(15);
+  });
+
+  it('never sends a retry back to the instance it failed on, under a policy that ignores `backends`', async () => {
+    const client = await stubbornSetup({ maxAttempts: 3, initialBackoff: 0 });
+    const failOn = fixture.server(0).address;
+    const replies = [];
+    for (let i = 0; i < 6; i++)
+      replies.push(await client.unary({ text: '', ...unavailable, failOn }));
+    expect(replies.map((reply) => reply.backend)).not.toContain(failOn);
+    expect(received()[0]).toBe(6); // one attempt per call, never a second
+  });
+
+  it('waits a backoff drawn anew for each retry, up to its cap: calls that fail together do not retry together', async () => {
+    const client = await stubbornSetup({ initialBackoff: 200, maxBackoff: 200 });
+    const failOn = fixture.server(0).address;
+    const took = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const start = performance.now();
+        await client.unary({ text: '', ...unavailable, failOn });
+        return performance.now() - start;
+      }),
+    );
+    // 16 draws from [0, 200) ms: all within 80 ms of each other has a chance of about 1e-5
+    expect(Math.max(...took) - Math.min(...took)).toBeGreaterThan(80);
+    expect(Math.max(...took)).toBeLessThan(200 + 300); // the cap, and a loaded machine's slack
+    expect(received()[0]).toBe(16);
   });
 
   it('never retries on a channel that is not balanced by rxlb', async () => {

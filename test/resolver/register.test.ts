@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
+import { metrics } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerConsulResolver } from '../../src/index.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
@@ -26,6 +27,36 @@ describe('registerConsulResolver options', () => {
     expect(() => registerConsulResolver({ grpc: before114 as never })).toThrow(
       /option "grpc" must be the @grpc\/grpc-js module, 1\.14\.0 or later/,
     );
+  });
+
+  it('rejects a grpc option that is an object of another kind', () => {
+    expect(() => registerConsulResolver({ grpc: {} as never })).toThrow(
+      /option "grpc" must be the @grpc\/grpc-js module, 1\.14\.0 or later/,
+    );
+  });
+
+  it('takes every option it documents', () => {
+    const registered: string[] = [];
+    const grpcStandIn = {
+      experimental: {
+        registerResolver: (scheme: string) => registered.push(scheme),
+        statusOrFromValue: () => ({}),
+        statusOrFromError: () => ({}),
+      },
+    };
+    registerConsulResolver({
+      grpc: grpcStandIn,
+      address: '127.0.0.1:8500',
+      token: 'a-token',
+      tls: { rejectUnauthorized: true },
+      backoff: { initialMs: 100, maxMs: 1_000 },
+      minIntervalMs: 10,
+      whenNobody: { policy: 'fail-fast' },
+      onError: () => {},
+      onStatus: () => {},
+      meterProvider: metrics.getMeterProvider(),
+    });
+    expect(registered).toEqual(['consul']);
   });
 
   it('rejects a bad watch option, naming it', () => {

@@ -72,6 +72,10 @@ describe('parseConsulTarget', () => {
     expect(parse('consul:///greeter?stale=false').query).toEqual({});
   });
 
+  it('takes node metadata whose key is one character', () => {
+    expect(parse('consul:///greeter?node-meta=a:1').query).toEqual({ nodeMeta: { a: '1' } });
+  });
+
   it('takes a bracketed IPv6 authority', () => {
     expect(parse('consul://[::1]:8500/greeter').address).toBe('[::1]:8500');
   });
@@ -87,6 +91,7 @@ describe('parseConsulTarget', () => {
     ['consul:///greeter?wait=30', 'parameter "wait" must be a duration from 1ms to 10m'],
     ['consul:///greeter/extra', 'the path must be one service name'],
     ['consul:///%20', 'the path must be one service name'],
+    ['consul:///?tag=v2', 'the path must be one service name'],
     ['consul:///gr%zzeter', 'the service name is not valid percent-encoding'],
     ['consul://http:%2F%2Fconsul/greeter', "the authority must be Consul's host:port"],
     ['consul://127.0.0.1:99999/greeter', 'with a port from 1 to 65535, got "127.0.0.1:99999"'],
@@ -146,5 +151,9 @@ describe('targetService', () => {
     expect(targetService(uri('consul:///my%2Dservice'))).toBe('my-service');
     expect(targetService(uri('consul:greeter:80'))).toBe('greeter');
     expect(targetService(uri('consul:greeter?tag=v2:443'))).toBe('greeter');
+  });
+
+  it('is the path as written when it is not valid percent-encoding: the channel is still made', () => {
+    expect(targetService(uri('consul:///gr%zzeter?tag=v2'))).toBe('gr%zzeter');
   });
 });

@@ -1,4 +1,5 @@
 /** The balanced channel's metrics, read through the OpenTelemetry SDK's in-memory reader. */
+import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 import { createClient, createClientFactory, Status } from 'nice-grpc';
 import { BehaviorSubject } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -58,6 +59,28 @@ describe('createBalancedChannel metrics', () => {
     expect(await total(METRICS.noBackend, { ...TARGET, 'rxlb.reason': 'none' })).toBe(1);
     expect(await total(METRICS.backends, TARGET)).toBe(0);
     expect(await total(METRICS.openConnections, TARGET)).toBe(0);
+  });
+
+  it("records attempt durations in seconds, in gRFC A66's buckets", async () => {
+    const picker$ = new BehaviorSubject<Picker>(roundRobinPicker([fixture.server(0).address]));
+    const channel = fixture.channel(picker$, { name: 'echo', meterProvider: meters.meterProvider });
+    await allReady(channel);
+    fixture.server(0).delayMs = 150;
+    await createClient(EchoService, channel).unary({ text: '' });
+
+    const metric = await meters.metric(METRICS.attemptDuration);
+    expect(metric?.descriptor.unit).toBe('s');
+    const [point] = (metric?.dataPoints ?? []) as DataPoint<Histogram>[];
+    // gRFC A66: "Buckets: 0, 0.00001, 0.00005, ..., 20, 50, 100" (seconds)
+    expect(point?.value.buckets.boundaries).toEqual([
+      0, 0.00001, 0.00005, 0.0001, 0.0003, 0.0006, 0.0008, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006,
+      0.008, 0.01, 0.013, 0.016, 0.02, 0.025, 0.03, 0.04, 0.05, 0.065, 0.08, 0.1, 0.13, 0.16, 0.2,
+      0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1, 2, 5, 10, 20, 50, 100,
+    ]);
+    // one attempt of 150 ms and a little more: 0.15 s, not 150
+    expect(point?.value.count).toBe(1);
+    expect(point?.value.sum).toBeGreaterThanOrEqual(0.15);
+    expect(point?.value.sum).toBeLessThan(2);
   });
 
   it("still applies the service config's method configs, as grpc-js's own selector does", async () => {
