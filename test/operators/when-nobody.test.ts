@@ -1,7 +1,8 @@
-import { NEVER, Subject } from 'rxjs';
+import { defer, NEVER, Subject, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { instanceSet } from '../../marbles/fixtures.js';
+import { withDiscovery } from '../../src/discovery.js';
 import type { InstanceSet } from '../../src/instance.js';
 import type {
   NobodyReport,
@@ -137,6 +138,31 @@ describe('whenNobody() keep-last', () => {
     expect(h.log).toEqual(['emit 1', 'report empty', 'emit 0']);
   });
 
+  it('serves nobody once the grace period is over, until a set with somebody comes', () => {
+    const h = harness({ graceMs: 100 });
+    h.source.next(instanceSet(A));
+    h.source.next(nobody);
+    h.scheduler.flush();
+    // still nobody: the old set does not come back for another grace period
+    h.source.next(instanceSet());
+    h.scheduler.flush();
+    expect(h.log).toEqual(['emit 1', 'report kept-last', 'report empty', 'emit 0', 'emit 0']);
+    h.source.next(instanceSet(B));
+    expect(h.log.slice(5)).toEqual(['report healthy', 'emit 1']);
+  });
+
+  it('passes on, unreported, a set that only says discovery has not answered yet', () => {
+    const h = harness({ graceMs: 100 });
+    const unanswered = withDiscovery(instanceSet(), { service: 'greeter', unresolved: 'down' });
+    h.source.next(unanswered);
+    expect(h.log).toEqual(['emit 0']);
+    expect(h.reports).toEqual([]);
+    h.source.next(instanceSet(A));
+    // after an answer, an empty set is nobody, whatever it says of discovery
+    h.source.next(unanswered);
+    expect(h.log).toEqual(['emit 0', 'emit 1', 'report kept-last']);
+  });
+
   it('reports an empty first set as having nothing to keep', () => {
     const h = harness({});
     h.source.next(nobody);
@@ -226,10 +252,33 @@ describe('whenNobody() fallback and panic', () => {
   });
 
   it('passes an empty set when registered$ completes without an answer', () => {
+    const reports: NobodyReport[] = [];
     marbles(({ cold, expectObservable }) => {
       const source = cold('-e-|', { e: nobody });
-      const output = source.pipe(whenNobody({ policy: 'fallback', registered$: cold('--|') }));
+      const output = source.pipe(
+        whenNobody({
+          policy: 'fallback',
+          registered$: cold('--|'),
+          onReport: (report) => reports.push(report),
+        }),
+      );
       expectObservable(output).toBe('--e|', { e: nobody });
     });
+    expect(reports).toMatchObject([
+      { mode: 'empty', reason: 'no healthy instance, and registered$ ended unanswered' },
+    ]);
+  });
+
+  it('never subscribes to the source when registered$ fails as it is subscribed', () => {
+    const failure = new Error('no catalog');
+    let subscribed = 0;
+    const source = defer(() => {
+      subscribed += 1;
+      return NEVER;
+    });
+    const registered$ = throwError(() => failure);
+    const seen = record(source.pipe(whenNobody({ policy: 'panic', registered$ })));
+    expect(seen.error).toBe(failure);
+    expect(subscribed).toBe(0);
   });
 });
