@@ -102,6 +102,19 @@ describe('leastRequest() pickers', () => {
     expect(tally(picks(picker, backends(picker, [3, 0]), 20)).get(B)).toBe(20);
   });
 
+  it("counts a backend's recent failures into its load: (inFlight + 1) × (1 + failures / (successes + 1))", () => {
+    const picker = pickerOf([added(A), added(B)]);
+    const [a, b] = picker.instances as [Instance, Instance];
+    const winner = (measuredA: Partial<Backend>, measuredB: Partial<Backend>) =>
+      new Set(
+        picks(picker, [backend(a, measuredA), backend(b, measuredB)], 20).map((i) => i.address),
+      );
+    // 1 × (1 + 3 / 3) = 2 beats 3 × 1 = 3: failures among successes weigh less
+    expect(winner({ failures: 3, successes: 2 }, { inFlight: 2 })).toEqual(new Set([A]));
+    // 2 × (1 + 1 / 1) = 4 loses to 3 × 1 = 3: a failure with a call in flight weighs double
+    expect(winner({ inFlight: 1, failures: 1 }, { inFlight: 2 })).toEqual(new Set([B]));
+  });
+
   it('counts a weight of NaN or ±Infinity as 1', () => {
     for (const weight of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const picker = pickerOf([added(instance(A, { weight })), added(B)], {
