@@ -132,9 +132,20 @@ describe('chooseDatacenter()', () => {
     h.send('dc2');
     h.send('dc3');
     h.send('dc1', A);
-    expect(h.choices.map((c) => c.reason)).toEqual([
-      'dc1 has 2 or more healthy',
-      'no datacenter has 2 or more healthy: serving dc1, the first with someone healthy',
+    expect(h.choices.map((c) => [c.mode, c.reason])).toEqual([
+      ['home', 'dc1 has 2 or more healthy'],
+      ['home', 'no datacenter has 2 or more healthy: serving dc1, the first with someone healthy'],
+    ]);
+  });
+
+  it('names every datacenter passed over, in order, when it fails over to the fourth', () => {
+    const h = harness({ datacenters: ['dc1', 'dc2', 'dc3', 'dc4'] });
+    h.send('dc1');
+    h.send('dc2');
+    h.send('dc3');
+    h.send('dc4', C);
+    expect(h.choices.map((c) => [c.datacenter, c.mode, c.reason])).toEqual([
+      ['dc4', 'failover', 'dc1, dc2 and dc3 have nobody healthy: serving dc4'],
     ]);
   });
 
