@@ -181,6 +181,26 @@ describe('leastRequest() pickers', () => {
     expect(pickerOf([]).pick()).toBeUndefined();
   });
 
+  it('with its own generator, picks alike among members without backends, and among five backends with choices 3', () => {
+    const members = pickerOf([added(A), added(B), added(C)]);
+    const counts = tally(picks(members, undefined, 3_000));
+    for (const address of [A, B, C]) expect(counts.get(address)).toBeGreaterThan(850);
+    const five = ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80', '10.0.0.4:80', '10.0.0.5:80'];
+    const three = pickerOf(
+      five.map((a) => added(a)),
+      { choices: 3 },
+    );
+    const ofFive = tally(picks(three, backends(three, [0, 0, 0, 0, 0]), 5_000));
+    for (const address of five) expect(ofFive.get(address)).toBeGreaterThan(800);
+  });
+
+  it('without backends and with choices 3 of three, takes the heaviest member', () => {
+    const picker = pickerOf([added(A), added(B), added(instance(C, { weight: 5 }))], {
+      choices: 3,
+    });
+    expect(tally(picks(picker, undefined, 50)).get(C)).toBe(50);
+  });
+
   it('without backends prefers the heavier member of the two drawn', () => {
     const picker = pickerOf([added(instance(A, { weight: 2 })), added(B)]);
     expect(tally(picks(picker, undefined, 20)).get(A)).toBe(20);
