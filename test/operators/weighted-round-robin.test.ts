@@ -144,6 +144,13 @@ describe("weightedRoundRobin()'s picker among a channel's usable backends", () =
     expect(picks(picker, 8, usable)).toEqual([A, C, A, A, A, C, A, A]);
   });
 
+  it('finds backends whose instances are copies of its members by their addresses', () => {
+    const picker = pickerOf([weighted(A, 3), weighted(B, 2), C]);
+    // as a caller keeping its own Backend objects would hand them
+    const usable = usableOf(picker, A, C).map((b) => backend({ ...b.instance }));
+    expect(picks(picker, 8, usable)).toEqual([A, C, A, A, A, C, A, A]);
+  });
+
   it('keeps its place when the usable backends change and change back', () => {
     const picker = pickerOf([A, B, C]);
     const all = usableOf(picker, A, B, C);
