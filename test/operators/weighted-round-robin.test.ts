@@ -131,6 +131,16 @@ describe('weightedRoundRobin() weights', () => {
     expect(counts.get(C)).toBeGreaterThanOrEqual(1);
   });
 
+  it('keeps a drained instance drained, and the period at 2^16 slots, when it scales weights', () => {
+    const picker = pickerOf([weighted(A, 100_000), weighted(B, 0), weighted(C, 1)]);
+    const sequence = picks(picker, 2 ** 17);
+    expect(sequence).not.toContain(B);
+    // the light one once a period: 2^16 slots apart
+    const light = sequence.flatMap((address, i) => (address === C ? [i] : []));
+    expect(light).toHaveLength(2);
+    expect((light[1] ?? 0) - (light[0] ?? 0)).toBe(2 ** 16);
+  });
+
   it('survives the largest weights a number holds', () => {
     const picker = pickerOf([weighted(A, Number.MAX_VALUE), weighted(B, Number.MAX_VALUE)]);
     expect(picks(picker, 4)).toEqual([A, B, A, B]);
