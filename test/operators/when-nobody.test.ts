@@ -67,6 +67,31 @@ describe('whenNobody() options', () => {
   ])('throws a TypeError naming the option for %s', (_, options, message) => {
     expect(() => whenNobody(options as WhenNobodyOptions)).toThrow(TypeError);
     expect(() => whenNobody(options as WhenNobodyOptions)).toThrow(message);
+    expect(() => whenNobody(options as WhenNobodyOptions)).toThrow(/^whenNobody\(\): /);
+  });
+
+  it.each<[string, unknown]>([
+    ['a number', 42],
+    ['an object without now()', { schedule: () => undefined }],
+    ['an object without schedule()', { now: () => 0 }],
+    ['a function', () => 0],
+  ])('refuses %s as a scheduler', (_, scheduler) => {
+    expect(() => whenNobody({ scheduler } as WhenNobodyOptions)).toThrow(
+      /^whenNobody\(\): option "scheduler" must be an RxJS SchedulerLike/,
+    );
+  });
+
+  it('names the policy that needs registered$', () => {
+    expect(() => whenNobody({ policy: 'panic' } as WhenNobodyOptions)).toThrow(
+      /option "registered\$" must be an Observable of every registered instance for policy "panic"/,
+    );
+  });
+
+  it('takes policy "keep-last" when named, with its options', () => {
+    const scheduler = new TestScheduler(() => undefined);
+    expect(() =>
+      whenNobody({ policy: 'keep-last', graceMs: 10, scheduler, onReport: () => {} }),
+    ).not.toThrow();
   });
 
   it('keeps the last set for 30 s by default', () => {
