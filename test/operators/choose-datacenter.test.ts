@@ -46,7 +46,11 @@ describe('chooseDatacenter() options', () => {
     ['not an object', 'dc1', /options must be an object/],
     ['no datacenters', {}, /option "datacenters" must be a non-empty array/],
     ['an empty list', { datacenters: [] }, /option "datacenters" must be a non-empty array/],
-    ['a list of numbers', { datacenters: [1, 2] }, /option "datacenters"/],
+    [
+      'a list of numbers',
+      { datacenters: [1, 2] },
+      /option "datacenters" must be a non-empty array of non-empty strings/,
+    ],
     ['a blank name', { datacenters: ['dc1', ' '] }, /option "datacenters"/],
     ['a name given twice', { datacenters: ['dc1', 'dc2', 'dc1'] }, /"dc1" is twice/],
     ['minHealthy 0', { datacenters: ['dc1'], minHealthy: 0 }, /option "minHealthy"/],
