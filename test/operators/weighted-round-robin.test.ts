@@ -169,6 +169,27 @@ describe("weightedRoundRobin()'s picker among a channel's usable backends", () =
     expect(picks(picker, 2, all)).toEqual([A, B]);
   });
 
+  it('starts among usable backends at its start slot, as without backends', () => {
+    for (const [start, first] of [
+      [0, A],
+      [0.4, B],
+      [0.7, C],
+    ] as const) {
+      const picker = pickerOf([A, B, C], start);
+      expect(picks(picker, 1, usableOf(picker, A, B, C))).toEqual([first]);
+      expect(picks(pickerOf([A, B, C], start), 1)).toEqual([first]);
+    }
+    // 3:1:1 is A B A C A: from slot 0 and from slot 3, with backends or without
+    for (const start of [0, 0.6]) {
+      const members = [weighted(A, 3), B, C];
+      const picker = pickerOf(members, start);
+      expect(picks(picker, 5, usableOf(picker, A, B, C))).toEqual(
+        picks(pickerOf(members, start), 5),
+      );
+    }
+    expect(picks(pickerOf([weighted(A, 3), B, C], 0.6), 2)).toEqual([C, A]);
+  });
+
   it('gives a drained backend calls when only drained backends are usable', () => {
     const picker = pickerOf([weighted(A, 0), B]);
     expect(picks(picker, 2, usableOf(picker, A))).toEqual([A, A]);
