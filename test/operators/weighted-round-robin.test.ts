@@ -190,6 +190,17 @@ describe("weightedRoundRobin()'s picker among a channel's usable backends", () =
     expect(picks(pickerOf([weighted(A, 3), B, C], 0.6), 2)).toEqual([C, A]);
   });
 
+  it('resumes a weighted schedule after the slot that stood where its last pick stood', () => {
+    // 3:1:1 is A B A C A; A and C alone, 3:1, stand as A A C A
+    const picker = pickerOf([weighted(A, 3), B, C]);
+    const all = usableOf(picker, A, B, C);
+    expect(picks(picker, 2, all)).toEqual([A, B]);
+    // B stood at its only pick, between A's first and third: C stands next
+    expect(picks(picker, 1, usableOf(picker, A, C))).toEqual([C]);
+    // back to all: after C's slot comes A's last, then the period again
+    expect(picks(picker, 3, all)).toEqual([A, A, B]);
+  });
+
   it('gives a drained backend calls when only drained backends are usable', () => {
     const picker = pickerOf([weighted(A, 0), B]);
     expect(picks(picker, 2, usableOf(picker, A))).toEqual([A, A]);
