@@ -135,6 +135,16 @@ describe('whenNobody() keep-last', () => {
     expect(h.reports[1]?.reason).toBe('1 instance healthy');
   });
 
+  it('counts the grace period from the first empty set, not from each one', () => {
+    const h = harness({ graceMs: 100 });
+    h.source.next(instanceSet(A));
+    h.source.next(nobody);
+    h.scheduler.schedule(() => h.source.next(nobody), 50);
+    h.scheduler.flush();
+    expect(h.log).toEqual(['emit 1', 'report kept-last', 'report empty', 'emit 0']);
+    expect(h.scheduler.now()).toBe(100);
+  });
+
   it('leaves no timer behind when unsubscribed during the grace period', () => {
     const h = harness({ graceMs: 100 });
     h.source.next(instanceSet(A));
@@ -191,7 +201,9 @@ describe('whenNobody() keep-last', () => {
   it('reports an empty first set as having nothing to keep', () => {
     const h = harness({});
     h.source.next(nobody);
-    expect(h.reports[0]?.reason).toBe('no healthy instance, and no earlier set to keep');
+    expect(h.reports).toMatchObject([
+      { mode: 'empty', reason: 'no healthy instance, and no earlier set to keep' },
+    ]);
   });
 
   it('errors the output when onReport throws, as tap() does', () => {
