@@ -57,8 +57,8 @@ const FAST = {
       },
     },
   ],
-  // nor the tests that a child process exits by itself, all named so; test/leaks/ stays: it
-  // checks each of rxlb's objects that way once, its children side by side, in a few seconds
+  // nor the tests that a child process exits by itself, all named so (test/leaks/ keeps three
+  // such checks here, named otherwise: the channel, the watch and ConsulTestServer)
   testNamePattern: /^(?!.*\bexits? by itself)/,
 } satisfies {
   projects: TestProjectInlineConfiguration[];

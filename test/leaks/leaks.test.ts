@@ -5,6 +5,10 @@
  * object: it must exit by itself, within a grace far shorter than any of rxlb's timers (a
  * blocking query's `wait`, a backoff, an ejection). vitest's own workers are killed at the
  * end of a run, so nothing else would notice. The children run side by side.
+ *
+ * Three run in `test:fast` too (the channel, the watch, ConsulTestServer); the others say
+ * "exits by itself" in their names, which keeps them out of it (vitest.config.ts), for each
+ * child costs a second of CPU on start.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -108,13 +112,13 @@ describe('closed, an object of rxlb leaves nothing that keeps the process alive'
     expect(result).toEqual([2, 2, 2]);
   });
 
-  it.concurrent('a consul: channel of plain grpc-js, after close()', async () => {
+  it.concurrent('a consul: channel of plain grpc-js, after close(): its process exits by itself', async () => {
     const { result, code } = await run(fixture('consul-resolver.ts'), [consul.address, 'echo']);
     expect(code).toBe(0);
     expect(echo.map((server) => server.address)).toContain(result);
   });
 
-  it.concurrent('registerInstance(), after deregister() and `await using`', async () => {
+  it.concurrent('registerInstance(), after deregister() and `await using`: its process exits by itself', async () => {
     const { result, code } = await run(fixture('register-instance.ts'), [
       consul.address,
       'registered',
@@ -129,7 +133,7 @@ describe('closed, an object of rxlb leaves nothing that keeps the process alive'
     expect(result).toEqual({ open: 1, outcome: 'cut' });
   });
 
-  it.concurrent('the rxlb command, after SIGINT', async () => {
+  it.concurrent('the rxlb command, after SIGINT: its process exits by itself', async () => {
     const args = ['watch', 'echo', '--address', consul.address, '--json'];
     const { result, code } = await run(CLI, args, (child) => child.kill('SIGINT'));
     expect(code).toBe(0);

@@ -46,7 +46,11 @@ describe('chooseDatacenter() options', () => {
     ['not an object', 'dc1', /options must be an object/],
     ['no datacenters', {}, /option "datacenters" must be a non-empty array/],
     ['an empty list', { datacenters: [] }, /option "datacenters" must be a non-empty array/],
-    ['a list of numbers', { datacenters: [1, 2] }, /option "datacenters"/],
+    [
+      'a list of numbers',
+      { datacenters: [1, 2] },
+      /option "datacenters" must be a non-empty array of non-empty strings/,
+    ],
     ['a blank name', { datacenters: ['dc1', ' '] }, /option "datacenters"/],
     ['a name given twice', { datacenters: ['dc1', 'dc2', 'dc1'] }, /"dc1" is twice/],
     ['minHealthy 0', { datacenters: ['dc1'], minHealthy: 0 }, /option "minHealthy"/],
@@ -132,9 +136,20 @@ describe('chooseDatacenter()', () => {
     h.send('dc2');
     h.send('dc3');
     h.send('dc1', A);
-    expect(h.choices.map((c) => c.reason)).toEqual([
-      'dc1 has 2 or more healthy',
-      'no datacenter has 2 or more healthy: serving dc1, the first with someone healthy',
+    expect(h.choices.map((c) => [c.mode, c.reason])).toEqual([
+      ['home', 'dc1 has 2 or more healthy'],
+      ['home', 'no datacenter has 2 or more healthy: serving dc1, the first with someone healthy'],
+    ]);
+  });
+
+  it('names every datacenter passed over, in order, when it fails over to the fourth', () => {
+    const h = harness({ datacenters: ['dc1', 'dc2', 'dc3', 'dc4'] });
+    h.send('dc1');
+    h.send('dc2');
+    h.send('dc3');
+    h.send('dc4', C);
+    expect(h.choices.map((c) => [c.datacenter, c.mode, c.reason])).toEqual([
+      ['dc4', 'failover', 'dc1, dc2 and dc3 have nobody healthy: serving dc4'],
     ]);
   });
 

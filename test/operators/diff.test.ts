@@ -9,6 +9,8 @@ import { collect } from './collect.js';
 const A = '10.0.0.1:80';
 const B = '10.0.0.2:80';
 
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 function errorOf(emission: unknown): InstanceSetError {
   // diff() types its input; these tests feed what a JavaScript caller might.
   const { error } = collect(of(emission as Iterable<Address>).pipe(diff()));
@@ -43,6 +45,52 @@ describe('diff() errors', () => {
     expect(errorOf([{ ...instance(A), tags: 'x' }]).message).toContain('bad "tags"');
   });
 
+  it.each([
+    ['address', null],
+    ['address', { ...instance(A), address: 80 }],
+    ['id', { ...instance(A), id: undefined }],
+    ['service', { ...instance(A), service: 1 }],
+    ['node', { ...instance(A), node: null }],
+    ['datacenter', { ...instance(A), datacenter: 1 }],
+    ['tags', { ...instance(A), tags: undefined }],
+    ['meta', { ...instance(A), meta: null }],
+    ['meta', { ...instance(A), meta: 'rack=r1' }],
+    ['weight', { ...instance(A), weight: '2' }],
+  ])('names the field that keeps an element from being an Instance: %s', (field, element) => {
+    const error = errorOf([element]);
+    expect(error).toMatchObject({ code: 'ERR_INVALID_INSTANCE', index: 0, value: element });
+    expect(error.message).toContain(
+      `element 0 is neither an address nor an Instance (bad "${field}")`,
+    );
+  });
+
+  it('takes an instance with a datacenter, or with none', () => {
+    const [batch] = collect(
+      of([instance(A, { datacenter: 'dc1' }), instance(B)]).pipe(diff()),
+    ).values;
+    expect(batch).toEqual([added(instance(A, { datacenter: 'dc1' })), added(B)]);
+  });
+
+  it('quotes what it cannot read: a function, a circular object, text cut after 80 characters', () => {
+    expect(errorOf([() => A]).message).toMatch(/\(bad "address"\): a function$/);
+    const circular: Record<string, unknown> = { address: A };
+    circular.self = circular;
+    expect(errorOf([circular]).message).toMatch(/\(bad "id"\): \[object Object\]$/);
+    // JSON of exactly 80 characters is quoted whole; of 81, cut to 80 and an ellipsis
+    const exactly = {
+      address: A,
+      pad: 'x'.repeat(80 - JSON.stringify({ address: A, pad: '' }).length),
+    };
+    expect(JSON.stringify(exactly)).toHaveLength(80);
+    expect(errorOf([exactly]).message).toMatch(
+      new RegExp(`: ${literal(JSON.stringify(exactly))}$`),
+    );
+    const longer = { ...exactly, pad: `${exactly.pad}y` };
+    expect(errorOf([longer]).message).toMatch(
+      new RegExp(`: ${literal(JSON.stringify(longer).slice(0, 80))}…$`),
+    );
+  });
+
   it('rejects an emission that is not iterable, a lone address string included', () => {
     for (const emission of [A, 42, null, undefined, {}]) {
       expect(errorOf(emission), String(emission)).toMatchObject({
@@ -71,6 +119,23 @@ describe('diff() reading', () => {
     const a = instance('[::1]:0080', { id: 'one' });
     const [batch] = collect(of([a]).pipe(diff())).values;
     expect(batch).toEqual([added(instance('[::1]:80', { id: 'one' }))]);
+  });
+
+  it('reads a Map by its values and any other iterable by its elements, whatever else it has', () => {
+    // an iterable with a get() but no values(), and a generator: elements, not entries
+    const withGet = {
+      get: () => undefined,
+      *[Symbol.iterator]() {
+        yield A;
+      },
+    };
+    function* both() {
+      yield A;
+      yield B;
+    }
+    const { values, error } = collect(of(withGet, both()).pipe(diff()));
+    expect(error).toBeUndefined();
+    expect(values).toEqual([[added(A)], [added(B)]]);
   });
 
   it('accepts a Set and a generator as well as an array and a Map', () => {

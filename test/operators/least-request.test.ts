@@ -102,6 +102,19 @@ describe('leastRequest() pickers', () => {
     expect(tally(picks(picker, backends(picker, [3, 0]), 20)).get(B)).toBe(20);
   });
 
+  it("counts a backend's recent failures into its load: (inFlight + 1) × (1 + failures / (successes + 1))", () => {
+    const picker = pickerOf([added(A), added(B)]);
+    const [a, b] = picker.instances as [Instance, Instance];
+    const winner = (measuredA: Partial<Backend>, measuredB: Partial<Backend>) =>
+      new Set(
+        picks(picker, [backend(a, measuredA), backend(b, measuredB)], 20).map((i) => i.address),
+      );
+    // 1 × (1 + 3 / 3) = 2 beats 3 × 1 = 3: failures among successes weigh less
+    expect(winner({ failures: 3, successes: 2 }, { inFlight: 2 })).toEqual(new Set([A]));
+    // 2 × (1 + 1 / 1) = 4 loses to 3 × 1 = 3: a failure with a call in flight weighs double
+    expect(winner({ inFlight: 1, failures: 1 }, { inFlight: 2 })).toEqual(new Set([B]));
+  });
+
   it('counts a weight of NaN or ±Infinity as 1', () => {
     for (const weight of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const picker = pickerOf([added(instance(A, { weight })), added(B)], {
@@ -166,6 +179,26 @@ describe('leastRequest() pickers', () => {
     const counts = tally(picks(picker, undefined, 3_000));
     for (const address of [A, B, C]) expect(counts.get(address)).toBeGreaterThan(850);
     expect(pickerOf([]).pick()).toBeUndefined();
+  });
+
+  it('with its own generator, picks alike among members without backends, and among five backends with choices 3', () => {
+    const members = pickerOf([added(A), added(B), added(C)]);
+    const counts = tally(picks(members, undefined, 3_000));
+    for (const address of [A, B, C]) expect(counts.get(address)).toBeGreaterThan(850);
+    const five = ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80', '10.0.0.4:80', '10.0.0.5:80'];
+    const three = pickerOf(
+      five.map((a) => added(a)),
+      { choices: 3 },
+    );
+    const ofFive = tally(picks(three, backends(three, [0, 0, 0, 0, 0]), 5_000));
+    for (const address of five) expect(ofFive.get(address)).toBeGreaterThan(800);
+  });
+
+  it('without backends and with choices 3 of three, takes the heaviest member', () => {
+    const picker = pickerOf([added(A), added(B), added(instance(C, { weight: 5 }))], {
+      choices: 3,
+    });
+    expect(tally(picks(picker, undefined, 50)).get(C)).toBe(50);
   });
 
   it('without backends prefers the heavier member of the two drawn', () => {

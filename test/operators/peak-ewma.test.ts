@@ -40,8 +40,12 @@ describe('peakEwma() options', () => {
       'peakEwma(): option "decayMs" is gone: the channel measures latency now: createBalancedChannel(picker$, { decayMs })',
     );
     expect(() => peakEwma({ scheduler: {} } as object)).toThrow(
-      'peakEwma(): option "scheduler" is gone',
+      'peakEwma(): option "scheduler" is gone: the channel measures latency now, on its own clock: peakEwma() reads none',
     );
+  });
+
+  it('says that options must be an object, for null', () => {
+    expect(() => peakEwma(null as never)).toThrow(/^peakEwma\(\): options must be an object/);
   });
 
   it('throws a TypeError naming random, or an unknown option', () => {

@@ -35,7 +35,9 @@ describe('roundRobin() options', () => {
     for (const value of [1, -0.1, Number.NaN]) {
       const { error } = collect(of([added(A)]).pipe(roundRobin({ random: () => value })));
       expect(error).toBeInstanceOf(RangeError);
-      expect(String(error)).toContain(`options.random returned ${value}`);
+      expect(String(error)).toBe(
+        `RangeError: roundRobin(): options.random returned ${value}, expected a number in [0, 1)`,
+      );
     }
   });
 
@@ -84,7 +86,7 @@ describe('roundRobin() pickers', () => {
     const bogus = { op: 'upsert', address: A } as unknown as Update;
     const { error } = collect(of([bogus]).pipe(roundRobin()));
     expect(error).toBeInstanceOf(TypeError);
-    expect(String(error)).toContain('unknown update {"op":"upsert"');
+    expect(String(error)).toMatch(/^TypeError: roundRobin\(\): unknown update \{"op":"upsert"/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { from, of, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { added, deleted, instance } from '../../marbles/fixtures.js';
@@ -66,6 +67,13 @@ describe('subset() membership', () => {
   it('defaults clientId to one that is the same throughout the process', () => {
     const backends = addresses(50);
     expect(subsets({ size: 5 }, [backends])).toEqual(subsets({ size: 5 }, [backends]));
+  });
+
+  it('defaults clientId to the host name and the process id, so that processes differ', () => {
+    const backends = addresses(50);
+    const own = (pid: number) => subsets({ size: 5, clientId: `${hostname()}/${pid}` }, [backends]);
+    expect(subsets({ size: 5 }, [backends])).toEqual(own(process.pid));
+    expect(own(process.pid + 1)).not.toEqual(own(process.pid));
   });
 
   it('keeps every backend while there are no more than size, and size: Infinity keeps them all', () => {

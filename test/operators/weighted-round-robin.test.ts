@@ -131,6 +131,16 @@ describe('weightedRoundRobin() weights', () => {
     expect(counts.get(C)).toBeGreaterThanOrEqual(1);
   });
 
+  it('keeps a drained instance drained, and the period at 2^16 slots, when it scales weights', () => {
+    const picker = pickerOf([weighted(A, 100_000), weighted(B, 0), weighted(C, 1)]);
+    const sequence = picks(picker, 2 ** 17);
+    expect(sequence).not.toContain(B);
+    // the light one once a period: 2^16 slots apart
+    const light = sequence.flatMap((address, i) => (address === C ? [i] : []));
+    expect(light).toHaveLength(2);
+    expect((light[1] ?? 0) - (light[0] ?? 0)).toBe(2 ** 16);
+  });
+
   it('survives the largest weights a number holds', () => {
     const picker = pickerOf([weighted(A, Number.MAX_VALUE), weighted(B, Number.MAX_VALUE)]);
     expect(picks(picker, 4)).toEqual([A, B, A, B]);
@@ -144,12 +154,51 @@ describe("weightedRoundRobin()'s picker among a channel's usable backends", () =
     expect(picks(picker, 8, usable)).toEqual([A, C, A, A, A, C, A, A]);
   });
 
+  it('finds backends whose instances are copies of its members by their addresses', () => {
+    const picker = pickerOf([weighted(A, 3), weighted(B, 2), C]);
+    // as a caller keeping its own Backend objects would hand them
+    const usable = usableOf(picker, A, C).map((b) => backend({ ...b.instance }));
+    expect(picks(picker, 8, usable)).toEqual([A, C, A, A, A, C, A, A]);
+  });
+
   it('keeps its place when the usable backends change and change back', () => {
     const picker = pickerOf([A, B, C]);
     const all = usableOf(picker, A, B, C);
     expect(picks(picker, 2, all)).toEqual([A, B]);
     expect(picks(picker, 1, usableOf(picker, A, C))).toEqual([C]);
     expect(picks(picker, 2, all)).toEqual([A, B]);
+  });
+
+  it('starts among usable backends at its start slot, as without backends', () => {
+    for (const [start, first] of [
+      [0, A],
+      [0.4, B],
+      [0.7, C],
+    ] as const) {
+      const picker = pickerOf([A, B, C], start);
+      expect(picks(picker, 1, usableOf(picker, A, B, C))).toEqual([first]);
+      expect(picks(pickerOf([A, B, C], start), 1)).toEqual([first]);
+    }
+    // 3:1:1 is A B A C A: from slot 0 and from slot 3, with backends or without
+    for (const start of [0, 0.6]) {
+      const members = [weighted(A, 3), B, C];
+      const picker = pickerOf(members, start);
+      expect(picks(picker, 5, usableOf(picker, A, B, C))).toEqual(
+        picks(pickerOf(members, start), 5),
+      );
+    }
+    expect(picks(pickerOf([weighted(A, 3), B, C], 0.6), 2)).toEqual([C, A]);
+  });
+
+  it('resumes a weighted schedule after the slot that stood where its last pick stood', () => {
+    // 3:1:1 is A B A C A; A and C alone, 3:1, stand as A A C A
+    const picker = pickerOf([weighted(A, 3), B, C]);
+    const all = usableOf(picker, A, B, C);
+    expect(picks(picker, 2, all)).toEqual([A, B]);
+    // B stood at its only pick, between A's first and third: C stands next
+    expect(picks(picker, 1, usableOf(picker, A, C))).toEqual([C]);
+    // back to all: after C's slot comes A's last, then the period again
+    expect(picks(picker, 3, all)).toEqual([A, A, B]);
   });
 
   it('gives a drained backend calls when only drained backends are usable', () => {

@@ -1,7 +1,8 @@
-import { NEVER, Subject } from 'rxjs';
+import { defer, NEVER, Subject, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { instanceSet } from '../../marbles/fixtures.js';
+import { withDiscovery } from '../../src/discovery.js';
 import type { InstanceSet } from '../../src/instance.js';
 import type {
   NobodyReport,
@@ -66,6 +67,31 @@ describe('whenNobody() options', () => {
   ])('throws a TypeError naming the option for %s', (_, options, message) => {
     expect(() => whenNobody(options as WhenNobodyOptions)).toThrow(TypeError);
     expect(() => whenNobody(options as WhenNobodyOptions)).toThrow(message);
+    expect(() => whenNobody(options as WhenNobodyOptions)).toThrow(/^whenNobody\(\): /);
+  });
+
+  it.each<[string, unknown]>([
+    ['a number', 42],
+    ['an object without now()', { schedule: () => undefined }],
+    ['an object without schedule()', { now: () => 0 }],
+    ['a function', () => 0],
+  ])('refuses %s as a scheduler', (_, scheduler) => {
+    expect(() => whenNobody({ scheduler } as WhenNobodyOptions)).toThrow(
+      /^whenNobody\(\): option "scheduler" must be an RxJS SchedulerLike/,
+    );
+  });
+
+  it('names the policy that needs registered$', () => {
+    expect(() => whenNobody({ policy: 'panic' } as WhenNobodyOptions)).toThrow(
+      /option "registered\$" must be an Observable of every registered instance for policy "panic"/,
+    );
+  });
+
+  it('takes policy "keep-last" when named, with its options', () => {
+    const scheduler = new TestScheduler(() => undefined);
+    expect(() =>
+      whenNobody({ policy: 'keep-last', graceMs: 10, scheduler, onReport: () => {} }),
+    ).not.toThrow();
   });
 
   it('keeps the last set for 30 s by default', () => {
@@ -109,6 +135,16 @@ describe('whenNobody() keep-last', () => {
     expect(h.reports[1]?.reason).toBe('1 instance healthy');
   });
 
+  it('counts the grace period from the first empty set, not from each one', () => {
+    const h = harness({ graceMs: 100 });
+    h.source.next(instanceSet(A));
+    h.source.next(nobody);
+    h.scheduler.schedule(() => h.source.next(nobody), 50);
+    h.scheduler.flush();
+    expect(h.log).toEqual(['emit 1', 'report kept-last', 'report empty', 'emit 0']);
+    expect(h.scheduler.now()).toBe(100);
+  });
+
   it('leaves no timer behind when unsubscribed during the grace period', () => {
     const h = harness({ graceMs: 100 });
     h.source.next(instanceSet(A));
@@ -137,10 +173,37 @@ describe('whenNobody() keep-last', () => {
     expect(h.log).toEqual(['emit 1', 'report empty', 'emit 0']);
   });
 
+  it('serves nobody once the grace period is over, until a set with somebody comes', () => {
+    const h = harness({ graceMs: 100 });
+    h.source.next(instanceSet(A));
+    h.source.next(nobody);
+    h.scheduler.flush();
+    // still nobody: the old set does not come back for another grace period
+    h.source.next(instanceSet());
+    h.scheduler.flush();
+    expect(h.log).toEqual(['emit 1', 'report kept-last', 'report empty', 'emit 0', 'emit 0']);
+    h.source.next(instanceSet(B));
+    expect(h.log.slice(5)).toEqual(['report healthy', 'emit 1']);
+  });
+
+  it('passes on, unreported, a set that only says discovery has not answered yet', () => {
+    const h = harness({ graceMs: 100 });
+    const unanswered = withDiscovery(instanceSet(), { service: 'greeter', unresolved: 'down' });
+    h.source.next(unanswered);
+    expect(h.log).toEqual(['emit 0']);
+    expect(h.reports).toEqual([]);
+    h.source.next(instanceSet(A));
+    // after an answer, an empty set is nobody, whatever it says of discovery
+    h.source.next(unanswered);
+    expect(h.log).toEqual(['emit 0', 'emit 1', 'report kept-last']);
+  });
+
   it('reports an empty first set as having nothing to keep', () => {
     const h = harness({});
     h.source.next(nobody);
-    expect(h.reports[0]?.reason).toBe('no healthy instance, and no earlier set to keep');
+    expect(h.reports).toMatchObject([
+      { mode: 'empty', reason: 'no healthy instance, and no earlier set to keep' },
+    ]);
   });
 
   it('errors the output when onReport throws, as tap() does', () => {
@@ -226,10 +289,33 @@ describe('whenNobody() fallback and panic', () => {
   });
 
   it('passes an empty set when registered$ completes without an answer', () => {
+    const reports: NobodyReport[] = [];
     marbles(({ cold, expectObservable }) => {
       const source = cold('-e-|', { e: nobody });
-      const output = source.pipe(whenNobody({ policy: 'fallback', registered$: cold('--|') }));
+      const output = source.pipe(
+        whenNobody({
+          policy: 'fallback',
+          registered$: cold('--|'),
+          onReport: (report) => reports.push(report),
+        }),
+      );
       expectObservable(output).toBe('--e|', { e: nobody });
     });
+    expect(reports).toMatchObject([
+      { mode: 'empty', reason: 'no healthy instance, and registered$ ended unanswered' },
+    ]);
+  });
+
+  it('never subscribes to the source when registered$ fails as it is subscribed', () => {
+    const failure = new Error('no catalog');
+    let subscribed = 0;
+    const source = defer(() => {
+      subscribed += 1;
+      return NEVER;
+    });
+    const registered$ = throwError(() => failure);
+    const seen = record(source.pipe(whenNobody({ policy: 'panic', registered$ })));
+    expect(seen.error).toBe(failure);
+    expect(subscribed).toBe(0);
   });
 });
