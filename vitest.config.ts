@@ -30,6 +30,7 @@ const SLOW = [
   'test/grpc/conformance/**', // restarts and backoffs, side by side with grpc-js
   'test/grpc/load-aware-policies.test.ts', // seconds of calls to backends 200 ms slow
   'test/grpc/health-check-timing.test.ts', // Consul and traffic, and a backoff of a second
+  'test/grpc/affinity-policies.test.ts', // thousands of keyed calls through real channels
   'test/cli/watch.test.ts', // the rxlb command as a process, per test
   'test/telemetry/without-otel.test.ts', // a process that cannot load OpenTelemetry
   'test/resolver/grpc-js-1.14.0.test.ts', // the installed grpc-js is enough here
