@@ -48,7 +48,8 @@ describe('README.md, as the npm page shows it', () => {
 });
 
 describe('the links between README.md, CONTRIBUTING.md and the guides', () => {
-  const REPO = 'https://github.com/rxlb/rxlb/blob/main/';
+  // a file (blob) or a folder (tree) of the repository on GitHub
+  const REPO = /^https:\/\/github\.com\/rxlb\/rxlb\/(?:blob|tree)\/main\//;
   const anchors = new Map(
     TEXTS.map(([file, text]) => [file, new Set(headingAnchors(text))] as const),
   );
@@ -67,9 +68,11 @@ describe('the links between README.md, CONTRIBUTING.md and the guides', () => {
     const text = TEXTS.find(([name]) => name === file)?.[1] ?? '';
     const broken: string[] = [];
     for (const [, url] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
-      if (!url || (/^https?:\/\//.test(url) && !url.startsWith(REPO))) continue;
-      const [path = '', anchor] = (url.startsWith(REPO) ? url.slice(REPO.length) : url).split('#');
-      const target = url.startsWith(REPO) ? path : path === '' ? file : join(dirname(file), path);
+      if (!url) continue;
+      const inRepo = REPO.test(url);
+      if (/^https?:\/\//.test(url) && !inRepo) continue;
+      const [path = '', anchor] = url.replace(REPO, '').split('#');
+      const target = inRepo ? path : path === '' ? file : join(dirname(file), path);
       const normal = target.replace(/\/$/, '');
       if (normal !== '' && !existsSync(join(ROOT, normal))) broken.push(`${url}: no ${normal}`);
       else if (anchor && !anchorsOf(normal).has(anchor)) broken.push(`${url}: no #${anchor}`);
