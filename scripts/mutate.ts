@@ -8,9 +8,15 @@
  *   npm run mutate -- resolver operators    those folders
  *   npm run mutate -- grpc --force          `--force`: test every mutant again, not only
  *                                           those whose code or tests changed
+ *   npm run mutate -- --mutate src/consul/backoff.ts   those files only (kept as `custom`)
  *   npm run mutate -- --summary             only the table of the last results
  *
  * Other `--flags` go to Stryker as they are (e.g. `--logLevel debug`).
+ *
+ * Incremental mode reuses a surviving mutant's result unless a test that covers it was added
+ * or changed; a *static* mutant (one reached outside any test: module-level code, or code a
+ * test leaves running when it ends) has no covering tests, so after adding tests run the
+ * folder again with `--force` before trusting its survivors.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +49,8 @@ interface Summary extends Counts {
   readonly folder: string;
   readonly date: string;
   readonly seconds: number;
+  /** Every mutant tested (`--force`, or no incremental file yet), not only what changed. */
+  readonly full?: boolean;
 }
 
 const isFolder = (arg: string) => (FOLDERS as readonly string[]).includes(arg);
@@ -70,16 +78,27 @@ for (let i = 0; i < args.length; i++) {
   }
 }
 
+// Stryker's own `--mutate a,b`: one run of those files, its results kept apart as `custom`
+const custom = typeof options.mutate === 'string' ? options.mutate.split(',') : undefined;
+delete options.mutate;
+if (custom && folders.length > 0) throw new Error('name folders or give --mutate, not both');
+
 if (!summaryOnly) {
-  for (const folder of folders.length > 0 ? folders : FOLDERS) await mutate(folder);
+  if (custom) await mutate('custom', custom);
+  else for (const folder of folders.length > 0 ? folders : FOLDERS) await mutate(folder);
 }
 printTable();
 
-async function mutate(folder: string): Promise<void> {
+function filesOf(folder: string): string[] {
+  return folder === 'root' ? ['src/*.ts', '!src/index.ts'] : [`src/${folder}/**/*.ts`];
+}
+
+async function mutate(folder: string, files = filesOf(folder)): Promise<void> {
   const dir = `reports/mutation/${folder}`;
+  const full = options.force === true || !existsSync(`${ROOT}${dir}/incremental.json`);
   const started = performance.now();
   const results = await new Stryker({
-    mutate: folder === 'root' ? ['src/*.ts', '!src/index.ts'] : [`src/${folder}/**/*.ts`],
+    mutate: files,
     incrementalFile: `${dir}/incremental.json`,
     htmlReporter: { fileName: `${dir}/mutation.html` },
     jsonReporter: { fileName: `${dir}/mutation.json` },
@@ -89,6 +108,7 @@ async function mutate(folder: string): Promise<void> {
     folder,
     date: new Date().toISOString(),
     seconds: Math.round((performance.now() - started) / 1000),
+    full,
     ...count(results.map((result) => result.status)),
   };
   mkdirSync(`${ROOT}${dir}`, { recursive: true });
@@ -127,7 +147,8 @@ function printTable(): void {
   for (const row of rows) {
     for (const key of Object.keys(total) as (keyof Counts)[]) total[key] += row[key];
     const cells = [row.killed, row.timeout, row.survived, row.noCoverage];
-    const took = `${Math.floor(row.seconds / 60)} min ${row.seconds % 60} s`;
+    const run = row.full === undefined ? '' : row.full ? ' (full)' : ' (incremental)';
+    const took = `${Math.floor(row.seconds / 60)} min ${row.seconds % 60} s${run}`;
     console.log(`| ${row.folder} | ${score(row)} | ${cells.join(' | ')} | ${row.date} | ${took} |`);
   }
   const cells = [total.killed, total.timeout, total.survived, total.noCoverage];
