@@ -134,7 +134,10 @@ function score(c: Counts): string {
 }
 
 function printTable(): void {
-  if (!existsSync(REPORTS)) return;
+  if (!existsSync(REPORTS)) {
+    console.log('no results yet in reports/mutation/: run `npm run mutate` (or `-- <folder>`)');
+    return;
+  }
   const rows: Summary[] = [];
   for (const folder of readdirSync(REPORTS)) {
     const file = `${REPORTS}/${folder}/summary.json`;
