@@ -17,6 +17,8 @@ export default {
   coverageAnalysis: 'perTest',
   // the machine is shared: one test runner at a time
   concurrency: 1,
+  // a mutant can make a schedule or ring huge: give it room to fail by a test, not by the heap
+  testRunnerNodeArgs: ['--max-old-space-size=3072'],
   incremental: true,
   incrementalFile: 'reports/mutation/stryker-incremental.json',
   reporters: ['progress', 'clear-text', 'html', 'json'],

@@ -2,6 +2,7 @@ import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { added, backend, deleted, instance } from '../../marbles/fixtures.js';
 import type { Instance } from '../../src/instance.js';
+import { buildSchedule } from '../../src/operators/internal/weighted-schedule.js';
 import { weightedRoundRobin } from '../../src/operators/weighted-round-robin.js';
 import type { Backend, Picker } from '../../src/picker.js';
 import { collect } from './collect.js';
@@ -139,6 +140,15 @@ describe('weightedRoundRobin() weights', () => {
     const light = sequence.flatMap((address, i) => (address === C ? [i] : []));
     expect(light).toHaveLength(2);
     expect((light[1] ?? 0) - (light[0] ?? 0)).toBe(2 ** 16);
+  });
+
+  it('refuses to build a schedule beyond 2^16 slots plus one a member, before allocating it', () => {
+    // scheduledWeights() never asks for one; a bug that did would otherwise take gigabytes
+    const weights = new Uint32Array([2 ** 31, 2 ** 31]);
+    expect(() => buildSchedule(weights, new Int32Array([0, 1]))).toThrow(RangeError);
+    expect(buildSchedule(new Uint32Array([2 ** 16, 1]), new Int32Array([0, 1])).period).toBe(
+      2 ** 16 + 1,
+    );
   });
 
   it('survives the largest weights a number holds', () => {

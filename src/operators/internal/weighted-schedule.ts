@@ -103,6 +103,13 @@ export function periodOf(weights: Uint32Array): number {
 export function buildSchedule(weights: Uint32Array, positions: Int32Array): Schedule {
   const count = weights.length;
   const period = periodOf(weights);
+  // scheduledWeights() keeps the period within MAX_PERIOD, plus one slot a member for rounding:
+  // anything more is a bug upstream, refused before it allocates (a 2^32-slot period is 32 GiB)
+  if (period > MAX_PERIOD + count) {
+    throw new RangeError(
+      `a schedule of ${period} slots for ${count} members exceeds ${MAX_PERIOD} + ${count}`,
+    );
+  }
   const order = new Uint32Array(period);
   const jobs = new Uint32Array(period);
   if (isUniform(weights)) {
