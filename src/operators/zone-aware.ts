@@ -1,4 +1,4 @@
-import { defer, Observable, type OperatorFunction } from 'rxjs';
+import { defer, Observable, type OperatorFunction, Subscription } from 'rxjs';
 import type { Instance, InstanceSet, Update } from '../instance.js';
 import type { Picker } from '../picker.js';
 import { readOptions } from '../read-options.js';
@@ -128,15 +128,20 @@ export function zoneAware(options: ZoneAwareOptions): OperatorFunction<readonly 
         policyOperator(caller, (members) => ZoneAwarePicker.of(members, settings, shares)),
       );
       return new Observable<Picker>((subscriber) => {
-        const subscription = callers$.subscribe({
-          next: (callers) => {
-            shares = sharesOf(callers, zoneOf);
-            if (latest === undefined) return;
-            latest = latest.withCallers(shares);
-            subscriber.next(latest);
-          },
-          error: (error: unknown) => subscriber.error(error),
-        });
+        // Not callers$'s own subscription as the parent: a callers$ that completes at once
+        // (`of(list)`) closes it, and a closed subscription unsubscribes what is added to it.
+        const subscription = new Subscription();
+        subscription.add(
+          callers$.subscribe({
+            next: (callers) => {
+              shares = sharesOf(callers, zoneOf);
+              if (latest === undefined) return;
+              latest = latest.withCallers(shares);
+              subscriber.next(latest);
+            },
+            error: (error: unknown) => subscriber.error(error),
+          }),
+        );
         subscription.add(
           pickers$.subscribe({
             next: (picker) => {

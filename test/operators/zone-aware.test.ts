@@ -84,6 +84,21 @@ describe('zoneAware()', () => {
     expect(tally.b ?? 0).toBe(0);
   });
 
+  it('serves later batches when callers$ completes at once (a static list through of())', () => {
+    const batches = new Subject<readonly Update[]>();
+    const seen: Picker[] = [];
+    const subscription = batches
+      .pipe(zoneAware({ zone: 'a', callers$: of(fleet({ a: 5, b: 5 })) }))
+      .subscribe((p) => seen.push(p));
+    const members = fleet({ a: 1, b: 3 });
+    batches.next(members.map((m) => added(m)));
+    batches.next([deleted(members[3]?.address ?? '')]);
+    expect(seen).toHaveLength(2);
+    // the callers' shares still apply: a has 1 of 3 members, and half the callers
+    expect(shares(seen[1] as Picker).a).toBeCloseTo(2 / 3, 1);
+    subscription.unsubscribe();
+  });
+
   it('emits a new picker when the callers change, and completes with the source', () => {
     const callers$ = new Subject<Instance[]>();
     const batches = new Subject<readonly Update[]>();
