@@ -95,5 +95,9 @@ export {
   type ConsulResolverOptions,
   registerConsulResolver,
 } from './resolver/register-consul-resolver.js';
+export {
+  type LoadBalancingPoliciesOptions,
+  registerLoadBalancingPolicies,
+} from './service-config/register-load-balancing-policies.js';
 export { METRICS } from './telemetry/instruments.js';
 export type { MeterProviderLike } from './telemetry/meter.js';

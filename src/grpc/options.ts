@@ -308,6 +308,29 @@ export function resolveChannelConfig(options?: unknown): ChannelConfig {
 }
 
 /**
+ * The config of a plain grpc-js channel whose service config chose one of rxlb's policies
+ * (see `registerLoadBalancingPolicies()`): the balanced channel's defaults (outlier detection
+ * on, `decayMs`, no metrics), and health checking when the service config has a
+ * `healthCheckConfig`. `serviceConfig` is the channel's `grpc.service_config` option, if any:
+ * grpc-js has checked it is JSON of an object before a policy is made.
+ */
+export function policyChannelConfig(grpc: GrpcJs, serviceConfig: unknown): ChannelConfig {
+  const caller = 'service config';
+  let parsed: unknown;
+  try {
+    parsed = typeof serviceConfig === 'string' ? JSON.parse(serviceConfig) : undefined;
+  } catch {
+    // grpc-js refuses the channel before any policy is made
+  }
+  const base = resolveChannelConfig({ grpc });
+  const healthCheck = resolveHealthCheck(
+    readOptions(caller, {}, KNOWN),
+    isRecord(parsed) ? parsed : undefined,
+  );
+  return { ...base, healthCheck };
+}
+
+/**
  * Refuses the channel options that the balanced channel sets itself; returns the service
  * config, parsed, when there is one.
  */

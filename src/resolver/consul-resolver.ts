@@ -10,6 +10,7 @@ import { sharedInstancesOf } from '../consul/shared-instances.js';
 import { discoveryOf } from '../discovery.js';
 import { type InstanceSet, parseAddress } from '../instance.js';
 import { notify } from '../notify.js';
+import { INSTANCES_ATTRIBUTE } from '../service-config/policy-balancer.js';
 import { parseConsulTarget, type ResolverTarget, TargetError, targetService } from './target.js';
 
 /**
@@ -154,7 +155,10 @@ export function consulResolverClass(
         next: (set) => {
           // Not an answer but the failure to get one, which #status() reports.
           if (discoveryOf(set)?.unresolved !== undefined) return;
-          this.#report(grpc.experimental.statusOrFromValue(endpoints(set)), '');
+          // rxlb's service-config policies read the instances (weights, meta) from there
+          this.#report(grpc.experimental.statusOrFromValue(endpoints(set)), '', {
+            [INSTANCES_ATTRIBUTE]: set,
+          });
           // An empty list alone leaves grpc-js's round_robin IDLE, queueing calls until their
           // deadline. Once the list has emptied the policy, an error is not ignored: it
           // fails calls at once, saying why.
@@ -190,12 +194,12 @@ export function consulResolverClass(
     }
 
     /** grpc-js forbids a listener call from inside updateResolution(): always a microtask later. */
-    #report(result: unknown, note: string): void {
+    #report(result: unknown, note: string, attributes: Record<string, unknown> = {}): void {
       const generation = this.#generation;
       queueMicrotask(() => {
         if (generation !== this.#generation) return;
         // the module's own StatusOr, built by its statusOrFrom* helpers
-        this.#listener(result as never, {}, null, note);
+        this.#listener(result as never, attributes, null, note);
       });
     }
   };

@@ -1,6 +1,8 @@
 import * as grpcJs from '@grpc/grpc-js';
 import { resolveWatchConfig } from '../consul/options.js';
+import type { GrpcJs } from '../grpc/grpc-js-module.js';
 import { isRecord, type OptionReader, readOptions } from '../read-options.js';
+import { registerWith } from '../service-config/register-load-balancing-policies.js';
 import {
   consulResolverClass,
   type GrpcJsModule,
@@ -43,6 +45,16 @@ const KNOWN = [
   'onStatus',
   'meterProvider',
 ];
+
+/** Whether `grpc` has grpc-js's load-balancer registry, as the module itself has. */
+function isFullGrpcJs(grpc: GrpcJsModule): grpc is GrpcJsModule & GrpcJs {
+  const { experimental } = grpc as Partial<GrpcJs>;
+  return (
+    typeof experimental?.registerLoadBalancerType === 'function' &&
+    typeof experimental.isLoadBalancerNameRegistered === 'function' &&
+    typeof experimental.createChildChannelControlHelper === 'function'
+  );
+}
 
 function isGrpcJs(value: unknown): value is GrpcJsModule {
   if (!isRecord(value) || !isRecord(value.experimental)) return false;
@@ -97,7 +109,10 @@ function validate(options: unknown): { grpc: GrpcJsModule; defaults: ResolverDef
  * its first answer, fail the channel's calls with `UNAVAILABLE` and a message saying why;
  * once a set was served, Consul's failures keep the last set (`onError` hears them). grpc-js calls its resolver API experimental:
  * this needs `@grpc/grpc-js` 1.14.0 or later (tested with 1.14.0 and the newest 1.14).
- * Registering again replaces the options for channels created afterwards.
+ * Registering again replaces the options for channels created afterwards. It also registers
+ * rxlb's load-balancing policies with `grpc` (see `registerLoadBalancingPolicies()`), so that
+ * a `consul:` channel's service config can choose `rxlb_weighted_round_robin` (Consul's
+ * weights), `least_request_experimental`, `ring_hash_experimental` or `rxlb_peak_ewma`.
  *
  * @param options Connection and watch settings shared by every `consul:` target.
  * @throws TypeError for an unknown or bad option, or a `grpc` module older than 1.14.0.
@@ -118,4 +133,6 @@ function validate(options: unknown): { grpc: GrpcJsModule; defaults: ResolverDef
 export function registerConsulResolver(options: ConsulResolverOptions = {}): void {
   const { grpc, defaults } = validate(options);
   grpc.experimental.registerResolver(SCHEME, consulResolverClass(grpc, defaults, CALLER));
+  // rxlb's policies for these channels' service configs (a structural stand-in has no registry)
+  if (isFullGrpcJs(grpc)) registerWith(grpc);
 }
