@@ -16,6 +16,7 @@
  *   stepped by 10 ms) from which every later window shows less. So `windowMs` is the shortest
  *   time it can report: that of a share below 10 % from the change on.
  */
+import * as grpc from '@grpc/grpc-js';
 import { type Channel, credentials, Channel as GrpcChannel, status } from '@grpc/grpc-js';
 import { createClientFactory } from 'nice-grpc';
 import { type OperatorFunction, of } from 'rxjs';
@@ -66,7 +67,28 @@ export const POLICIES: readonly Policy[] = [
   rxlbPolicy('leastRequest()', (rxlb) => rxlb.leastRequest()),
   rxlbPolicy('peakEwma()', (rxlb) => rxlb.peakEwma()),
   { name: POLICY_NAMES.grpcJs, open: (_rxlb, addresses) => roundRobinChannel(addresses) },
+  serviceConfigPolicy('least_request_experimental', { choiceCount: 2 }),
+  serviceConfigPolicy('rxlb_peak_ewma', {}),
 ];
+
+/**
+ * A plain grpc-js channel on an `ipv4:` target of `addresses` whose service config chooses
+ * one of the policies rxlb registers (registerLoadBalancingPolicies()): beside the operator
+ * of the same job on rxlb's channel.
+ */
+function serviceConfigPolicy(name: string, config: object): Policy {
+  return {
+    name: `grpc-js + ${name}`,
+    open: (rxlb, addresses) => {
+      rxlb.registerLoadBalancingPolicies({ grpc });
+      const channel = new GrpcChannel(`ipv4:${addresses.join(',')}`, credentials.createInsecure(), {
+        'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ [name]: config }] }),
+      });
+      channel.getConnectivityState(true);
+      return channel;
+    },
+  };
+}
 
 export interface PolicyLoadConfig {
   /**

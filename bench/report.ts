@@ -2,7 +2,9 @@
  * bench/RESULTS.md: the machine, the targets with their measured values, then every table;
  * and the tables that the focused runs of run.ts print.
  */
+
 import { readFileSync } from 'node:fs';
+import { affinitySection } from './affinity.js';
 import type { BenchmarkResult } from './benchmark.js';
 import { KIND_LABELS } from './channels.js';
 import { CHANGE_KINDS, type TimedChange } from './convergence.js';
@@ -393,6 +395,7 @@ export function renderResults(results: BenchResults, targets: readonly TargetRes
     `## Subsetting\n\n${subsettingSummary(results)}\n\n${subsettingTable(results)}`,
     `## Failover between datacenters\n\n${failoverSection(results.failover)}`,
     healthSection(results),
+    affinitySection(results.affinity),
     ...policySections(results),
     readFileSync(METHOD, 'utf8').trim(),
   ].join('\n\n');

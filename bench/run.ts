@@ -13,6 +13,8 @@
  *   interval: how finely this machine can tell the two apart.
  * - `--only policies`: the load-aware policies alone (side by side, a backend turning slow,
  *   their picks beside the floors), with their targets, for focused runs on a policy.
+ * - `--only affinity`: ring hash's balance, keys moved and pick cost, zone-aware routing's
+ *   local shares, on the pickers, with their targets.
  * - `--only health`: a backend whose health service says NOT_SERVING, then SERVING, through
  *   rxlb's channel checking health and channels that do not, with its targets.
  *
@@ -20,6 +22,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { affinitySection, runAffinity } from './affinity.js';
 import { type Backends, startBackends } from './backends.js';
 import { FULL, QUICK } from './config.js';
 import { runHealth } from './health.js';
@@ -38,6 +41,7 @@ import { ensureBuilt, loadRxlb, type RxlbApi } from './rxlb.js';
 import { ratioInterval } from './stats.js';
 import { BACKENDS, runSuite } from './suite.js';
 import {
+  affinityTargets,
   evaluateTargets,
   healthTargets,
   macroTargets,
@@ -82,6 +86,11 @@ const PARTS: Readonly<Record<string, (api: RxlbApi, backends: Backends) => Promi
         `concurrency ${concurrency}: per-round a/b, geometric mean ${mean.toFixed(3)}, 95 % interval ${low.toFixed(3)} to ${high.toFixed(3)} (${ratios.length} rounds; each ${range})`,
       );
     }
+  },
+
+  async affinity(api) {
+    const affinity = runAffinity(api);
+    console.log(`${targetTable(affinityTargets({ affinity }))}\n\n${affinitySection(affinity)}`);
   },
 
   async health(api, backends) {

@@ -1,5 +1,6 @@
 /** Runs every benchmark of `npm run bench` with one configuration, against one set of backends. */
 import { cpus, loadavg, release, type } from 'node:os';
+import { type AffinityResults, runAffinity } from './affinity.js';
 import { startBackends } from './backends.js';
 import type { BenchmarkResult } from './benchmark.js';
 import type { BenchConfig } from './config.js';
@@ -49,6 +50,8 @@ export interface BenchResults {
   readonly weightedShares: WeightedSharesResult;
   readonly subsetting: SubsettingResult;
   readonly failover: FailoverResult;
+  /** Ring hash's balance and keys moved, zone-aware routing's local shares. */
+  readonly affinity: AffinityResults;
   /** A backend whose health service says NOT_SERVING, then SERVING again. */
   readonly health: readonly HealthRow[];
   /** Policies side by side over five backends, equal and one slow; one turning slow. */
@@ -97,6 +100,7 @@ export async function runSuite(
       runSubsetting(rxlb.api, config.subsetting),
     );
     const failover = await step('failover', () => runFailover(rxlb.api, backends, config.failover));
+    const affinity = await step('affinity', async () => runAffinity(rxlb.api));
     const health = await step('health checks', () => runHealth(rxlb.api, backends, config.health));
     const policies = await step('policies', async () => ({
       load: await runPolicyLoad(rxlb.api, backends, config.policies.load),
@@ -128,6 +132,7 @@ export async function runSuite(
       weightedShares,
       subsetting,
       failover,
+      affinity,
       health,
       policies,
     };

@@ -412,6 +412,40 @@ export function evaluateTargets(results: BenchResults): TargetResult[] {
     ...subsettingTargets(results),
     ...failoverTargets(results),
     ...healthTargets(results),
+    ...affinityTargets(results),
     ...policyTargets(results),
+  ];
+}
+
+/** Issue #21's Done-when, on the pickers: ring balance and stability, zone shares. */
+export function affinityTargets({ affinity }: Pick<BenchResults, 'affinity'>): TargetResult[] {
+  const { ring, zones } = affinity;
+  const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
+  return [
+    {
+      target: 'ringHash(): keys on the busiest of 10 backends ÷ mean ≤ 1.4',
+      measured: ring.maxOverMean.toFixed(3),
+      met: ring.maxOverMean <= 1.4,
+    },
+    {
+      target: "ringHash(): one of 10 leaves, ≥ 99 % of the others' keys stay",
+      measured: `${percent(1 - ring.othersMoved)} stay (all keys moved: ${percent(ring.allMoved)})`,
+      met: ring.othersMoved <= 0.01,
+    },
+    {
+      target: "zoneAware({ zone: 'a' }), 3 in a and 3 in b: ≥ 95 % of picks in a",
+      measured: percent(zones.balanced),
+      met: zones.balanced >= 0.95,
+    },
+    {
+      target: 'zoneAware(), 1 in a, 3 in b, callers 5 + 5: a takes 40–60 %',
+      measured: percent(zones.spill),
+      met: zones.spill >= 0.4 && zones.spill <= 0.6,
+    },
+    {
+      target: 'zoneAware(), nobody in a: every pick in b',
+      measured: percent(zones.nobodyLocal),
+      met: zones.nobodyLocal === 1,
+    },
   ];
 }
