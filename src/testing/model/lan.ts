@@ -125,25 +125,25 @@ export class LanPool {
     }
     const refused = (answer as { error?: unknown } | null)?.error;
     if (typeof refused === 'string') throw new JoinError(`Failed to join ${address}: ${refused}`);
+    const [responder] = membersOf(answer);
+    // Consul's merge delegate refuses a member of another datacenter in the LAN pool
+    if (responder && responder.datacenter !== this.#agent.self.datacenter) {
+      throw new JoinError(
+        `Failed to join ${address}: Member '${responder.name}' part of wrong datacenter '${responder.datacenter}'`,
+      );
+    }
     this.merge(membersOf(answer), true);
   }
 
   /**
-   * A join, a probe or a gossip from another member: refuses a member of another datacenter
-   * (as Consul's merge delegate does) or one with this node's name; otherwise merges what it
-   * knows and answers this view.
+   * A join or a probe from another member: merges what it knows (members of another
+   * datacenter are ignored) and answers this view. A join from a member with this node's
+   * name is refused.
    */
   receive(kind: 'join' | 'ping', body: unknown): { members: MemberState[] } | { error: string } {
     const [sender] = membersOf(body);
-    if (kind === 'join' && sender) {
-      if (sender.datacenter !== this.#agent.self.datacenter) {
-        return {
-          error: `Member '${sender.name}' part of wrong datacenter '${sender.datacenter}'`,
-        };
-      }
-      if (sender.name === this.#agent.self.name) {
-        return { error: `Member '${sender.name}' has the same name as the agent it joins` };
-      }
+    if (kind === 'join' && sender?.name === this.#agent.self.name) {
+      return { error: `Member '${sender.name}' has the same name as the agent it joins` };
     }
     this.merge(membersOf(body), true);
     return { members: this.members() };
