@@ -42,7 +42,9 @@ describe('commitDelayMs', () => {
     const { server, consul } = await start(DELAY);
     const index = server.index;
     // a blocking query waiting on the key wakes when the write is applied, not before
-    const blocked = consul.kv.get({ key: 'k', index, wait: '30s' });
+    // the client passes index and wait on, though its typings leave them out
+    const blocking = { key: 'k', index, wait: '30s' };
+    const blocked = consul.kv.get(blocking);
     const sent = performance.now();
     const write = consul.kv.set('k', 'new');
     await until(() => server.requests.some((r) => r.method === 'PUT'));
