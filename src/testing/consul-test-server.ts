@@ -156,7 +156,7 @@ export interface ConsulTestServerOptions {
 }
 
 /** The default {@link ConsulTestServerOptions.commitDelayMs}: a dev agent's commit. */
-export const DEFAULT_COMMIT_DELAY_MS = 1;
+const DEFAULT_COMMIT_DELAY_MS = 1;
 
 interface OpenRequest {
   readonly record: MutableRecord;

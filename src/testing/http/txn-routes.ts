@@ -9,7 +9,14 @@ import { field, type Json, RegistrationError, text } from '../model/json-fields.
 import { type KvEntry, type KvWrite, kvJson } from '../model/kv.js';
 import type { SessionStore } from '../model/sessions.js';
 import { MAX_KV_VALUE } from './kv-routes.js';
-import { HttpError, permissionDenied, type Reply, type RouteContext, route } from './routes.js';
+import {
+  HttpError,
+  noCommit,
+  permissionDenied,
+  type Reply,
+  type RouteContext,
+  route,
+} from './routes.js';
 
 const MAX_OPS = 128;
 const READS = new Set([
@@ -187,7 +194,7 @@ function run(
   return results;
 }
 
-function transaction(ctx: RouteContext): Reply {
+async function transaction(ctx: RouteContext): Promise<Reply> {
   const body = (() => {
     try {
       return ctx.body();
@@ -223,6 +230,8 @@ function transaction(ctx: RouteContext): Reply {
         headers: { 'X-Consul-KnownLeader': 'true', 'X-Consul-LastContact': '0' },
       };
     }
+    // only a transaction that writes goes through Raft (commitDelayMs)
+    await ctx.dc.commitDelay();
     return { body: { Results: kv.write((tx) => run(ops, tx, tx, ctx.dc.sessions)), Errors: null } };
   } catch (error) {
     if (error instanceof Rollback)
@@ -231,4 +240,6 @@ function transaction(ctx: RouteContext): Reply {
   }
 }
 
-export const TXN_ROUTES = [route('PUT', '/v1/txn', { kind: 'read', resource: 'key' }, transaction)];
+export const TXN_ROUTES = [
+  noCommit(route('PUT', '/v1/txn', { kind: 'read', resource: 'key' }, transaction)),
+];
