@@ -129,7 +129,24 @@ describe('LAN join, members and force-leave', () => {
       // this time the child is the one joined, by the parent's address
       await fetch(`http://${child.address}/v1/agent/join/${parent.address}`, { method: 'PUT' });
       expect(statusOf((await consul.agent.members()) as Member[], 'quitter')).toBe(1);
+      // leave it a TTL session, a lock and two blocking queries to end
+      const base = `http://${child.address}/v1`;
+      const created = await fetch(`${base}/session/create`, {
+        method: 'PUT',
+        body: JSON.stringify({ TTL: '60s' }),
+      });
+      const { ID } = (await created.json()) as { ID: string };
+      await fetch(`${base}/kv/lock?acquire=${ID}`, { method: 'PUT', body: 'me' });
+      const blocked = [
+        `${base}/event/list?index=1&wait=10m`,
+        `${base}/session/list?index=99&wait=10m`,
+      ].map((url) =>
+        fetch(url)
+          .then((r) => r.text())
+          .catch(() => 'cut'),
+      );
       child.proc.stdin?.end();
+      await Promise.all(blocked);
       const lingering = setTimeout(() => child.proc.kill('SIGKILL'), WITHIN_MS);
       const code = await child.exited;
       clearTimeout(lingering);
