@@ -165,8 +165,10 @@ interface OpenRequest {
 
 /**
  * A Consul-compatible HTTP server for tests, examples and demos: the agent, catalog, health,
- * status, KV and transaction endpoints a Consul client touches, with Consul's shapes, status
- * codes, Raft-like indexes and real blocking; TTL, TCP, HTTP, gRPC (and, when enabled,
+ * status, KV, transaction, session and event endpoints a Consul client touches, with Consul's
+ * shapes, status codes, Raft-like indexes, real blocking and a commit delay for writes
+ * (`commitDelayMs`); KV locks held by sessions; LAN membership (join, force-leave, members)
+ * with other test servers, in this process or another; TTL, TCP, HTTP, gRPC (and, when enabled,
  * script) checks it really runs; ACL tokens; fault injection; several datacenters joined
  * over the WAN, with WAN tagged addresses; services imported from cluster peers; and Consul
  * Enterprise's namespaces and partitions (refused as Consul CE refuses them by default).

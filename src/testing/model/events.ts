@@ -72,6 +72,15 @@ export interface EventTarget {
 
 /** Consul's `shouldProcessUserEvent`: whether this agent keeps `event`. */
 export function passesFilters(event: UserEvent, target: EventTarget): boolean {
+  try {
+    return matches(event, target);
+  } catch {
+    // a filter this agent cannot compile (from another server): Consul logs it and skips
+    return false;
+  }
+}
+
+function matches(event: UserEvent, target: EventTarget): boolean {
   if (event.nodeFilter !== '' && !new RegExp(event.nodeFilter).test(target.node)) return false;
   if (event.serviceFilter === '') return true;
   const service = new RegExp(event.serviceFilter);
