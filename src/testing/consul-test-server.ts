@@ -8,7 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { readOptions } from '../read-options.js';
 import { dispatch } from './http/dispatch.js';
 import { type Fault, FaultQueue, strike } from './http/faults.js';
-import { type ConsulTestServerTls, createListener, type Listener } from './http/listener.js';
+import { GOSSIP_PREFIX, gossipReply, HttpTransport } from './http/gossip.js';
+import {
+  type ConsulTestServerTls,
+  createListener,
+  type Listener,
+  readBody,
+} from './http/listener.js';
 import {
   DEFAULT_REQUEST_LOG_SIZE,
   type MutableRecord,
@@ -127,7 +133,30 @@ export interface ConsulTestServerOptions {
    * ```
    */
   readonly enterprise?: boolean;
+  /**
+   * How long a write through the HTTP API (a KV or transaction write, a registration, a
+   * session's creation or destruction) takes to commit, in ms: it is applied, made visible to
+   * reads and wakes blocking queries only then, and answered right after, as a Consul server
+   * answers a write once Raft has applied it. A read sent while a write is in flight sees the
+   * state before it. 0 applies writes at once.
+   *
+   * Default 1: a dev agent (`consul agent -dev`) is a single voter with an in-memory Raft log,
+   * so a commit needs neither a quorum round trip nor an fsync and takes well under a
+   * millisecond; 1 ms is the shortest wait a Node timer gives. A server of a real cluster
+   * takes a round trip to a quorum plus a disk sync: give that here (a few ms) to test code
+   * against it. The server's own methods (`registerService()` ...) apply at once.
+   *
+   * @example
+   * ```ts
+   * const consul = await new ConsulTestServer({ commitDelayMs: 20 }).start();
+   * // a GET sent while a PUT /v1/kv/x is in flight answers the old value for 20 ms
+   * ```
+   */
+  readonly commitDelayMs?: number;
 }
+
+/** The default {@link ConsulTestServerOptions.commitDelayMs}: a dev agent's commit. */
+const DEFAULT_COMMIT_DELAY_MS = 1;
 
 interface OpenRequest {
   readonly record: MutableRecord;
@@ -136,8 +165,10 @@ interface OpenRequest {
 
 /**
  * A Consul-compatible HTTP server for tests, examples and demos: the agent, catalog, health,
- * status, KV and transaction endpoints a Consul client touches, with Consul's shapes, status
- * codes, Raft-like indexes and real blocking; TTL, TCP, HTTP, gRPC (and, when enabled,
+ * status, KV, transaction, session and event endpoints a Consul client touches, with Consul's
+ * shapes, status codes, Raft-like indexes, real blocking and a commit delay for writes
+ * (`commitDelayMs`); KV locks held by sessions; LAN membership (join, force-leave, members)
+ * with other test servers, in this process or another; TTL, TCP, HTTP, gRPC (and, when enabled,
  * script) checks it really runs; ACL tokens; fault injection; several datacenters joined
  * over the WAN, with WAN tagged addresses; services imported from cluster peers; and Consul
  * Enterprise's namespaces and partitions (refused as Consul CE refuses them by default).
@@ -161,6 +192,7 @@ export class ConsulTestServer {
   readonly #faults = new FaultQueue();
   readonly #log: RequestLog;
   readonly #open = new Set<OpenRequest>();
+  readonly #gossip = new HttpTransport();
   #server: Listener | undefined;
   #port = 0;
 
@@ -183,6 +215,7 @@ export class ConsulTestServer {
       {
         enableScriptChecks: options.enableScriptChecks === true,
         enterprise: options.enterprise === true,
+        commitDelayMs: options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS,
       },
     );
     this.#wan = new WanMember(this.#agent, options.wanRttMs);
@@ -202,6 +235,7 @@ export class ConsulTestServer {
       });
     });
     this.#port = (server.address() as AddressInfo).port;
+    this.#agent.lan.start(this.#hostPort, this.#gossip);
     return this;
   }
 
@@ -212,6 +246,7 @@ export class ConsulTestServer {
    */
   async stop(): Promise<void> {
     this.#agent.close();
+    this.#gossip.close();
     this.#wan.leave();
     const server = this.#server;
     if (!server) return;
@@ -235,9 +270,12 @@ export class ConsulTestServer {
    */
   get address(): string {
     if (!this.#server) throw new Error('ConsulTestServer: not started');
+    return this.#options.tls ? `https://${this.#hostPort}` : this.#hostPort;
+  }
+
+  get #hostPort(): string {
     const host = this.#options.host ?? '127.0.0.1';
-    const hostPort = host.includes(':') ? `[${host}]:${this.#port}` : `${host}:${this.#port}`;
-    return this.#options.tls ? `https://${hostPort}` : hostPort;
+    return host.includes(':') ? `[${host}]:${this.#port}` : `${host}:${this.#port}`;
   }
 
   /** This server's datacenter. */
@@ -378,8 +416,33 @@ export class ConsulTestServer {
     this.#faults.clear();
   }
 
+  /** Another test server's gossip: neither logged nor struck by faults. */
+  async #handleGossip(req: IncomingMessage, res: ServerResponse, kind: string): Promise<void> {
+    let body: unknown = null;
+    try {
+      body = JSON.parse((await readBody(req)).toString('utf8'));
+    } catch {
+      // a malformed message is ignored, as gossip drops it
+    }
+    const reply = gossipReply(this.#agent.lan, kind, body);
+    const record: MutableRecord = {
+      method: 'POST',
+      path: req.url ?? '',
+      query: '',
+      headers: {},
+      receivedAt: performance.now(),
+      outcome: 'answered',
+      status: undefined,
+    };
+    sendReply(res, record, reply, { aclEnabled: false, takeIndexFault: () => undefined });
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://consul');
+    if (url.pathname.startsWith(GOSSIP_PREFIX) && req.method === 'POST') {
+      await this.#handleGossip(req, res, url.pathname.slice(GOSSIP_PREFIX.length));
+      return;
+    }
     const record: MutableRecord = {
       method: req.method ?? 'GET',
       path: url.pathname,

@@ -21,6 +21,7 @@ const KNOWN = [
   'wanJoin',
   'wanRttMs',
   'enterprise',
+  'commitDelayMs',
 ];
 
 /** Checks a `ConsulTestServer`'s options, with a `TypeError` naming the bad one. */
@@ -52,6 +53,7 @@ export function validateOptions(options: unknown): void {
   o.boolean('enableScriptChecks');
   o.boolean('enterprise');
   o.number('requestLogSize', { min: 0, integer: true });
+  o.number('commitDelayMs', { min: 0, max: 60_000 });
   const rtt = o.raw('wanRttMs');
   if (
     rtt !== undefined &&

@@ -1,6 +1,7 @@
 /**
  * The `consul` npm client against ConsulTestServer: every method of its agent, catalog,
- * health, status and KV APIs, called as a user would, answering what a real agent answers.
+ * health, status, KV, session and event APIs, called as a user would, answering what a real
+ * agent answers.
  * Each test also checks that it called every method of its API, so a method the client
  * gains is a failing test until it is covered here.
  */
@@ -170,6 +171,32 @@ describe('the consul npm client against ConsulTestServer', () => {
     const aliased = kv as typeof kv & { delete: (typeof kv)['del'] };
     expect(await aliased.delete({ key: 'app/', recurse: true })).toBe(true);
     expect(await kv.keys('')).toEqual([]);
+    covered();
+  });
+
+  it('session: create, info and get, node, list, renew, destroy; a lock through kv', async () => {
+    const { api: session, covered } = track(consul.session);
+    const { ID } = await session.create({ name: 'leader', ttl: '30s', lockdelay: '1s' });
+    const info = await session.info(ID);
+    expect(info).toMatchObject({ ID, Name: 'leader', Node: 'n1', TTL: '30s', LockDelay: 1e9 });
+    expect(await session.get({ id: ID })).toEqual(info);
+    expect(await session.node('n1')).toEqual([info]);
+    expect(await session.list()).toEqual([info]);
+    expect(await session.renew(ID)).toEqual([info]);
+    expect(await consul.kv.set({ key: 'service/leader', value: 'me', acquire: ID })).toBe(true);
+    expect(await consul.kv.get('service/leader')).toMatchObject({ Session: ID, LockIndex: 1 });
+    await session.destroy(ID);
+    expect(await session.list()).toEqual([]);
+    expect(await consul.kv.get('service/leader')).not.toHaveProperty('Session');
+    covered();
+  });
+
+  it('event: fire and list', async () => {
+    const { api: event, covered } = track(consul.event);
+    const fired = await event.fire({ name: 'deploy', payload: Buffer.from('v2') });
+    expect(fired).toMatchObject({ Name: 'deploy', LTime: 0 });
+    expect(Buffer.isBuffer(fired.Payload)).toBe(true);
+    expect(await event.list('deploy')).toMatchObject([{ ID: fired.ID, Payload: 'v2', LTime: 1 }]);
     covered();
   });
 });

@@ -5,13 +5,15 @@
  */
 
 import { isRecord } from '../../read-options.js';
-import { agentSelf, member } from '../model/agent-self.js';
+import { agentSelf, member, memberJson } from '../model/agent-self.js';
 import { agentChecks, agentServices } from '../model/catalog-json.js';
+import { JoinError } from '../model/lan.js';
 import { CHECK_STATUSES, type CheckStatus } from '../model/registration.js';
 import {
   flag,
   type Handler,
   HttpError,
+  noCommit,
   parseBool,
   type Reply,
   type RouteAcl,
@@ -53,13 +55,29 @@ function updateCheck(ctx: RouteContext): Reply {
   return {};
 }
 
-/** A single agent can join itself (a no-op); any other address is a peer it cannot reach. */
-function join(ctx: RouteContext): Reply {
+/**
+ * Joins the LAN pool of the test server at `:address` (its `address`, `host:port`) over the
+ * gossip side channel; an address without a port is Serf's 8301, which only this agent's own
+ * address answers (a no-op). `?wan=1` joins nothing over HTTP: WAN pools are made with the
+ * `wanJoin` option.
+ */
+async function join(ctx: RouteContext): Promise<Reply> {
   const wan = flag(ctx.query, 'wan');
   const port = wan ? 8302 : 8301;
   const given = ctx.params.address ?? '';
   const address = /:\d+$/.test(given) ? given : `${given}:${port}`;
-  if (address === `${ctx.agent.node.address}:${port}`) return {};
+  if (address === `${ctx.agent.node.address}:${port}` || (!wan && ctx.agent.lan.isSelf(address))) {
+    return {};
+  }
+  if (!wan && /:\d+$/.test(given)) {
+    try {
+      await ctx.agent.lan.join(address);
+      return {};
+    } catch (error) {
+      if (!(error instanceof JoinError)) throw error;
+      throw new HttpError(500, `1 error occurred:\n\t* ${error.message}\n\n`);
+    }
+  }
   throw new HttpError(
     500,
     `1 error occurred:\n\t* Failed to join ${address}: dial tcp ${address}: connect: connection refused\n\n`,
@@ -72,7 +90,8 @@ function members(ctx: RouteContext): Reply {
   if (wan && segment !== '' && segment !== '_all') {
     throw new HttpError(400, 'Cannot provide a segment with wan=true');
   }
-  return { body: wan ? ctx.wan.map((agent) => member(agent, 'wan')) : [member(ctx.agent, 'lan')] };
+  if (wan) return { body: ctx.wan.map((agent) => member(agent, 'wan')) };
+  return { body: ctx.agent.lan.members().map((m) => memberJson(m, 'lan', m.status)) };
 }
 
 export const AGENT_ROUTES = [
@@ -124,10 +143,17 @@ export const AGENT_ROUTES = [
     ctx.agent.nodeMaintenance(enableParam(ctx), ctx.query.get('reason') ?? '');
     return {};
   }),
-  local('PUT', '/v1/agent/reload', { kind: 'write', resource: 'agent' }, () => ({})),
-  local('PUT', '/v1/agent/join/:address', { kind: 'write', resource: 'agent' }, join),
-  // a single agent has no failed peer to remove; Consul answers such a force-leave with 200
-  local('PUT', '/v1/agent/force-leave/:node', { kind: 'write', resource: 'operator' }, () => ({})),
+  // reload, join and force-leave are no Raft writes
+  noCommit(local('PUT', '/v1/agent/reload', { kind: 'write', resource: 'agent' }, () => ({}))),
+  noCommit(local('PUT', '/v1/agent/join/:address', { kind: 'write', resource: 'agent' }, join)),
+  // a failed member becomes left (pruned with ?prune); an alive one refutes it; an unknown
+  // name is answered with 200, as before
+  noCommit(
+    local('PUT', '/v1/agent/force-leave/:node', { kind: 'write', resource: 'operator' }, (ctx) => {
+      ctx.agent.lan.forceLeave(ctx.params.node ?? '', flag(ctx.query, 'prune'));
+      return {};
+    }),
+  ),
   route('GET', '/v1/status/leader', { kind: 'open', resource: 'node' }, (ctx) => ({
     body: `${ctx.dc.node.address}:8300`,
   })),

@@ -10,6 +10,7 @@ import { RegistrationError } from '../model/registration.js';
 import type { WanMember } from '../model/wan.js';
 import { AGENT_ROUTES } from './agent-routes.js';
 import { CATALOG_ROUTES } from './catalog-routes.js';
+import { EVENT_ROUTES } from './event-routes.js';
 import { HEALTH_ROUTES } from './health-routes.js';
 import { KV_ROUTES } from './kv-routes.js';
 import { readBody } from './listener.js';
@@ -22,6 +23,7 @@ import {
   type Route,
   type RouteContext,
 } from './routes.js';
+import { SESSION_ROUTES } from './session-routes.js';
 import { TXN_ROUTES } from './txn-routes.js';
 
 const ROUTES: readonly Route[] = [
@@ -30,6 +32,8 @@ const ROUTES: readonly Route[] = [
   ...HEALTH_ROUTES,
   ...KV_ROUTES,
   ...TXN_ROUTES,
+  ...SESSION_ROUTES,
+  ...EVENT_ROUTES,
 ];
 
 export interface Server {
@@ -99,6 +103,8 @@ async function route(
   };
   let reply: Reply;
   try {
+    // a write is applied once Raft commits it, and answered then (commitDelayMs)
+    if (found.commits) await target.agent.commitDelay();
     reply = await found.handler(ctx);
   } finally {
     linked.unlink();

@@ -1,8 +1,7 @@
 /**
  * `/v1/kv/:key`: reads (one key, `recurse`, `keys` with `separator`, `raw`) that block on
- * the KV index as Consul's do, and writes (`flags`, `cas`, delete with `recurse` or `cas`).
- * There are no sessions, so `acquire` is refused as Consul refuses an unknown session and
- * `release` answers `false`.
+ * the KV index as Consul's do, and writes (`flags`, `cas`, delete with `recurse` or `cas`),
+ * and locks: `acquire` and `release` with a session, as Consul's sessions hold them.
  */
 import { kvJson } from '../model/kv.js';
 import {
@@ -84,14 +83,20 @@ function put(ctx: RouteContext): Reply {
       `Request body(${ctx.raw.length} bytes) too large, max size: ${MAX_KV_VALUE} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.`,
     );
   }
-  for (const name of ['acquire', 'release']) {
-    const session = ctx.query.get(name);
-    if (session === null) continue;
+  const acquire = ctx.query.get('acquire');
+  const release = ctx.query.get('release');
+  if (acquire !== null || release !== null) {
+    const session = acquire ?? release ?? '';
     if (session === '') throw new HttpError(500, 'missing session');
-    // no session can exist here: Consul refuses to lock with an unknown one, and a key
-    // is never held by it, so a release changes nothing
-    if (name === 'acquire') throw new HttpError(500, `invalid session ${JSON.stringify(session)}`);
-    return { body: false };
+    const { kv, sessions } = ctx.dc;
+    if (release !== null)
+      return { body: kv.write((tx) => tx.unlock(key, ctx.raw, flags, session)) };
+    // Consul checks the lock delay before the session, on the leader, before the Raft write
+    if (sessions.lockDelayed(key)) return { body: false };
+    if (!sessions.get(session)) {
+      throw new HttpError(500, `invalid session ${JSON.stringify(session)}`);
+    }
+    return { body: kv.write((tx) => tx.lock(key, ctx.raw, flags, session)) };
   }
   const done = ctx.dc.kv.write((tx) => {
     if (cas !== undefined) return tx.cas(key, ctx.raw, flags, cas);

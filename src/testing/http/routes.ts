@@ -98,7 +98,7 @@ export type Handler = (ctx: RouteContext) => Reply | Promise<Reply>;
  */
 export interface RouteAcl {
   readonly kind: 'open' | 'list' | 'read' | 'write';
-  readonly resource: 'service' | 'node' | 'agent' | 'key' | 'operator';
+  readonly resource: 'service' | 'node' | 'agent' | 'key' | 'operator' | 'session' | 'event';
 }
 
 export interface Route {
@@ -108,6 +108,11 @@ export interface Route {
   readonly acl: RouteAcl;
   /** Answers for the datacenter in `?dc=` (forwarded over the WAN), not only this one. */
   readonly forwards: boolean;
+  /**
+   * A write that goes through Raft: it waits the datacenter's `commitDelayMs` before it is
+   * applied. Every PUT and DELETE but those {@link noCommit} marks.
+   */
+  readonly commits: boolean;
   readonly handler: Handler;
 }
 
@@ -127,7 +132,13 @@ export function route(
     names.push(name);
     return kind === ':' ? '([^/]+)' : '(.*)';
   });
-  return { method, pattern: new RegExp(`^${source}$`), names, acl, forwards, handler };
+  const commits = method !== 'GET';
+  return { method, pattern: new RegExp(`^${source}$`), names, acl, forwards, commits, handler };
+}
+
+/** A PUT that is no Raft write (gossip, a session renewal, a reload): it never waits. */
+export function noCommit(r: Route): Route {
+  return { ...r, commits: false };
 }
 
 /** Go's `strconv.ParseBool`, as Consul reads `enable` and friends; undefined when invalid. */

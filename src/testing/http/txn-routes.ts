@@ -7,8 +7,16 @@
 import { isRecord } from '../../read-options.js';
 import { field, type Json, RegistrationError, text } from '../model/json-fields.js';
 import { type KvEntry, type KvWrite, kvJson } from '../model/kv.js';
+import type { SessionStore } from '../model/sessions.js';
 import { MAX_KV_VALUE } from './kv-routes.js';
-import { HttpError, permissionDenied, type Reply, type RouteContext, route } from './routes.js';
+import {
+  HttpError,
+  noCommit,
+  permissionDenied,
+  type Reply,
+  type RouteContext,
+  route,
+} from './routes.js';
 
 const MAX_OPS = 128;
 const READS = new Set([
@@ -68,7 +76,7 @@ function parseOp(raw: unknown): KvOp {
 }
 
 /** One operation's results; throws its failure as Consul words it. */
-function apply(view: KvView, tx: KvWrite | undefined, op: KvOp): KvEntry[] {
+function apply(view: KvView, tx: KvWrite | undefined, op: KvOp, sessions: SessionStore): KvEntry[] {
   const { verb, key, index } = op;
   const existing = view.get(key);
   const write = (): KvWrite => {
@@ -84,20 +92,38 @@ function apply(view: KvView, tx: KvWrite | undefined, op: KvOp): KvEntry[] {
       }
       return [view.get(key) as KvEntry];
     case 'lock':
-      throw new Error(
-        op.session === '' ? 'missing session' : `invalid session ${JSON.stringify(op.session)}`,
-      );
+      if (op.session === '') throw new Error('missing session');
+      if (sessions.lockDelayed(key)) {
+        throw new Error(`failed to lock key ${JSON.stringify(key)} due to lock delay`);
+      }
+      if (!sessions.get(op.session))
+        throw new Error(`invalid session ${JSON.stringify(op.session)}`);
+      if (!write().lock(key, op.value, op.flags, op.session)) {
+        throw new Error(`failed to lock key ${JSON.stringify(key)}, lock is already held`);
+      }
+      return [view.get(key) as KvEntry];
     case 'unlock':
       if (op.session === '') throw new Error('missing session');
-      throw new Error(
-        `failed to unlock key ${JSON.stringify(key)}, lock isn't held, or is held by another session`,
-      );
+      if (!write().unlock(key, op.value, op.flags, op.session)) {
+        throw new Error(
+          `failed to unlock key ${JSON.stringify(key)}, lock isn't held, or is held by another session`,
+        );
+      }
+      return [view.get(key) as KvEntry];
     case 'get':
       if (!existing) throw new Error(`key ${JSON.stringify(key)} doesn't exist`);
       return [existing];
     case 'get-or-empty':
       return [
-        existing ?? { key, value: null, flags: 0, lockIndex: 0, createIndex: 0, modifyIndex: 0 },
+        existing ?? {
+          key,
+          value: null,
+          flags: 0,
+          lockIndex: 0,
+          session: '',
+          createIndex: 0,
+          modifyIndex: 0,
+        },
       ];
     case 'get-tree':
       return view.list(key);
@@ -115,9 +141,12 @@ function apply(view: KvView, tx: KvWrite | undefined, op: KvOp): KvEntry[] {
       if (!existing) {
         throw new Error(`failed to check session, key ${JSON.stringify(key)} doesn't exist`);
       }
-      throw new Error(
-        `failed session check for key ${JSON.stringify(key)}, current session "" != ${JSON.stringify(op.session)}`,
-      );
+      if (existing.session !== op.session) {
+        throw new Error(
+          `failed session check for key ${JSON.stringify(key)}, current session ${JSON.stringify(existing.session)} != ${JSON.stringify(op.session)}`,
+        );
+      }
+      return [existing];
     case 'check-not-exists':
       if (existing) throw new Error(`key ${JSON.stringify(key)} exists`);
       return [];
@@ -144,13 +173,19 @@ class Rollback extends Error {
 }
 
 /** Runs every operation, collecting results and every failure. */
-function run(ops: readonly KvOp[], view: KvView, tx: KvWrite | undefined): Result[] {
+function run(
+  ops: readonly KvOp[],
+  view: KvView,
+  tx: KvWrite | undefined,
+  sessions: SessionStore,
+): Result[] {
   const results: Result[] = [];
   const errors: { OpIndex: number; What: string }[] = [];
   ops.forEach((op, i) => {
     try {
       const keepValue = op.verb === 'get' || op.verb === 'get-or-empty' || op.verb === 'get-tree';
-      for (const entry of apply(view, tx, op)) results.push({ KV: kvJson(entry, keepValue) });
+      for (const entry of apply(view, tx, op, sessions))
+        results.push({ KV: kvJson(entry, keepValue) });
     } catch (error) {
       errors.push({ OpIndex: i, What: (error as Error).message });
     }
@@ -159,7 +194,7 @@ function run(ops: readonly KvOp[], view: KvView, tx: KvWrite | undefined): Resul
   return results;
 }
 
-function transaction(ctx: RouteContext): Reply {
+async function transaction(ctx: RouteContext): Promise<Reply> {
   const body = (() => {
     try {
       return ctx.body();
@@ -189,13 +224,15 @@ function transaction(ctx: RouteContext): Reply {
   const kv = ctx.dc.kv;
   try {
     if (readOnly) {
-      const results = run(ops, kv, undefined);
+      const results = run(ops, kv, undefined, ctx.dc.sessions);
       return {
         body: { Results: results, Errors: null },
         headers: { 'X-Consul-KnownLeader': 'true', 'X-Consul-LastContact': '0' },
       };
     }
-    return { body: { Results: kv.write((tx) => run(ops, tx, tx)), Errors: null } };
+    // only a transaction that writes goes through Raft (commitDelayMs)
+    await ctx.dc.commitDelay();
+    return { body: { Results: kv.write((tx) => run(ops, tx, tx, ctx.dc.sessions)), Errors: null } };
   } catch (error) {
     if (error instanceof Rollback)
       return { status: 409, body: { Results: null, Errors: error.errors } };
@@ -203,4 +240,6 @@ function transaction(ctx: RouteContext): Reply {
   }
 }
 
-export const TXN_ROUTES = [route('PUT', '/v1/txn', { kind: 'read', resource: 'key' }, transaction)];
+export const TXN_ROUTES = [
+  noCommit(route('PUT', '/v1/txn', { kind: 'read', resource: 'key' }, transaction)),
+];

@@ -4,13 +4,28 @@
  */
 import { type Agent, CONSUL_VERSION } from './agent.js';
 import type { Json } from './catalog-json.js';
+import { MEMBER_STATUS } from './lan.js';
 
 const SERF_LAN_PORT = 8301;
 const SERF_WAN_PORT = 8302;
 
 /** A gossip member: `wan` names it `node.dc` on port 8302, as Consul's WAN pool does. */
 export function member(agent: Agent, pool: 'lan' | 'wan'): Json {
-  const { name, address, datacenter, id } = agent.node;
+  return memberJson(agent.node, pool, 1);
+}
+
+/** A member of a gossip pool, in `/v1/agent/members`' shape, with its Serf status. */
+export function memberJson(
+  node: {
+    readonly name: string;
+    readonly address: string;
+    readonly datacenter: string;
+    readonly id: string;
+  },
+  pool: 'lan' | 'wan',
+  status: number,
+): Json {
+  const { name, address, datacenter, id } = node;
   return {
     Name: pool === 'wan' ? `${name}.${datacenter}` : name,
     Addr: address,
@@ -29,7 +44,7 @@ export function member(agent: Agent, pool: 'lan' | 'wan'): Json {
       vsn_max: '3',
       vsn_min: '2',
     },
-    Status: 1,
+    Status: status,
     ProtocolMin: 1,
     ProtocolMax: 5,
     ProtocolCur: 2,
@@ -61,6 +76,7 @@ export function agentSelf(self: SelfContext): Json {
     BuildDate: '2024-01-01T00:00:00Z',
   };
   const checks = agent.checks();
+  const lan = agent.lan.members();
   return {
     Config: config,
     DebugConfig: {
@@ -93,7 +109,11 @@ export function agentSelf(self: SelfContext): Json {
       },
       raft: { applied_index: String(agent.raft.index), state: 'Leader', num_peers: '0' },
       runtime: { arch: process.arch, os: process.platform, version: process.version },
-      serf_lan: { members: '1', failed: '0', left: '0' },
+      serf_lan: {
+        members: String(lan.length),
+        failed: String(lan.filter((m) => m.status === MEMBER_STATUS.failed).length),
+        left: String(lan.filter((m) => m.status === MEMBER_STATUS.left).length),
+      },
       serf_wan: { members: String(self.knownDatacenters), failed: '0', left: '0' },
     },
     Meta: { ...meta },

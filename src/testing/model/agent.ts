@@ -5,6 +5,7 @@
  * and the node in and out of maintenance.
  */
 import { isIP } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Catalog,
   type CheckFields,
@@ -13,7 +14,9 @@ import {
   updateCheckStatus,
 } from './catalog.js';
 import { CheckLifecycle } from './check-lifecycle.js';
+import { EventBuffer, type EventTarget } from './events.js';
 import { KvStore } from './kv.js';
+import { LanPool } from './lan.js';
 import { Raft } from './raft.js';
 import {
   type CheckStatus,
@@ -23,6 +26,7 @@ import {
   parseCheckDefinition,
   parseServiceDefinition,
 } from './registration.js';
+import { SessionStore } from './sessions.js';
 
 /** The server's own node. */
 export interface NodeInfo {
@@ -90,6 +94,13 @@ export class Agent {
   readonly node: NodeInfo;
   readonly catalog: Catalog;
   readonly kv: KvStore;
+  readonly sessions: SessionStore;
+  /** The user events this agent received. */
+  readonly events = new EventBuffer();
+  /** The LAN gossip pool this agent is a member of. */
+  readonly lan: LanPool;
+  /** How long a write through the HTTP API takes to commit (see `commitDelayMs`). */
+  readonly commitDelayMs: number;
   /** Whether script checks (`Args`) are accepted, as Consul's `enable_script_checks`. */
   readonly enableScriptChecks: boolean;
   /** Consul Enterprise: namespaces and partitions are kept and honoured. */
@@ -104,13 +115,25 @@ export class Agent {
 
   constructor(
     node: NodeInfo,
-    options: { readonly enableScriptChecks: boolean; readonly enterprise?: boolean },
+    options: {
+      readonly enableScriptChecks: boolean;
+      readonly enterprise?: boolean;
+      readonly commitDelayMs?: number;
+    },
   ) {
     this.node = node;
+    this.commitDelayMs = options.commitDelayMs ?? 0;
     this.enableScriptChecks = options.enableScriptChecks;
     this.enterprise = options.enterprise === true;
     this.catalog = new Catalog(this.raft, node.datacenter);
     this.kv = new KvStore(this.raft);
+    this.sessions = new SessionStore(this.raft, this.catalog, this.kv);
+    const { id, name, address, datacenter } = node;
+    this.lan = new LanPool({
+      self: { id, name, address, datacenter },
+      events: this.events,
+      eventTarget: () => this.eventTarget(),
+    });
     this.catalog.write((tx) => {
       const { name, id, address, wanAddress: wan } = node;
       const meta = { 'consul-network-segment': '', 'consul-version': CONSUL_VERSION, ...node.meta };
@@ -267,9 +290,24 @@ export class Agent {
     this.#maintenance(NODE_MAINTENANCE, '', enable, reason);
   }
 
+  /** This agent's node and services, as user event filters match them. */
+  eventTarget(): EventTarget {
+    const services = this.services().map((s) => ({ name: s.name, tags: s.tags }));
+    return { node: this.node.name, services };
+  }
+
+  /** Waits as a write through the HTTP API does before it is applied (`commitDelayMs`). */
+  commitDelay(): Promise<void> {
+    const ms = this.commitDelayMs;
+    // node:timers/promises, so that a test's fake timers do not hold its writes back
+    return ms > 0 ? sleep(ms) : Promise.resolve();
+  }
+
   /** Stops every check runner and timer; the catalog stays readable. */
   close(): void {
     this.#closed = true;
+    this.sessions.close();
+    this.lan.stop();
     for (const id of [...this.#checks.keys()]) this.#stopCheck(id);
   }
 

@@ -1,7 +1,7 @@
 /**
- * One datacenter's KV store, as Consul keeps it: entries with `Flags`, `LockIndex` and Raft
- * indexes, and tombstones for deleted keys, so that a prefix query's index moves on a
- * deletion too. Writes go through {@link KvStore.write}: one Raft index per write, and a write
+ * One datacenter's KV store, as Consul keeps it: entries with `Flags`, `LockIndex`, the
+ * `Session` holding the key's lock, Raft indexes, and tombstones for deleted keys, so that a
+ * prefix query's index moves on a deletion too. Writes go through {@link KvStore.write}: one Raft index per write, and a write
  * that throws changes nothing (a transaction is all or nothing).
  */
 import type { Raft } from './raft.js';
@@ -12,6 +12,8 @@ export interface KvEntry {
   readonly value: Buffer | null;
   readonly flags: number;
   readonly lockIndex: number;
+  /** The session holding the key's lock; empty when none does. */
+  readonly session: string;
   readonly createIndex: number;
   readonly modifyIndex: number;
 }
@@ -115,13 +117,23 @@ export class KvWrite {
     return entriesUnder(this.#entries, prefix);
   }
 
-  set(key: string, value: Buffer | null, flags: number): KvEntry {
+  /** The index this write applies under. */
+  get index(): number {
+    return this.#index;
+  }
+
+  /**
+   * Sets a key. A plain write keeps the lock (and `LockIndex`) as they are, as Consul does;
+   * `session` sets the holder (`''` releases it).
+   */
+  set(key: string, value: Buffer | null, flags: number, session?: string): KvEntry {
     const previous = this.#entries.get(key);
     const entry: KvEntry = {
       key,
       value: value && value.length > 0 ? value : null,
       flags,
       lockIndex: previous?.lockIndex ?? 0,
+      session: session ?? previous?.session ?? '',
       createIndex: previous?.createIndex ?? this.#index,
       modifyIndex: this.#index,
     };
@@ -137,6 +149,40 @@ export class KvWrite {
     if (index === 0 ? existing !== undefined : existing?.modifyIndex !== index) return false;
     this.set(key, value, flags);
     return true;
+  }
+
+  /**
+   * `?acquire=`: takes the key's lock for `session` (which must exist) and sets its value.
+   * False when another session holds it; `LockIndex` grows only when the lock changes hands.
+   */
+  lock(key: string, value: Buffer | null, flags: number, session: string): boolean {
+    const existing = this.#entries.get(key);
+    if (existing && existing.session !== '' && existing.session !== session) return false;
+    const lockIndex = (existing?.lockIndex ?? 0) + (existing?.session === session ? 0 : 1);
+    this.set(key, value, flags, session);
+    this.#entries.set(key, { ...(this.#entries.get(key) as KvEntry), lockIndex });
+    return true;
+  }
+
+  /** `?release=`: releases the key's lock and sets its value, if `session` holds it. */
+  unlock(key: string, value: Buffer | null, flags: number, session: string): boolean {
+    const existing = this.#entries.get(key);
+    if (!existing || existing.session !== session) return false;
+    this.set(key, value, flags, '');
+    return true;
+  }
+
+  /**
+   * A session's invalidation: every key it holds is released (`release`, value kept) or
+   * deleted (`delete`). Returns those keys.
+   */
+  invalidate(session: string, behavior: 'release' | 'delete'): string[] {
+    const held = [...this.#entries.values()].filter((e) => e.session === session);
+    for (const entry of held) {
+      if (behavior === 'delete') this.delete(entry.key);
+      else this.set(entry.key, entry.value, entry.flags, '');
+    }
+    return held.map((e) => e.key);
   }
 
   delete(key: string): void {
@@ -169,6 +215,8 @@ export function kvJson(entry: KvEntry, withValue = true): Record<string, unknown
     Key: entry.key,
     Flags: entry.flags,
     Value: withValue && entry.value ? entry.value.toString('base64') : null,
+    // Consul's DirEntry has `Session string \`json:",omitempty"\``
+    ...(entry.session !== '' && { Session: entry.session }),
     CreateIndex: entry.createIndex,
     ModifyIndex: entry.modifyIndex,
   };

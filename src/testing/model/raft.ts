@@ -25,6 +25,12 @@ export class Raft {
     return this.#index;
   }
 
+  /** Calls `listener` after every commit, until the returned function is called. */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /**
    * Resolves once `currentIndex()` is above `minIndex`, after `timeoutMs`, or when `signal`
    * aborts: Consul's blocking query.
