@@ -72,6 +72,13 @@ export interface Picker {
   readonly instances: readonly Instance[];
   /** What discovery said with these members, if they came from discovery. */
   readonly discovery?: DiscoveryStatus;
+  /**
+   * The locality (zone) of a member, as a policy that routes by zone reads it (`zoneAware()`
+   * sets it). The balanced channel then labels each call attempt's metrics with the picked
+   * member's (`grpc.lb.locality`, gRPC's label for it; `''` for a member in no zone), so that
+   * the share of calls kept in the caller's zone can be read. Absent: no such label.
+   */
+  readonly localityOf?: (instance: Instance) => string | undefined;
 }
 
 /**

@@ -152,11 +152,16 @@ export class ChannelBackend extends BackendLoad implements MeasuredBackend, Heal
    * call measured from the moment it goes out to its end. When the connection is no longer
    * READY (the view is a moment behind), grpc-js's own result queues or fails the call.
    */
-  complete(args: PickArgs, log: AttemptLog | undefined): PickResult {
+  complete(
+    args: PickArgs,
+    log: AttemptLog | undefined,
+    localityOf?: (instance: Instance) => string | undefined,
+  ): PickResult {
     const result = this.picker.pick(args);
     if (result.pickResultType !== experimental.PickResultType.COMPLETE) return result;
     const { metrics } = this.owner;
     const attributes = metrics.enabled ? metrics.attempt(args) : undefined;
+    if (attributes && localityOf) attributes['grpc.lb.locality'] = localityOf(this.instance) ?? '';
     const { attemptStarted, attemptDuration } = metrics.instruments;
     let startedAt = 0;
     return {

@@ -50,7 +50,7 @@ export class BalancedPicker implements experimental.Picker {
     this.call.args = args;
     try {
       if (log !== undefined && log.tried.size > 0) return this.pickAvoiding(args, log);
-      return this.choose(this.view, log).complete(args, log);
+      return this.choose(this.view, log).complete(args, log, this.policy.localityOf);
     } finally {
       this.call.args = undefined;
     }
@@ -72,7 +72,9 @@ export class BalancedPicker implements experimental.Picker {
 
   private pickAvoiding(args: PickArgs, log: AttemptLog): PickResult {
     const untried = this.view.usable.filter((backend) => !log.tried.has(backend.address));
-    if (untried.length > 0) return this.choose({ usable: untried }, log).complete(args, log);
+    if (untried.length > 0) {
+      return this.choose({ usable: untried }, log).complete(args, log, this.policy.localityOf);
+    }
     let pending = false;
     for (const backend of this.members.values()) {
       if (log.tried.has(backend.address)) continue;

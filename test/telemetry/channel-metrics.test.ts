@@ -3,7 +3,11 @@ import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 import { createClient, createClientFactory, Status } from 'nice-grpc';
 import { BehaviorSubject } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { instance } from '../../marbles/fixtures.js';
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
+import type { Instance } from '../../src/instance.js';
+import { diff } from '../../src/operators/diff.js';
+import { zoneAware } from '../../src/operators/zone-aware.js';
 import type { Picker } from '../../src/picker.js';
 import { METRICS } from '../../src/telemetry/instruments.js';
 import { EchoService } from '../support/echo-service.js';
@@ -59,6 +63,43 @@ describe('createBalancedChannel metrics', () => {
     expect(await total(METRICS.noBackend, { ...TARGET, 'rxlb.reason': 'none' })).toBe(1);
     expect(await total(METRICS.backends, TARGET)).toBe(0);
     expect(await total(METRICS.openConnections, TARGET)).toBe(0);
+  });
+
+  it("labels a zone-aware channel's attempts with the picked member's zone (grpc.lb.locality)", async () => {
+    const [a, b] = fixture
+      .addresses()
+      .map((address, i) => instance(address, { meta: { zone: i === 0 ? 'a' : 'b' } })) as [
+      Instance,
+      Instance,
+    ];
+    const members$ = new BehaviorSubject<Instance[]>([a, b]);
+    const channel = fixture.channel(members$.pipe(diff(), zoneAware({ zone: 'a' })), {
+      name: 'echo',
+      meterProvider: meters.meterProvider,
+    });
+    await allReady(channel);
+    const client = createClient(EchoService, channel);
+    for (let i = 0; i < 4; i++) await client.unary({ text: '' });
+    members$.next([b]); // nobody left in a: calls go to b
+    await vi.waitFor(() => expect(channel.backends()).toHaveLength(1));
+    for (let i = 0; i < 2; i++) await client.unary({ text: '' });
+
+    const attempt = { ...TARGET, 'grpc.method': UNARY };
+    const { total } = meters;
+    expect(await total(METRICS.attemptStarted, { ...attempt, 'grpc.lb.locality': 'a' })).toBe(4);
+    expect(await total(METRICS.attemptStarted, { ...attempt, 'grpc.lb.locality': 'b' })).toBe(2);
+    const ok = { ...attempt, 'grpc.status': 'OK', 'grpc.lb.locality': 'a' };
+    expect(await total(METRICS.attemptDuration, ok)).toBe(4);
+  });
+
+  it('labels no locality for a policy that does not route by zone', async () => {
+    const picker$ = new BehaviorSubject<Picker>(roundRobinPicker(fixture.addresses()));
+    const channel = fixture.channel(picker$, { name: 'echo', meterProvider: meters.meterProvider });
+    await allReady(channel);
+    await createClient(EchoService, channel).unary({ text: '' });
+    const metric = await meters.metric(METRICS.attemptStarted);
+    const [point] = metric?.dataPoints ?? [];
+    expect(point?.attributes).not.toHaveProperty('grpc.lb.locality');
   });
 
   it("records attempt durations in seconds, in gRFC A66's buckets", async () => {

@@ -48,6 +48,8 @@ interface Zone {
  */
 export class ZoneAwarePicker implements Picker {
   readonly instances: readonly Instance[];
+  /** A member's zone, for the channel's `grpc.lb.locality` label. */
+  readonly localityOf: (instance: Instance) => string | undefined;
   readonly #settings: Settings;
   readonly #shares: CallerShares | undefined;
   readonly #zones: readonly Zone[];
@@ -92,6 +94,7 @@ export class ZoneAwarePicker implements Picker {
     everyone: Picker,
   ) {
     this.instances = Object.freeze([...members]);
+    this.localityOf = settings.zoneOf;
     this.#settings = settings;
     this.#shares = shares;
     this.#zones = zones;
