@@ -1,6 +1,6 @@
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import { MAX_TIMER_MS } from '../duration.js';
-import { isRecord, OptionReader, readOptions } from '../read-options.js';
+import { describe, isRecord, OptionReader, readOptions } from '../read-options.js';
 import { type Instruments, instruments } from '../telemetry/instruments.js';
 import { type MeterProviderLike, readMeterProvider } from '../telemetry/meter.js';
 import { channelGrpcJs, type GrpcJs, type GrpcJsChannelModule } from './grpc-js-module.js';
@@ -340,9 +340,9 @@ function checkOwnedOptions(
 ): Record<string, unknown> | undefined {
   const proxy = channelOptions['grpc.enable_http_proxy'];
   if (proxy !== undefined && proxy !== 0) {
-    o.fail(
+    o.complain(
       'channelOptions',
-      'free of "grpc.enable_http_proxy" (or 0): backends are reached directly',
+      `sets "grpc.enable_http_proxy" to ${describe(proxy)}: backends are reached directly, leave it out (or 0)`,
     );
   }
   const json = channelOptions['grpc.service_config'];
@@ -353,13 +353,21 @@ function checkOwnedOptions(
   } catch {
     // reported below
   }
-  if (!isRecord(config))
-    o.fail('channelOptions', 'with a "grpc.service_config" that is JSON of an object');
-  if ('loadBalancingConfig' in config || 'loadBalancingPolicy' in config) {
-    o.fail(
+  if (!isRecord(config)) {
+    o.complain(
       'channelOptions',
-      'with a "grpc.service_config" free of loadBalancingConfig and loadBalancingPolicy: the picker is the policy',
+      typeof json === 'string'
+        ? 'has a "grpc.service_config" that is not JSON of an object'
+        : `has a "grpc.service_config" of type ${typeof json}: it must be a string, JSON of an object`,
     );
+  }
+  for (const key of ['loadBalancingConfig', 'loadBalancingPolicy']) {
+    if (key in config) {
+      o.complain(
+        'channelOptions',
+        `has a "grpc.service_config" with ${key}: leave it out, the picker is the policy`,
+      );
+    }
   }
   return config;
 }

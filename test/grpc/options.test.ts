@@ -107,31 +107,48 @@ describe('createBalancedChannel options', () => {
     );
   });
 
-  it('rejects bad outlier detection options with a TypeError naming the option', () => {
+  it('rejects bad outlier detection options with a TypeError saying what each must be', () => {
     const bad = (outlierDetection: unknown) => () => resolveChannelConfig({ outlierDetection });
-    expect(bad(true)).toThrow(/"outlierDetection" must be an object of options, or false/);
-    expect(bad({ consecutiveFailures: 0 })).toThrow(/"outlierDetection.consecutiveFailures"/);
-    expect(bad({ consecutiveFailures: 2.5 })).toThrow(/"outlierDetection.consecutiveFailures"/);
-    expect(bad({ baseEjectionTime: 0 })).toThrow(/"outlierDetection.baseEjectionTime"/);
-    expect(bad({ baseEjectionTime: Number.NaN })).toThrow(/"outlierDetection.baseEjectionTime"/);
-    expect(bad({ baseEjectionTime: 2 ** 31 })).toThrow(/"outlierDetection.baseEjectionTime"/);
-    expect(bad({ interval: '10 s' })).toThrow(/"outlierDetection.interval"/);
+    const option = (name: string, text: string) =>
+      `createBalancedChannel(): option "outlierDetection${name}" must be ${text}`;
+    const duration = 'a duration from 1 to 2147483647 ms (ms, or a string like "30s")';
+    expect(bad(true)).toThrow(option('', 'an object of options, or false, got true'));
+    expect(bad({ consecutiveFailures: 0 })).toThrow(
+      option('.consecutiveFailures', 'an integer >= 1, got 0'),
+    );
+    expect(bad({ consecutiveFailures: 2.5 })).toThrow(
+      option('.consecutiveFailures', 'an integer >= 1, got 2.5'),
+    );
+    expect(bad({ baseEjectionTime: 0 })).toThrow(option('.baseEjectionTime', `${duration}, got 0`));
+    expect(bad({ baseEjectionTime: Number.NaN })).toThrow(
+      option('.baseEjectionTime', `${duration}, got NaN`),
+    );
+    expect(bad({ baseEjectionTime: 2 ** 31 })).toThrow(
+      option('.baseEjectionTime', `${duration}, got 2147483648`),
+    );
+    expect(bad({ interval: '10 s' })).toThrow(option('.interval', `${duration}, got "10 s"`));
     expect(bad({ baseEjectionTime: 500, maxEjectionTime: 499 })).toThrow(
       /"outlierDetection.maxEjectionTime" must be a duration from 500 to 2147483647 ms/,
     );
     expect(bad({ failurePercentageEjection: { threshold: 101 } })).toThrow(
-      /"outlierDetection.failurePercentageEjection.threshold"/,
+      option('.failurePercentageEjection.threshold', 'a number from 0 to 100, got 101'),
     );
     expect(bad({ successRateEjection: { minimumHosts: 0 } })).toThrow(
-      /"outlierDetection.successRateEjection.minimumHosts"/,
+      option('.successRateEjection.minimumHosts', 'an integer >= 1, got 0'),
     );
     expect(bad({ successRateEjection: { stdevfactor: 1 } })).toThrow(
       /unknown option "outlierDetection.successRateEjection.stdevfactor"/,
     );
-    expect(bad({ maxEjectionPercent: 101 })).toThrow(/"outlierDetection.maxEjectionPercent"/);
-    expect(bad({ maxEjectionPercent: '50' })).toThrow(/"outlierDetection.maxEjectionPercent"/);
-    expect(bad({ onEjection: 'log' })).toThrow(/"outlierDetection.onEjection"/);
-    expect(bad({ clock: Date })).toThrow(/"outlierDetection.clock"/);
+    expect(bad({ maxEjectionPercent: 101 })).toThrow(
+      option('.maxEjectionPercent', 'a number from 0 to 100, got 101'),
+    );
+    expect(bad({ maxEjectionPercent: '50' })).toThrow(
+      option('.maxEjectionPercent', 'a number from 0 to 100, got "50"'),
+    );
+    expect(bad({ onEjection: 'log' })).toThrow(option('.onEjection', 'a function, got "log"'));
+    expect(bad({ clock: Date })).toThrow(
+      option('.clock', 'an object with the functions now() and setTimer(), got function'),
+    );
     expect(bad({ consecutiveFailure: 3 })).toThrow(
       /unknown option "outlierDetection.consecutiveFailure"/,
     );
@@ -203,26 +220,51 @@ describe('createBalancedChannel options', () => {
     );
   });
 
-  it('rejects bad options with a TypeError naming the option', () => {
-    expect(() => resolveChannelConfig({ credentials: 'insecure' })).toThrow(/"credentials"/);
-    expect(() => resolveChannelConfig({ channelOptions: [] })).toThrow(/"channelOptions"/);
-    expect(() => resolveChannelConfig({ name: ' ' })).toThrow(/"name"/);
+  it('rejects bad options with a TypeError saying what each must be', () => {
+    const must = (name: string, text: string) =>
+      `createBalancedChannel(): option "${name}" must be ${text}`;
+    expect(() => resolveChannelConfig({ credentials: 'insecure' })).toThrow(
+      must(
+        'credentials',
+        'a ChannelCredentials of @grpc/grpc-js, e.g. credentials.createSsl(), got "insecure"',
+      ),
+    );
+    expect(() => resolveChannelConfig({ channelOptions: [] })).toThrow(
+      must('channelOptions', 'an object of grpc-js channel options, got an array'),
+    );
+    expect(() => resolveChannelConfig({ name: ' ' })).toThrow(
+      must('name', 'a non-empty string, got " "'),
+    );
     expect(() => resolveChannelConfig({ decayMs: 0 })).toThrow(
-      'createBalancedChannel(): option "decayMs" must be a number of ms from 1 to 2147483647, got 0',
+      must('decayMs', 'a number of ms from 1 to 2147483647, got 0'),
+    );
+    expect(() => resolveChannelConfig({ healthCheck: 3 })).toThrow(
+      must('healthCheck', 'an object of options, or false, got 3'),
     );
     expect(() => resolveChannelConfig({ nmae: 'x' })).toThrow(/unknown option "nmae"/);
     expect(() => resolveChannelConfig(null)).toThrow(TypeError);
   });
 
-  it('refuses the channel options the channel sets itself, naming them', () => {
+  it('refuses the channel options the channel sets itself, saying why', () => {
     const bad = (channelOptions: Record<string, unknown>) => () =>
       resolveChannelConfig({ channelOptions });
+    const option = 'createBalancedChannel(): option "channelOptions"';
     expect(bad({ 'grpc.enable_http_proxy': 1 })).toThrow(
-      /option "channelOptions" must be free of "grpc.enable_http_proxy" \(or 0\)/,
+      `${option} sets "grpc.enable_http_proxy" to 1: backends are reached directly, leave it out (or 0)`,
     );
-    expect(bad({ 'grpc.service_config': '{' })).toThrow(/"grpc.service_config" that is JSON/);
-    const policy = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
-    expect(bad({ 'grpc.service_config': policy })).toThrow(/the picker is the policy/);
+    expect(bad({ 'grpc.service_config': '{' })).toThrow(
+      `${option} has a "grpc.service_config" that is not JSON of an object`,
+    );
+    expect(bad({ 'grpc.service_config': '[]' })).toThrow(/that is not JSON of an object/);
+    expect(bad({ 'grpc.service_config': {} })).toThrow(
+      `${option} has a "grpc.service_config" of type object: it must be a string, JSON of an object`,
+    );
+    for (const key of ['loadBalancingConfig', 'loadBalancingPolicy']) {
+      const policy = JSON.stringify({ [key]: key === 'loadBalancingPolicy' ? 'round_robin' : [] });
+      expect(bad({ 'grpc.service_config': policy })).toThrow(
+        `${option} has a "grpc.service_config" with ${key}: leave it out, the picker is the policy`,
+      );
+    }
     const retries = JSON.stringify({ methodConfig: [{ name: [{}], timeout: '1s' }] });
     expect(bad({ 'grpc.service_config': retries, 'grpc.enable_http_proxy': 0 })).not.toThrow();
   });
