@@ -11,6 +11,7 @@ import { type EchoServer, startEchoServers } from '../support/echo-server.js';
 import type { EchoReply } from '../support/echo-service.js';
 import { tally } from '../support/fixture.js';
 import { grpcJsUnary } from '../support/grpc-js-client.js';
+import { freePort } from '../support/net.js';
 
 const NAMES = [
   'least_request_experimental',
@@ -234,6 +235,21 @@ describe('rxlb_weighted_round_robin on a consul: target', () => {
   });
   afterEach(async () => {
     await consul.stop();
+  });
+
+  it('fails calls with the reason while Consul has never answered, and names the service when it has nobody', async () => {
+    registerConsulResolver({ grpc, address: `127.0.0.1:${await freePort()}` });
+    const down = channelOf('consul:///echo', { rxlb_peak_ewma: {} });
+    await expect(grpcJsUnary(down, { text: '' })).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+      details: expect.stringMatching(/consul:\/\/\/echo: health query for "echo" at .* failed/),
+    });
+    registerConsulResolver({ grpc, address: consul.address, whenNobody: { policy: 'fail-fast' } });
+    const empty = channelOf('consul:///echo', { rxlb_peak_ewma: {} });
+    await expect(grpcJsUnary(empty, { text: '' })).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+      details: 'no healthy instance of "echo"',
+    });
   });
 
   it("shares calls by Consul's weights, which the consul: resolver carries", async () => {
