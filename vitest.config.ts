@@ -19,6 +19,8 @@ const CHANNEL_TESTS = [
   'test/grpc/load-aware-policies.test.ts',
   // the health checks' streams go out on each backend's connection (grpc-js's subchannel channel)
   'test/grpc/health-check.test.ts',
+  // rxlb's policies registered with grpc-js by name, for plain grpc-js channels
+  'test/service-config/policies.test.ts',
 ];
 
 /** What is slow by nature: child processes, installs, seconds of load. */
