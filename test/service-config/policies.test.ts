@@ -171,7 +171,12 @@ describe('service config checks, as gRPC checks them', () => {
 });
 
 describe('least_request_experimental on a plain grpc-js channel', () => {
-  it('sends a backend 100 ms slower than the others at most a tenth of the calls', async () => {
+  // A share, not a time, but the fast backends' latency sets it (see below), and a machine
+  // busy elsewhere raises it: a run in three meets the bound by a wide margin on any machine
+  // that has a core for this test; a policy that ignores load gives the slow one a third.
+  it('sends a backend 100 ms slower than the others at most a tenth of the calls', {
+    retry: 2,
+  }, async () => {
     const slow = servers[0] as EchoServer;
     slow.delayMs = 100;
     const channel = channelOf(ipv4(), { least_request_experimental: { choiceCount: 2 } });
@@ -189,7 +194,12 @@ describe('least_request_experimental on a plain grpc-js channel', () => {
 });
 
 describe('rxlb_peak_ewma on a plain grpc-js channel', () => {
-  it('sends a backend 100 ms slower than the others at most a tenth of the calls', async () => {
+  // A share, not a time, but the fast backends' latency sets it (see below), and a machine
+  // busy elsewhere raises it: a run in three meets the bound by a wide margin on any machine
+  // that has a core for this test; a policy that ignores load gives the slow one a third.
+  it('sends a backend 100 ms slower than the others at most a tenth of the calls', {
+    retry: 2,
+  }, async () => {
     const slow = servers[0] as EchoServer;
     slow.delayMs = 100;
     const channel = channelOf(ipv4(), { rxlb_peak_ewma: {} });
