@@ -34,6 +34,8 @@ const SLOW = [
   'test/grpc/health-check-timing.test.ts', // Consul and traffic, and a backoff of a second
   'test/grpc/affinity-policies.test.ts', // thousands of keyed calls through real channels
   'test/cli/watch.test.ts', // the rxlb command as a process, per test
+  'test/testing/lan.test.ts', // test servers in other processes, and a second of probes
+  'test/service-config/**', // hundreds of calls through plain grpc-js channels, per policy
   'test/telemetry/without-otel.test.ts', // a process that cannot load OpenTelemetry
   'test/resolver/grpc-js-1.14.0.test.ts', // the installed grpc-js is enough here
   'test/docs/**', // the README's blocks, compiled: a whole TypeScript program
