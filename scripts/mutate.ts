@@ -29,6 +29,7 @@ const FOLDERS = [
   'resolver',
   'consul',
   'grpc',
+  'service-config',
   'telemetry',
   'cli',
   'testing',
