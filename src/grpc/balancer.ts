@@ -90,18 +90,28 @@ export class Balancer implements experimental.LoadBalancer, BackendOwner {
   private leafOptions: ChannelOptions = {};
   private destroyed = false;
 
-  /** What the backends get of grpc-js's helper: everything but `requestReresolution()`. */
+  /**
+   * What the backends get of grpc-js's helper: on a balanced channel, everything but
+   * `requestReresolution()`.
+   */
   private readonly helper: experimental.ChannelControlHelper;
 
   constructor(
     /** The grpc-js of the channel: the backends' connections and the failures' metadata are its. */
     private readonly grpc: GrpcJs,
     private readonly parent: experimental.ChannelControlHelper,
+    /**
+     * Whether a backend's failed connection asks the resolver again, as grpc-js's policies
+     * do: for resolvers that only look again when asked (`dns:`). A balanced channel's
+     * `picker$` pushes every change: asking it again cannot tell more.
+     */
+    reresolve = false,
   ) {
-    this.helper = grpc.experimental.createChildChannelControlHelper(parent, {
-      // Discovery pushes every change: asking it again cannot tell more.
-      requestReresolution: () => {},
-    });
+    this.helper = reresolve
+      ? parent
+      : grpc.experimental.createChildChannelControlHelper(parent, {
+          requestReresolution: () => {},
+        });
   }
 
   updateAddressList(

@@ -310,24 +310,43 @@ export function resolveChannelConfig(options?: unknown): ChannelConfig {
 /**
  * The config of a plain grpc-js channel whose service config chose one of rxlb's policies
  * (see `registerLoadBalancingPolicies()`): the balanced channel's defaults (outlier detection
- * on, `decayMs`, no metrics), and health checking when the service config has a
- * `healthCheckConfig`. `serviceConfig` is the channel's `grpc.service_config` option, if any:
- * grpc-js has checked it is JSON of an object before a policy is made.
+ * on, `decayMs`, no metrics), and health checking when the channel's service config (its
+ * `grpc.service_config` option, `serviceConfig` here) has a `healthCheckConfig`, read as gRPC
+ * reads it: unknown fields ignored. Throws a `TypeError` for a `healthCheckConfig` that is not
+ * an object or whose `serviceName` is not a string.
  */
 export function policyChannelConfig(grpc: GrpcJs, serviceConfig: unknown): ChannelConfig {
-  const caller = 'service config';
+  const base = resolveChannelConfig({ grpc });
   let parsed: unknown;
   try {
     parsed = typeof serviceConfig === 'string' ? JSON.parse(serviceConfig) : undefined;
   } catch {
     // grpc-js refuses the channel before any policy is made
   }
-  const base = resolveChannelConfig({ grpc });
-  const healthCheck = resolveHealthCheck(
-    readOptions(caller, {}, KNOWN),
-    isRecord(parsed) ? parsed : undefined,
-  );
-  return { ...base, healthCheck };
+  const health = isRecord(parsed) ? parsed.healthCheckConfig : undefined;
+  if (health === undefined || health === null) return base;
+  if (!isRecord(health)) {
+    throw new TypeError(
+      `service config healthCheckConfig must be an object, got ${describe(health)}`,
+    );
+  }
+  const { serviceName } = health;
+  if (serviceName !== undefined && typeof serviceName !== 'string') {
+    throw new TypeError(
+      `service config healthCheckConfig "serviceName" must be a string, got ${describe(serviceName)}`,
+    );
+  }
+  const defaults = CHANNEL_DEFAULTS.healthCheck;
+  return {
+    ...base,
+    healthCheck: {
+      serviceName: serviceName ?? defaults.serviceName,
+      onHealthChange: undefined,
+      backoff: defaults.backoff,
+      clock: systemClock,
+      random: Math.random,
+    },
+  };
 }
 
 /**

@@ -1,9 +1,9 @@
 import { type ChannelOptions, experimental, logVerbosity } from '@grpc/grpc-js';
 import { Subject, type Subscription } from 'rxjs';
-import { discoveryOf, withDiscovery } from '../discovery.js';
+import { type DiscoveryStatus, discoveryOf, withDiscovery } from '../discovery.js';
 import { Balancer } from '../grpc/balancer.js';
 import type { GrpcJs } from '../grpc/grpc-js-module.js';
-import { policyChannelConfig } from '../grpc/options.js';
+import { type ChannelConfig, policyChannelConfig } from '../grpc/options.js';
 import { RESOLUTION_ATTRIBUTE, SOURCE_OPTION } from '../grpc/picker-resolver.js';
 import { PickerSource } from '../grpc/picker-source.js';
 import { type Address, formatAddress, type Instance } from '../instance.js';
@@ -74,7 +74,9 @@ export function configClassOf(
  * balanced channel; the balanced channel's own grpc-js policy ({@link Balancer}) then keeps
  * the connections, the usable view, outlier detection and health checks, and asks the
  * picker on every call. So a service-config policy behaves as the operator does on
- * `createBalancedChannel()`.
+ * `createBalancedChannel()`; unlike a balanced channel, a failed connection asks the
+ * resolver to look again, as grpc-js's own policies do (a `dns:` resolver only looks when
+ * asked).
  */
 export class PolicyBalancer implements experimental.LoadBalancer {
   readonly #inner: Balancer;
@@ -91,9 +93,9 @@ export class PolicyBalancer implements experimental.LoadBalancer {
   constructor(
     private readonly grpc: GrpcJs,
     private readonly spec: PolicySpec,
-    helper: experimental.ChannelControlHelper,
+    private readonly helper: experimental.ChannelControlHelper,
   ) {
-    this.#inner = new Balancer(grpc, helper);
+    this.#inner = new Balancer(grpc, helper, true);
   }
 
   updateAddressList(
@@ -103,20 +105,26 @@ export class PolicyBalancer implements experimental.LoadBalancer {
   ): boolean {
     if (!(config instanceof PolicyConfig) || config.spec !== this.spec) return false;
     if (!endpoints.ok && this.#last === undefined) {
-      // nothing resolved yet: the channel fails its calls with the resolver's reason
-      return this.#inner.updateAddressList(endpoints, config, options);
+      // Nothing resolved yet: calls fail with the resolver's reason, unless they wait for
+      // ready, as under grpc-js's own policies (not dropped: a retry policy may retry them).
+      const { UnavailablePicker } = this.grpc.experimental;
+      const { TRANSIENT_FAILURE } = this.grpc.connectivityState;
+      const picker = new UnavailablePicker(endpoints.error);
+      this.helper.updateState(TRANSIENT_FAILURE, picker, endpoints.error.details);
+      return true;
     }
     this.#source ??= new PickerSource(
       this.#pickers,
-      policyChannelConfig(this.grpc, options['grpc.service_config']),
+      this.#channelConfig(options['grpc.service_config']),
       this.spec.name,
     );
     const json = JSON.stringify(config.fields);
-    if (json !== this.#config) this.#restart(config, json);
+    if (json !== this.#config || this.#pipeline === undefined) this.#restart(config, json);
     // A failed resolution after a good one keeps the members, as grpc-js's policies do.
     if (endpoints.ok) {
       const set: unknown = options[INSTANCES_ATTRIBUTE];
-      this.#last = withDiscovery(membersOf(endpoints.value, set), discoveryOf(set));
+      const members = membersOf(endpoints.value, set);
+      this.#last = withDiscovery(members, discoveryOf(set) ?? namedAfter(members));
     }
     this.#members.next(this.#last ?? []);
     const source = this.#source;
@@ -137,12 +145,31 @@ export class PolicyBalancer implements experimental.LoadBalancer {
 
   destroy(): void {
     this.#pipeline?.unsubscribe();
+    this.#pipeline = undefined;
     this.#source?.close();
     this.#inner.destroy();
   }
 
   getTypeName(): string {
     return this.spec.name;
+  }
+
+  /**
+   * The balanced channel's config for this channel: a `healthCheckConfig` it cannot read is
+   * logged as an error, and the channel goes on without health checks (grpc-js itself does
+   * not read it, and an error thrown here would reach no caller).
+   */
+  #channelConfig(serviceConfig: unknown): ChannelConfig {
+    try {
+      return policyChannelConfig(this.grpc, serviceConfig);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.grpc.experimental.log(
+        logVerbosity.ERROR,
+        `rxlb: ${message}; ${this.spec.name} goes on without health checks`,
+      );
+      return policyChannelConfig(this.grpc, undefined);
+    }
   }
 
   /** Runs a new pipeline of the policy's operator with `config`'s fields. */
@@ -152,9 +179,24 @@ export class PolicyBalancer implements experimental.LoadBalancer {
     this.#members = new Subject();
     this.#pipeline = this.#members.pipe(diff(), this.spec.operator(config.fields)).subscribe({
       next: (picker) => this.#pickers.next(picker),
-      error: (error: unknown) => this.#pickers.error(error),
+      error: (error: unknown) => {
+        // The last picker stays in use; the next resolution starts a new pipeline.
+        const message = error instanceof Error ? error.message : String(error);
+        this.grpc.experimental.log(logVerbosity.ERROR, `rxlb: ${this.spec.name}: ${message}`);
+        this.#pipeline = undefined;
+      },
     });
   }
+}
+
+/**
+ * What messages call the members of a target that has no service name (`ipv4:`, `dns:`):
+ * their addresses, as the target lists them (the first three).
+ */
+function namedAfter(members: readonly (Instance | Address)[]): DiscoveryStatus {
+  const addresses = members.slice(0, 3).map((m) => (typeof m === 'string' ? m : m.address));
+  const more = members.length > 3 ? `,… (${members.length} in all)` : '';
+  return { service: `${addresses.join(',')}${more}`, unresolved: undefined };
 }
 
 /**

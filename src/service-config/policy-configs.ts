@@ -1,8 +1,9 @@
 /**
  * The service-config policies rxlb registers with grpc-js, each as gRPC's specs name it and
  * its config reads: which rxlb operator serves it, and how its JSON is checked. A bad config
- * is a `TypeError` naming the policy and the field, which grpc-js reports as an invalid
- * service config (the channel refuses it, as it refuses any).
+ * is a `TypeError` naming the policy and the field; grpc-js then skips that config for the
+ * next of `loadBalancingConfig` (else pick_first), and rxlb logs the error (see
+ * `configClassOf()`).
  *
  * As gRPC's service-config parsers do, a field this file does not know is ignored: a config
  * written for a later version still loads.

@@ -170,6 +170,93 @@ describe('service config checks, as gRPC checks them', () => {
   });
 });
 
+describe("a service-config policy's life on a channel", () => {
+  it('lets a waitForReady call wait while the resolver has never answered, as grpc-js policies do', async () => {
+    registerConsulResolver({ grpc, address: `127.0.0.1:${await freePort()}` });
+    const channel = channelOf('consul:///echo', { rxlb_peak_ewma: {} });
+    await expect(
+      grpcJsUnary(channel, { text: '' }, { waitForReady: true, deadline: Date.now() + 1_000 }),
+    ).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+  });
+
+  it('asks the resolver again when a connection fails, so a dns: target follows a deploy', async () => {
+    const [a, b, c] = servers.map((server) => server.address) as [string, string, string];
+    const resolved = { addresses: [a, b], asked: 0 };
+    grpc.experimental.registerResolver(
+      'rxlbtest',
+      class {
+        constructor(
+          _target: unknown,
+          private readonly listener: (...args: unknown[]) => boolean,
+        ) {}
+        updateResolution() {
+          resolved.asked++;
+          const endpoints = resolved.addresses.map((address) => {
+            const [host, port] = address.split(':');
+            return { addresses: [{ host: host ?? '', port: Number(port) }] };
+          });
+          queueMicrotask(() =>
+            this.listener(grpc.experimental.statusOrFromValue(endpoints), {}, null, ''),
+          );
+        }
+        destroy() {}
+        static getDefaultAuthority() {
+          return 'test';
+        }
+      } as never,
+    );
+    const channel = channelOf('rxlbtest:///echo', { rxlb_peak_ewma: {} });
+    await load(channel, 1, 4);
+    const asked = resolved.asked;
+    // the deploy: a goes, the name now resolves to b and c. The channel stays READY on b, so
+    // only the failed connection's request can make it look again (grpc-js re-resolves by
+    // itself only out of TRANSIENT_FAILURE)
+    resolved.addresses = [b, c];
+    servers[0]?.kill();
+    // grpc-js spaces resolutions by its reconnect backoff (a second at first): calls until c
+    // answers, for a while
+    const seen = new Set<string>();
+    const until = Date.now() + 10_000;
+    while (!seen.has(c) && Date.now() < until) {
+      const reply = await grpcJsUnary(channel, { text: '' }).catch(() => undefined);
+      if (reply) seen.add(reply.backend);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const why = `resolutions ${asked} → ${resolved.asked}; answered by ${[...seen].join(' ')}`;
+    expect(seen.has(c), why).toBe(true);
+    expect(resolved.asked).toBeGreaterThan(asked);
+  });
+
+  it('logs a healthCheckConfig it cannot read, and serves without health checks', async () => {
+    const errors: string[] = [];
+    grpc.setLogger({ error: (...args: unknown[]) => errors.push(args.join(' ')) });
+    try {
+      const channel = channelOf(
+        ipv4(),
+        { rxlb_peak_ewma: {} },
+        { healthCheckConfig: { serviceName: 5 } },
+      );
+      const { replies, errors: failed } = await load(channel, 1, 3);
+      expect(failed).toEqual([]);
+      expect(replies).toHaveLength(3);
+    } finally {
+      grpc.setLogger(console);
+    }
+    expect(errors.join('\n')).toContain(
+      'rxlb: service config healthCheckConfig "serviceName" must be a string, got 5; rxlb_peak_ewma goes on without health checks',
+    );
+  });
+
+  it('names the members by their addresses in its messages when the target has no service', async () => {
+    const dead = `127.0.0.1:${await freePort()}`;
+    const channel = channelOf(`ipv4:${dead}`, { rxlb_peak_ewma: {} });
+    await expect(grpcJsUnary(channel, { text: '' })).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+      details: expect.stringContaining(`no connection to the 1 instance of "${dead}"`),
+    });
+  });
+});
+
 describe('least_request_experimental on a plain grpc-js channel', () => {
   // A share, not a time, but the fast backends' latency sets it (see below), and a machine
   // busy elsewhere raises it: a run in three meets the bound by a wide margin on any machine
@@ -276,6 +363,12 @@ describe('rxlb_weighted_round_robin on a consul: target', () => {
     });
     registerConsulResolver({ grpc, address: consul.address });
     const channel = channelOf('consul:///echo', { rxlb_weighted_round_robin: {} });
+    // until every backend has answered (the channel is READY with the first connection)
+    const answered = new Set<string>();
+    for (let i = 0; i < 200 && answered.size < 3; i++) {
+      answered.add((await grpcJsUnary(channel, { text: '' })).backend);
+    }
+    // any 40 picks in a row over the same three: 8 periods of 5 slots
     const { replies, errors } = await load(channel, 1, 40);
     expect(errors).toEqual([]);
     // one caller, one call at a time: smooth weighted round robin gives exactly 3:1:1
