@@ -1,39 +1,14 @@
 /**
- * The `rxlb` command as a child process, run from source, with stdout read line by line.
- * Every process started here is killed after the test if it still runs.
- *
- * The source is bundled once per test process with esbuild (the compiler tsx runs on), its
- * packages left as imports: a process then starts in a fifth of the time `node --import tsx`
- * takes to compile src/ on every start (0.5 s against 2.4 s here, per test).
+ * The `rxlb` command as a child process, run from source (bundled once per test process: see
+ * `bundled()`), with stdout read line by line. Every process started here is killed after
+ * the test if it still runs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
 import { afterEach } from 'vitest';
+import { bundled } from '../support/bundle.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-/** Under node_modules, so that the bundle's imports of packages resolve to the project's. */
-const CACHE = fileURLToPath(new URL('../../node_modules/.cache/rxlb-test/', import.meta.url));
-let bundle: string | undefined;
-
-/** The command, bundled from src/ for this process (each test process has its own). */
-function cliBundle(): string {
-  if (bundle !== undefined) return bundle;
-  mkdirSync(CACHE, { recursive: true });
-  const outfile = `${CACHE}cli-${process.pid}.mjs`;
-  buildSync({
-    entryPoints: [MAIN],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
-    outfile,
-    logLevel: 'error',
-  });
-  bundle = outfile;
-  return outfile;
-}
 
 export interface CliProcess {
   /** Complete stdout lines so far. */
@@ -58,7 +33,7 @@ afterEach(() => {
 export function startCli(args: readonly string[]): CliProcess {
   const env = { ...process.env };
   for (const name of Object.keys(env)) if (name.startsWith('CONSUL_')) delete env[name];
-  const child = spawn(process.execPath, [cliBundle(), ...args], {
+  const child = spawn(process.execPath, [bundled(MAIN), ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,6 +5,7 @@ import type { Subscription } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { consulInstances$ } from '../../src/consul/instances.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
+import { bundled } from '../support/bundle.js';
 import { record } from '../support/observe.js';
 import { healthQueries } from '../support/server.js';
 
@@ -22,7 +23,7 @@ const child = fileURLToPath(new URL('./fixtures/watch-child.ts', import.meta.url
 /** Runs the child and resolves with its exit code, or rejects if it outlives `limitMs`. */
 function runChild(mode: string, limitMs = 15_000): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, server.address, mode], {
+    const proc = spawn(process.execPath, [bundled(child), server.address, mode], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

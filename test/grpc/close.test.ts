@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { bundled } from '../support/bundle.js';
 import { useEchoServers } from '../support/fixture.js';
 import { startHealthServers } from '../support/health-server.js';
 
@@ -10,7 +11,7 @@ const child = fileURLToPath(new URL('../support/close-child.ts', import.meta.url
 /** Runs the child; resolves with its exit code and output, or fails if it lingers. */
 function run(args: readonly string[]): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], {
+    const proc = spawn(process.execPath, [bundled(child), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';

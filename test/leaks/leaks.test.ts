@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsulTestServer } from '../../src/testing/index.js';
+import { bundled } from '../support/bundle.js';
 import { type EchoServer, startEchoServers } from '../support/echo-server.js';
 
 /** From the child's "closed" line to its exit: rxlb's shortest default timer is longer. */
@@ -33,7 +34,7 @@ interface Run {
 }
 
 /**
- * Runs `node --import tsx <script> ...args`; `closing(child)`, if given, is called at the
+ * Runs `<script> ...args` (bundled: see `bundled()`); `closing(child)`, if given, is called at the
  * first stdout line. Rejects if the child lingers more than {@link GRACE_MS} after that line.
  */
 function run(
@@ -44,7 +45,7 @@ function run(
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     for (const name of Object.keys(env)) if (name.startsWith('CONSUL_')) delete env[name];
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    const child = spawn(process.execPath, [bundled(script), ...args], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -6,6 +6,7 @@ import { metrics } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerConsulResolver } from '../../src/index.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
+import { bundled } from '../support/bundle.js';
 import { type EchoServer, startEchoServer } from '../support/echo-server.js';
 import { freePort } from '../support/net.js';
 
@@ -103,7 +104,7 @@ function runChild(
   onOutput: (output: string) => void = () => {},
 ): Promise<{ code: number | null; output: string }> {
   const child = fileURLToPath(new URL(`./fixtures/${script}`, import.meta.url));
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], {
+  const proc = spawn(process.execPath, [bundled(child), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

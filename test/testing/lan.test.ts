@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Consul from 'consul';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsulTestServer } from '../../src/testing/index.js';
+import { bundled } from '../support/bundle.js';
 import { consulHttp } from './http.js';
 
 type Member = { Name: string; Status: number; Tags: Record<string, string> };
@@ -17,7 +18,7 @@ type Member = { Name: string; Status: number; Tags: Record<string, string> };
 const CHILD = fileURLToPath(new URL('../support/consul-lan-child.ts', import.meta.url));
 /** A member is seen failed after a missed probe (a probe a second); generous for a busy host. */
 const WITHIN_MS = 15_000;
-/** Child processes compile with tsx first: slow on a busy machine. */
+/** Child processes start slowly on a busy machine. */
 const TEST_TIMEOUT_MS = 60_000;
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -42,7 +43,7 @@ function client(address: string): Consul {
 async function startChild(
   nodeName: string,
 ): Promise<{ address: string; proc: ChildProcess; exited: Promise<number | null> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, nodeName], {
+  const proc = spawn(process.execPath, [bundled(CHILD), nodeName], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) =>
