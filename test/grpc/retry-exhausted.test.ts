@@ -6,7 +6,7 @@
  * policy that returns something other than a usable member: the channel rotates over the
  * usable ones itself.
  */
-import { createServer, type Server as NetServer, type Socket, connect } from 'node:net';
+import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { Metadata, status } from '@grpc/grpc-js';
 import { createClient, createClientFactory, Status } from 'nice-grpc';
 import { BehaviorSubject } from 'rxjs';
@@ -123,7 +123,7 @@ describe('a retry with no usable instance left', () => {
     expect([s0.received, late.received]).toEqual([1, 1]);
   });
 
-  it("waits for an instance it has not tried whose health service has not answered yet, and is served once it says SERVING", async () => {
+  it('waits for an instance it has not tried whose health service has not answered yet, and is served once it says SERVING', async () => {
     const s0 = fixture.server(0); // no health service: UNIMPLEMENTED, so it takes calls
     let answer: (() => void) | undefined;
     const answered = new Promise<void>((resolve) => {
@@ -187,7 +187,10 @@ describe('a retry with no usable instance left', () => {
     );
     const client = retrying(channel);
     const error = await client
-      .unary({ text: '', ...unavailable, failOn: s0.address }, { signal: AbortSignal.timeout(5_000) })
+      .unary(
+        { text: '', ...unavailable, failOn: s0.address },
+        { signal: AbortSignal.timeout(5_000) },
+      )
       .catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: Status.UNAVAILABLE,
@@ -219,11 +222,13 @@ describe('a call whose attempt log leaves no instance to try', () => {
     }
   }
 
-  it('fails, waitForReady or not, saying every instance was already tried, and which', async () => {
-    const addresses = fixture.addresses();
-    const channel = fixture.channel(new BehaviorSubject(roundRobinPicker(addresses)));
-    await until(channel, ['READY', 'READY', 'READY']);
-    const tried = [addresses[1], addresses[0], addresses[2]] as string[];
+  it('fails, waitForReady or not, saying every instance was already tried (one still connecting too), and which', async () => {
+    const [a, b] = fixture.addresses() as [string, string];
+    const gate = await startGate(fixture.server(2).address);
+    gates.push(gate);
+    const channel = fixture.channel(new BehaviorSubject(roundRobinPicker([a, b, gate.address])));
+    await until(channel, ['READY', 'READY', 'CONNECTING']);
+    const tried = [b, gate.address, a];
     expect(await callWith(channel, tried)).toMatchObject({
       code: status.UNAVAILABLE,
       details: `every instance of "echo" was already tried (${tried.join(', ')})`,
@@ -276,6 +281,26 @@ describe('a policy that returns something other than a usable member', () => {
     const channel = fixture.channel(picker$);
     await until(channel, ['READY', 'READY']);
     expect(await backendsOf(channel, 4)).toEqual([b, a, b, a]);
+  });
+});
+
+describe('the usable backends a policy is handed', () => {
+  it('are the same array from call to call under retryOnAnotherInstance, as without it', async () => {
+    const addresses = fixture.addresses();
+    const seen = new Set<unknown>();
+    const instances = addresses.map(instanceFromAddress);
+    const picker: Picker = {
+      instances,
+      pick: (backends) => {
+        seen.add(backends?.usable);
+        return backends?.usable[0]?.instance;
+      },
+    };
+    const channel = fixture.channel(new BehaviorSubject(picker));
+    await until(channel, ['READY', 'READY', 'READY']);
+    const client = retrying(channel);
+    for (let i = 0; i < 3; i++) await client.unary({ text: '' });
+    expect(seen.size).toBe(1);
   });
 });
 
