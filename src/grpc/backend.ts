@@ -272,5 +272,6 @@ class Helper implements experimental.ChannelControlHelper {
  */
 export function connectionError(message: string): string {
   const match = /Last error: (.*?)(?:\. Resolution note: .*)?$/s.exec(message);
-  return match?.[1] ?? message;
+  // grpc-js 1.14 writes the cause as an Error prints itself: `Error: connect ECONNREFUSED ...`
+  return (match?.[1] ?? message).replace(/^Error: /, '');
 }
