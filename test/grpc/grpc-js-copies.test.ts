@@ -5,10 +5,13 @@
  * rxlb) runs in test/package/packed.test.ts; this pins, in process, which copy a channel is
  * built of and what its calls' errors carry.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as installed from '@grpc/grpc-js';
 import { BehaviorSubject } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BalancedChannel, createBalancedChannel } from '../../src/grpc/balanced-channel.js';
 import type { BalancedChannelOptions } from '../../src/grpc/options.js';
 import type { Picker } from '../../src/picker.js';
@@ -17,7 +20,8 @@ import { EchoService } from '../support/echo-service.js';
 import { roundRobinPicker } from '../support/pickers.js';
 
 // loaded as the app would: require() (or import) of its own copy
-const app = createRequire(import.meta.url)('grpc-js-1.14.0') as typeof installed;
+const require = createRequire(import.meta.url);
+const app = require('grpc-js-1.14.0') as typeof installed;
 
 const channels: BalancedChannel[] = [];
 const servers: EchoServer[] = [];
@@ -115,5 +119,110 @@ describe('createBalancedChannel with another copy of grpc-js than rxlb', () => {
     expect(() => channel([], { credentials: { _isSecure: () => false } as never })).toThrow(
       'createBalancedChannel(): option "credentials" must be a ChannelCredentials of @grpc/grpc-js',
     );
+  });
+
+  it('builds the channel of option "grpc" with credentials of that same copy', async () => {
+    const server = await startEchoServer();
+    servers.push(server);
+    const made = channel([server.address], {
+      grpc: app,
+      credentials: app.credentials.createInsecure() as never,
+    });
+    expect(made).toBeInstanceOf(app.Channel);
+    await expect(call(made, 'hi')).resolves.toMatchObject({ backend: server.address });
+  });
+
+  it('refuses as option "grpc" whatever lacks a part of the grpc-js API it uses, with one message', () => {
+    const must =
+      'createBalancedChannel(): option "grpc" must be the @grpc/grpc-js module, 1.14.0 or later';
+    const { statusOrFromValue: _, ...withoutStatusOr } = app.experimental;
+    const broken: Record<string, unknown> = {
+      null: null,
+      'a name': '@grpc/grpc-js',
+      'no Channel': { ...app, Channel: undefined },
+      'no Metadata': { ...app, Metadata: undefined },
+      'no credentials': { ...app, credentials: undefined },
+      'no experimental': { ...app, experimental: undefined },
+      'experimental null': { ...app, experimental: null },
+      'no statusOrFromValue': { ...app, experimental: withoutStatusOr },
+    };
+    for (const [what, grpc] of Object.entries(broken)) {
+      expect(() => channel([], { grpc: grpc as never }), what).toThrow(must);
+    }
+    expect(() => channel([], { grpc: null as never })).toThrow(
+      `${must} (import * as grpc from '@grpc/grpc-js'), got null`,
+    );
+  });
+
+  it('refuses null credentials as not grpc-js credentials', () => {
+    expect(() => channel([], { credentials: null as never })).toThrow(
+      'createBalancedChannel(): option "credentials" must be a ChannelCredentials of @grpc/grpc-js, e.g. credentials.createSsl(), got null',
+    );
+  });
+});
+
+/** Copies of grpc-js written for a test, loaded with require() as an app loads its own. */
+describe('createBalancedChannel with credentials of a copy of grpc-js it finds loaded', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rxlb-grpc-js-copies-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Writes `files` as the package `name`'s build/src/ and returns that folder. */
+  function copy(name: string, files: Record<string, string>): string {
+    const src = join(dir, name, 'node_modules', '@grpc', 'grpc-js', 'build', 'src');
+    mkdirSync(src, { recursive: true });
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(src, file), text);
+    return src;
+  }
+
+  it('refuses credentials of a grpc-js older than 1.14, saying so', () => {
+    // grpc-js 1.13's shape: no LeafLoadBalancer, no statusOrFromValue
+    const src = copy('old', {
+      'index.js': `
+        class ChannelCredentials {}
+        class InsecureChannelCredentialsImpl extends ChannelCredentials {}
+        exports.ChannelCredentials = ChannelCredentials;
+        exports.Channel = class Channel {};
+        exports.Metadata = class Metadata {};
+        exports.credentials = { createInsecure: () => new InsecureChannelCredentialsImpl() };
+        exports.experimental = { registerResolver() {}, registerLoadBalancerType() {} };
+      `,
+    });
+    const old = require(join(src, 'index.js')) as typeof installed;
+    expect(() => channel([], { credentials: old.credentials.createInsecure() })).toThrow(
+      'createBalancedChannel(): option "credentials" must be a ChannelCredentials of @grpc/grpc-js 1.14.0 or later: these are of an older copy',
+    );
+  });
+
+  it("finds the copy by its package's entry point, even when a module of it was loaded first", async () => {
+    // an app that imported grpc-js's channel-credentials module itself, before grpc-js: the
+    // copy is grpc-js 1.14.0 with a ChannelCredentials class of its own
+    const app114 = JSON.stringify(require.resolve('grpc-js-1.14.0'));
+    const src = copy('deep', {
+      'channel-credentials.js': `
+        const grpc = require(${app114});
+        class ChannelCredentials extends grpc.credentials.createInsecure().constructor {}
+        exports.ChannelCredentials = ChannelCredentials;
+      `,
+      'index.js': `
+        const { ChannelCredentials } = require('./channel-credentials.js');
+        module.exports = { ...require(${app114}), ChannelCredentials };
+      `,
+    });
+    require(join(src, 'channel-credentials.js'));
+    const deep = require(join(src, 'index.js')) as typeof installed;
+    const server = await startEchoServer();
+    servers.push(server);
+    const made = channel([server.address], {
+      credentials: new (
+        deep.ChannelCredentials as unknown as new () => installed.ChannelCredentials
+      )(),
+    });
+    expect(made).toBeInstanceOf(app.Channel);
+    await expect(call(made, 'hi')).resolves.toMatchObject({ backend: server.address });
   });
 });

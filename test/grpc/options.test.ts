@@ -101,6 +101,55 @@ describe('createBalancedChannel options', () => {
     });
   });
 
+  it('keeps the options of each rule over intervals that it is given', () => {
+    const rules = { enforcementPercentage: 50, minimumHosts: 2, requestVolume: 10 };
+    const config = resolveChannelConfig({
+      outlierDetection: {
+        successRateEjection: { stdevFactor: 1000, ...rules },
+        failurePercentageEjection: { threshold: 80, ...rules },
+      },
+    }).outlierDetection;
+    expect(config?.successRateEjection).toEqual({ stdevFactor: 1000, ...rules });
+    expect(config?.failurePercentageEjection).toEqual({ threshold: 80, ...rules });
+  });
+
+  it('rejects bad options of the rules over intervals, and a clock without now() or setTimer(), saying what each must be', () => {
+    const bad = (outlierDetection: unknown) => () => resolveChannelConfig({ outlierDetection });
+    const option = (name: string, text: string) =>
+      `createBalancedChannel(): option "outlierDetection.${name}" must be ${text}`;
+    const rule = (key: string, value: number) => bad({ successRateEjection: { [key]: value } });
+    expect(rule('stdevFactor', -1)).toThrow(
+      option('successRateEjection.stdevFactor', 'a number >= 0, got -1'),
+    );
+    expect(rule('enforcementPercentage', 101)).toThrow(
+      option('successRateEjection.enforcementPercentage', 'a number from 0 to 100, got 101'),
+    );
+    expect(rule('enforcementPercentage', -1)).toThrow(
+      option('successRateEjection.enforcementPercentage', 'a number from 0 to 100, got -1'),
+    );
+    expect(rule('minimumHosts', 2.5)).toThrow(
+      option('successRateEjection.minimumHosts', 'an integer >= 1, got 2.5'),
+    );
+    expect(rule('requestVolume', 0)).toThrow(
+      option('successRateEjection.requestVolume', 'an integer >= 1, got 0'),
+    );
+    expect(rule('requestVolume', 2.5)).toThrow(
+      option('successRateEjection.requestVolume', 'an integer >= 1, got 2.5'),
+    );
+    expect(bad({ interval: 0 })).toThrow(
+      option('interval', 'a duration from 1 to 2147483647 ms (ms, or a string like "30s"), got 0'),
+    );
+    const clock = 'an object with the functions now() and setTimer(), got object';
+    expect(bad({ clock: { setTimer: () => () => {} } })).toThrow(option('clock', clock));
+    expect(bad({ clock: { now: () => 0 } })).toThrow(option('clock', clock));
+  });
+
+  it("names A50's maxEjectionTime in place of rxlb 0.1's maxEjectionMs", () => {
+    expect(() => resolveChannelConfig({ outlierDetection: { maxEjectionMs: 1 } })).toThrow(
+      'unknown option "outlierDetection.maxEjectionMs" (it is "maxEjectionTime" now, gRFC A50\'s name)',
+    );
+  });
+
   it("names A50's option in place of rxlb 0.1's", () => {
     expect(() => resolveChannelConfig({ outlierDetection: { baseEjectionMs: 1 } })).toThrow(
       'unknown option "outlierDetection.baseEjectionMs" (it is "baseEjectionTime" now',
@@ -257,6 +306,10 @@ describe('createBalancedChannel options', () => {
     );
     expect(bad({ 'grpc.service_config': '[]' })).toThrow(/that is not JSON of an object/);
     expect(bad({ 'grpc.service_config': {} })).toThrow(
+      `${option} has a "grpc.service_config" of type object: it must be a string, JSON of an object`,
+    );
+    // a file read without an encoding: its text is JSON, but it is not a string
+    expect(bad({ 'grpc.service_config': Buffer.from('{}') })).toThrow(
       `${option} has a "grpc.service_config" of type object: it must be a string, JSON of an object`,
     );
     for (const key of ['loadBalancingConfig', 'loadBalancingPolicy']) {
