@@ -98,6 +98,7 @@ describe('the policy on a plain grpc-js channel (no picker$ behind it)', () => {
     await expect(patient).rejects.toMatchObject(failure);
     expect(channel.getConnectivityState(true)).toBe(grpc.connectivityState.TRANSIENT_FAILURE);
     expect(fixture.server(0).received).toBe(0);
+    expect(() => channel.close()).not.toThrow();
   });
 
   it("fails every call with the resolver's error on an rxlb: target made by hand", async () => {
@@ -172,6 +173,14 @@ describe('the failures calls see, and their rxlb.reason', () => {
       details: `no connection to the 1 instance of "echo"; last error: Error: connect ECONNREFUSED ${dead}`,
     });
     expect(await noBackend('unreachable')).toBe(1);
+
+    const other = `127.0.0.1:${await freePort()}`;
+    picker$.next(roundRobinPicker([dead, other]));
+    await vi.waitFor(() => expect(stateOf(channel, other)).toBe('TRANSIENT_FAILURE'));
+    await expect(client.unary({ text: '' })).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+      details: `no connection to any of the 2 instances of "echo"; last error: Error: connect ECONNREFUSED ${other}`,
+    });
   });
 
   it('counts a retry that tried every instance (all-tried)', async () => {
@@ -324,6 +333,49 @@ describe("the picker's view of usable backends", () => {
       reason: 'removed',
       ejections: 1,
     });
+  });
+
+  it('returns the soonest ejected backend to picking, and counts it ready, when discovery drops a member and maxEjectionPercent would be exceeded', async () => {
+    const events: EjectionEvent[] = [];
+    const [a, b, c] = [0, 1, 2].map((i) => fixture.server(i).address) as [string, string, string];
+    const picker$ = new BehaviorSubject(roundRobinPicker([a, b, c]));
+    const clock = manualClock();
+    const channel = fixture.channel(picker$, {
+      name: 'echo',
+      meterProvider: meters.meterProvider,
+      outlierDetection: {
+        consecutiveFailures: 1,
+        maxEjectionPercent: 70,
+        clock,
+        onEjection: (event) => events.push(event),
+      },
+    });
+    await allReady(channel);
+    const client = createClient(EchoService, channel);
+    for (const failOn of [a, b]) {
+      const failing = { text: '', failWith: Status.UNAVAILABLE, failOn };
+      for (let i = 0; i < 3; i++) await client.unary(failing).catch(() => undefined);
+      clock.advance(1);
+    }
+    expect(channel.backends().map((backend) => backend.ejected)).toEqual([true, true, false]);
+
+    // 2 members at 70 %: 1 ejection at most; a's ends the soonest
+    picker$.next(roundRobinPicker([a, b]));
+    expect(events.at(-1)).toEqual({
+      type: 'unejected',
+      service: 'echo',
+      address: a,
+      reason: 'maxEjectionPercent',
+      ejections: 1,
+    });
+    const state = (category: string) =>
+      meters.total(METRICS.backends, {
+        'grpc.target': 'rxlb:///echo',
+        'rxlb.backend.state': category,
+      });
+    expect([await state('ready'), await state('ejected')]).toEqual([1, 1]);
+    const replies = await Promise.all([0, 1].map(() => client.unary({ text: '' })));
+    expect(tally(replies)).toEqual(new Map([[a, 2]]));
   });
 });
 
