@@ -1,0 +1,122 @@
+/**
+ * What a balanced channel that checks health (gRFC A17) tells its callers when no backend
+ * serves: the exact message of a failed call, the channel's state while a connected backend
+ * has not answered yet, what it logs, and the picker's view of usable backends.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { Status } from 'nice-grpc';
+import { BehaviorSubject } from 'rxjs';
+import { describe, expect, it, vi } from 'vitest';
+import type { BalancedChannel } from '../../src/grpc/balanced-channel.js';
+import type { Backend, Picker } from '../../src/picker.js';
+import { answers, healthOf, over, useHealthChecks } from '../support/health-checks.js';
+import type { HealthServer } from '../support/health-server.js';
+import { freePort } from '../support/net.js';
+import { roundRobinPicker } from '../support/pickers.js';
+
+const { servers, checkedChannel, defer } = useHealthChecks();
+
+/** Each backend as `<address> <state> <health>`. */
+const statesOf = (channel: BalancedChannel) =>
+  channel.backends().map((b) => `${b.instance.address} ${b.state} ${b.health}`);
+
+/** Servers whose health service says NOT_SERVING from the start. */
+async function notServing(n: number): Promise<HealthServer[]> {
+  const fleet = await servers(n);
+  for (const server of fleet) server.health.setStatus('unhealthy');
+  return fleet;
+}
+
+/** Answers nothing until cancelled. */
+async function* silent(signal: AbortSignal) {
+  await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+}
+
+describe('a health-checked channel whose backends do not serve', () => {
+  it('fails a call naming the 1 connected instance that is not serving, and not the unreachable one', async () => {
+    const [sick] = (await notServing(1)) as [HealthServer];
+    const dead = `127.0.0.1:${await freePort()}`;
+    const { channel, client } = checkedChannel(
+      new BehaviorSubject(roundRobinPicker([sick.address, dead])),
+    );
+    await vi.waitFor(() =>
+      expect(statesOf(channel)).toEqual([
+        `${sick.address} READY NOT_SERVING`,
+        `${dead} TRANSIENT_FAILURE PENDING`,
+      ]),
+    );
+    expect(channel.getConnectivityState(false)).toBe(grpc.connectivityState.TRANSIENT_FAILURE);
+    await expect(client.unary({ text: '' })).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+      details: `no serving instance of "echo": the 1 connected instance says it is not serving (${sick.address} NOT_SERVING)`,
+    });
+  });
+
+  it('lists 3 of the connected instances that are not serving and counts the others, and logs no error', async () => {
+    const logged: string[] = [];
+    grpc.setLogger({ error: (...args: unknown[]) => logged.push(args.join(' ')) });
+    defer(() => grpc.setLogger(console));
+    const fleet = await notServing(4);
+    const [a, b, c, d] = fleet.map((server) => server.address) as [string, string, string, string];
+    const { channel, client } = checkedChannel(over(fleet));
+    await vi.waitFor(() =>
+      expect(Object.values(healthOf(channel))).toEqual(Array(4).fill('NOT_SERVING')),
+    );
+    await expect(client.unary({ text: '' })).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+      details: `no serving instance of "echo": each of the 4 connected says it is not serving (${a} NOT_SERVING, ${b} NOT_SERVING, ${c} NOT_SERVING, 1 more)`,
+    });
+
+    // the fourth dies: 3 connected, all listed
+    fleet[3]?.stop();
+    await vi.waitFor(() => expect(statesOf(channel)[3]).toBe(`${d} TRANSIENT_FAILURE NOT_SERVING`));
+    await expect(client.unary({ text: '' })).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+      details: `no serving instance of "echo": each of the 3 connected says it is not serving (${a} NOT_SERVING, ${b} NOT_SERVING, ${c} NOT_SERVING)`,
+    });
+    expect(logged.filter((line) => line.includes('rxlb'))).toEqual([]);
+  });
+
+  it('stays CONNECTING while a connected backend awaits its first answer, though another is unreachable', async () => {
+    const [quiet] = (await servers(1, {
+      watch: (_n, _request, context) => silent(context.signal),
+    })) as [HealthServer];
+    const dead = `127.0.0.1:${await freePort()}`;
+    const { channel } = checkedChannel(
+      new BehaviorSubject(roundRobinPicker([quiet.address, dead])),
+    );
+    await vi.waitFor(() =>
+      expect(statesOf(channel)).toEqual([
+        `${quiet.address} READY PENDING`,
+        `${dead} TRANSIENT_FAILURE PENDING`,
+      ]),
+    );
+    expect(channel.getConnectivityState(false)).toBe(grpc.connectivityState.CONNECTING);
+  });
+
+  it("keeps the picker's usable array while a backend out of it changes its answer (NOT_SERVING to SERVICE_UNKNOWN)", async () => {
+    const fleet = await servers(3);
+    const [a, b, c] = fleet.map((server) => server.address) as [string, string, string];
+    const inner = roundRobinPicker([a, b, c]);
+    const seen: (readonly Backend[])[] = [];
+    const picker: Picker = {
+      instances: inner.instances,
+      pick(backends, call) {
+        if (backends && !seen.includes(backends.usable)) seen.push(backends.usable);
+        return inner.pick(backends, call);
+      },
+    };
+    const { channel, client } = checkedChannel(new BehaviorSubject(picker));
+    fleet[2]?.health.setStatus('unhealthy');
+    await vi.waitFor(() =>
+      expect(healthOf(channel)).toEqual({ [a]: 'SERVING', [b]: 'SERVING', [c]: 'NOT_SERVING' }),
+    );
+    await answers(client, 2);
+    const views = seen.length;
+    fleet[2]?.health.setStatus('unknown');
+    await vi.waitFor(() => expect(healthOf(channel)[c]).toBe('SERVICE_UNKNOWN'));
+    expect(new Set(await answers(client, 4))).toEqual(new Set([a, b]));
+    expect(seen).toHaveLength(views);
+    expect(seen.at(-1)?.map((backend) => backend.instance.address)).toEqual([a, b]);
+  });
+});
