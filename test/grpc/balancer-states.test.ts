@@ -170,7 +170,7 @@ describe('the failures calls see, and their rxlb.reason', () => {
     const client = createClient(EchoService, channel);
     await expect(client.unary({ text: '' })).rejects.toMatchObject({
       code: Status.UNAVAILABLE,
-      details: `no connection to the 1 instance of "echo"; last error: Error: connect ECONNREFUSED ${dead}`,
+      details: `no connection to the 1 instance of "echo"; last error: connect ECONNREFUSED ${dead}`,
     });
     expect(await noBackend('unreachable')).toBe(1);
 
@@ -179,7 +179,7 @@ describe('the failures calls see, and their rxlb.reason', () => {
     await vi.waitFor(() => expect(stateOf(channel, other)).toBe('TRANSIENT_FAILURE'));
     await expect(client.unary({ text: '' })).rejects.toMatchObject({
       code: Status.UNAVAILABLE,
-      details: `no connection to any of the 2 instances of "echo"; last error: Error: connect ECONNREFUSED ${other}`,
+      details: `no connection to any of the 2 instances of "echo"; last error: connect ECONNREFUSED ${other}`,
     });
   });
 
