@@ -254,3 +254,74 @@ describe("the channel's measurements of a backend", () => {
     expect([a.intervalSuccesses, a.intervalFailures]).toEqual([0, 1]);
   });
 });
+
+describe("the channel's measurements of a backend, at their edges", () => {
+  it('lets a call end on a backend before the board knows its members, or while it has none', () => {
+    const board = new LoadBoard(DECAY_MS, 5);
+    const lone = new Measured(instance('10.0.0.9:80'), board);
+    lone.started();
+    expect(lone.ended(1, 10, status.OK, true)).toBe(false);
+    board.members = [];
+    lone.started();
+    expect(lone.ended(2, 10, status.OK, true)).toBe(false);
+    expect(lone.estimateMs).toBe(10);
+  });
+
+  it('refreshes every member in turn: with three, each decays within three call ends', () => {
+    const b = backends(3);
+    const [busy, , idle] = b.members as [Measured, Measured, Measured];
+    b.ended(idle, 100);
+    b.at(DECAY_MS);
+    b.ended(busy, 1);
+    b.ended(busy, 1);
+    b.ended(busy, 1);
+    expect(idle.latencyMs).toBeCloseTo(100 * Math.exp(-1), 9);
+  });
+
+  it('reports 1 again once every backend with an estimate has left, and then exactly the next one', () => {
+    const b = backends(4);
+    const [x, y, z, fresh] = b.members as [Measured, Measured, Measured, Measured];
+    b.ended(x, 0.1);
+    b.ended(y, 0.2);
+    x.forget();
+    y.forget();
+    expect(fresh.latencyMs).toBe(1);
+    b.ended(z, 0.01);
+    expect(fresh.latencyMs).toBe(0.01);
+  });
+
+  it('forgetting a backend that never ended a call leaves the mean as it was', () => {
+    const b = backends(3);
+    const [x, never, fresh] = b.members as [Measured, Measured, Measured];
+    b.ended(x, 40);
+    never.forget();
+    expect(fresh.latencyMs).toBe(40);
+  });
+
+  it("moves the mean with a backend's estimate when it changes", () => {
+    const b = backends(3);
+    const [x, y, fresh] = b.members as [Measured, Measured, Measured];
+    b.ended(x, 10);
+    b.ended(y, 20);
+    b.ended(x, 30); // a peak: x's estimate is now 30
+    expect(fresh.latencyMs).toBe(25);
+  });
+
+  it('learns nothing from a call cancelled at exactly the neutral latency, on a backend with no estimate', () => {
+    const b = backends(2);
+    const [x] = b.members as [Measured];
+    b.ended(x, 1, status.CANCELLED);
+    expect(Number.isNaN(x.estimateMs)).toBe(true);
+  });
+
+  it('a success while not counting leaves the failures in a row as they were', () => {
+    const b = backends(1, 3);
+    const [x] = b.members as [Measured];
+    b.ended(x, 1, status.UNAVAILABLE);
+    b.ended(x, 1, status.UNAVAILABLE);
+    x.started();
+    x.ended(1, 1, status.OK, false);
+    expect(x.consecutiveFailures).toBe(2);
+    expect(b.ended(x, 1, status.UNAVAILABLE)).toBe(true);
+  });
+});

@@ -70,3 +70,30 @@ describe('grpc.health.v1 messages, by hand', () => {
     expect(() => decodeServingStatus(Uint8Array.of(...Array(11).fill(0xff)))).toThrow(/varint/);
   });
 });
+
+describe('grpc.health.v1 messages, at their edges', () => {
+  it('encodes a service name of 128 bytes and more with a length of several bytes, as the generated code does', () => {
+    for (const length of [127, 128, 300, 20_000]) {
+      const service = 's'.repeat(length);
+      const ours = encodeHealthCheckRequest(service);
+      expect(ours).toEqual(Buffer.from(HealthCheckRequest.encode({ service }).finish()));
+    }
+    expect([...encodeHealthCheckRequest('s'.repeat(300)).subarray(0, 3)]).toEqual([
+      0x0a, 0xac, 0x02,
+    ]);
+  });
+
+  it('skips fields of numbers beyond 15 (tags of two bytes) and long ones, and reads the status after them', () => {
+    const writer = new BinaryWriter();
+    writer.uint32((100 << 3) | 0).uint64(300n);
+    writer.uint32((2_000 << 3) | 2).bytes(new Uint8Array(300));
+    writer.uint32(8).int32(2);
+    expect(decodeServingStatus(writer.finish())).toBe('NOT_SERVING');
+  });
+
+  it('refuses a varint of 11 bytes, even one that ends there', () => {
+    expect(() => decodeServingStatus(Uint8Array.of(0x08, ...Array(10).fill(0xff), 0x01))).toThrow(
+      'HealthCheckResponse: varint longer than 10 bytes',
+    );
+  });
+});

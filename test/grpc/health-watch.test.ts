@@ -183,6 +183,21 @@ describe('HealthWatch: one backend, gRFC A17', () => {
     expect(t.clock.pending).toBe(0);
   });
 
+  it("hears nothing of a previous connection's stream that ends late, and keeps the new one", () => {
+    const t = setup();
+    t.connect();
+    t.answer('SERVING');
+    const [first] = t.streams;
+    t.connect(); // a new connection: a new stream, PENDING again
+    if (!first) throw new Error('no first stream');
+    t.endStream(first, status.UNIMPLEMENTED);
+    expect(t.backend.health).toBe('PENDING');
+    expect(t.watch.watching).toBe(true);
+    t.answer('NOT_SERVING');
+    expect(t.backend.health).toBe('NOT_SERVING');
+    expect(t.streams).toHaveLength(2);
+  });
+
   it('keeps A17 over any run of connections, answers, stream ends and time', () => {
     type Step =
       | { kind: 'connect' }

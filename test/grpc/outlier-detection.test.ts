@@ -350,3 +350,182 @@ describe('OutlierDetector', () => {
     });
   });
 });
+
+describe('OutlierDetector, the edges of its rules', () => {
+  const [e, f] = ['10.0.0.5:1', '10.0.0.6:1'];
+  const rate = {
+    stdevFactor: 1900,
+    enforcementPercentage: 100,
+    minimumHosts: 3,
+    requestVolume: 100,
+  };
+
+  it('reviews a backend under the threshold without ejecting it, and says whether it ejected', () => {
+    const { detector, events, ejected, byAddress } = setup([a, b]);
+    const backend = byAddress(a);
+    backend.consecutiveFailures = 4;
+    expect(detector.review(backend, [backend, byAddress(b)])).toBe(false);
+    expect(ejected()).toEqual(new Set());
+    backend.consecutiveFailures = 5;
+    expect(detector.review(backend, [backend, byAddress(b)])).toBe(true);
+    // already out: a second review changes nothing and says nothing
+    backend.consecutiveFailures = 5;
+    expect(detector.review(backend, [backend, byAddress(b)])).toBe(false);
+    expect(events.map((event) => event.type)).toEqual(['ejected']);
+  });
+
+  it('sweeps only when success-rate or failure-percentage ejection is configured', () => {
+    const sweeps = (options: Partial<OutlierDetectionConfig>) =>
+      setup([a], options).detector.sweeps;
+    expect(sweeps({ successRateEjection: undefined, failurePercentageEjection: undefined })).toBe(
+      false,
+    );
+    expect(sweeps({ successRateEjection: rate, failurePercentageEjection: undefined })).toBe(true);
+    expect(
+      sweeps({
+        successRateEjection: undefined,
+        failurePercentageEjection: {
+          threshold: 50,
+          enforcementPercentage: 100,
+          minimumHosts: 1,
+          requestVolume: 1,
+        },
+      }),
+    ).toBe(true);
+  });
+
+  it('ejects by success rate below mean − stdevFactor / 1000 deviations, and reports the whole event', () => {
+    const { calls, sweep, events, clock } = setup([a, b, c, d, e], {
+      successRateEjection: rate,
+      maxEjectionPercent: 100,
+    });
+    for (const x of [a, b, c, d]) calls(x, 100, 0);
+    calls(e, 40, 60); // mean 88, stdev 24: floor 88 − 1.9 × 24 = 42.4
+    expect(sweep()).toEqual([[e, 'successRate']]);
+    expect(events).toEqual([
+      {
+        type: 'ejected',
+        service: 'echo',
+        address: e,
+        reason: 'successRate',
+        detail: 'success rate 40 % of 100 calls, below 42.4 %',
+        lastError: '',
+        ejections: 1,
+        durationMs: BASE,
+        until: clock.now() + BASE,
+      },
+    ]);
+  });
+
+  it('ejects no one by success rate when all are alike (a rate at the floor is not below it)', () => {
+    const { calls, sweep } = setup([a, b, c], {
+      successRateEjection: rate,
+      maxEjectionPercent: 100,
+    });
+    for (const x of [a, b, c]) calls(x, 50, 50);
+    expect(sweep()).toEqual([]);
+  });
+
+  it('judges success rates only among backends of requestVolume, once minimumHosts of them have it', () => {
+    const half = { ...rate, stdevFactor: 500 };
+    const { calls, sweep } = setup([a, b, c, d], {
+      successRateEjection: half,
+      maxEjectionPercent: 100,
+    });
+    // d is far worse but has too few calls: not judged, and not counted in the mean
+    const interval = (ok: number) => {
+      calls(a, 100, 0);
+      calls(b, 100, 0);
+      calls(c, ok, 100 - ok);
+      calls(d, 0, 99);
+    };
+    interval(10); // three candidates, exactly minimumHosts: c is judged (floor 48.8)
+    expect(sweep()).toEqual([[c, 'successRate']]);
+    const fewer = setup([a, b, c], { successRateEjection: half, maxEjectionPercent: 100 });
+    fewer.calls(a, 100, 0);
+    fewer.calls(b, 0, 100);
+    fewer.calls(c, 0, 99);
+    expect(fewer.sweep()).toEqual([]); // two candidates: too few to judge
+  });
+
+  it('never ejects with enforcementPercentage 0, whatever the draw', () => {
+    const { calls, sweep } = setup([a, b, c], {
+      failurePercentageEjection: {
+        threshold: 50,
+        enforcementPercentage: 0,
+        minimumHosts: 3,
+        requestVolume: 10,
+      },
+      successRateEjection: { ...rate, enforcementPercentage: 0, requestVolume: 10 },
+      maxEjectionPercent: 100,
+      random: () => 0,
+    });
+    calls(a, 20, 0);
+    calls(b, 20, 0);
+    calls(c, 0, 20);
+    expect(sweep()).toEqual([]);
+  });
+
+  it('does not eject again, nor report, a backend a sweep finds failing while it is out', () => {
+    const { calls, sweep, fail, events } = setup([a, b, c], {
+      failurePercentageEjection: {
+        threshold: 50,
+        enforcementPercentage: 100,
+        minimumHosts: 3,
+        requestVolume: 10,
+      },
+      maxEjectionPercent: 100,
+    });
+    fail(c, 5);
+    calls(a, 20, 0);
+    calls(b, 20, 0);
+    calls(c, 0, 20); // calls that were in flight when it was ejected
+    expect(sweep()).toEqual([]);
+    expect(events.map((event) => [event.type, event.address, event.reason])).toEqual([
+      ['ejected', c, 'consecutiveFailures'],
+    ]);
+  });
+
+  it('says when the soonest ejection ends, whatever the order of the members', () => {
+    const { detector, fail, clock, byAddress } = setup([a, b, c, d], { maxEjectionPercent: 100 });
+    fail(b, 5);
+    const first = clock.now() + BASE;
+    clock.advance(1_000);
+    fail(a, 5);
+    const members = [a, b, c, d].map(byAddress);
+    expect(detector.nextExpiry(members)).toBe(first);
+    expect(detector.nextExpiry([...members].reverse())).toBe(first);
+    expect(detector.nextExpiry([byAddress(a), byAddress(c)])).toBe(first + 1_000);
+  });
+
+  it('returns the soonest back first when discovery shrinks the pool, whatever their order', () => {
+    const { events, ejected, fail, clock, retain } = setup([a, b, c, d, e, f]);
+    fail(c, 5);
+    clock.advance(1);
+    fail(b, 5);
+    clock.advance(1);
+    fail(a, 5); // back last
+    // three members left, one may stay out: c and b, sooner back, return, in that order
+    expect(retain([a, b, c])).toEqual([c, b]);
+    expect(ejected()).toEqual(new Set([a]));
+    expect(events.slice(-2).map((event) => [event.address, event.reason])).toEqual([
+      [c, 'maxEjectionPercent'],
+      [b, 'maxEjectionPercent'],
+    ]);
+  });
+});
+
+describe('the system clock of outlier detection', () => {
+  it('tells the time of Date.now(), runs a timer once, and cancels one', async () => {
+    const { systemClock } = await import('../../src/grpc/outlier-detection.js');
+    const before = Date.now();
+    expect(systemClock.now()).toBeGreaterThanOrEqual(before);
+    expect(systemClock.now()).toBeLessThanOrEqual(Date.now());
+    const ran: string[] = [];
+    systemClock.setTimer(() => ran.push('kept'), 5);
+    const cancel = systemClock.setTimer(() => ran.push('cancelled'), 5);
+    cancel();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ran).toEqual(['kept']);
+  });
+});

@@ -63,3 +63,19 @@ describe('RetryBudget', () => {
     );
   });
 });
+
+describe('RetryBudget, over time', () => {
+  it('starts afresh after a pause longer than ttl', () => {
+    const { b, at } = budget(0, 1, 1_000); // a reserve of 1, no ratio
+    expect([b.tryWithdraw(), b.tryWithdraw()]).toEqual([true, false]);
+    at(5_000);
+    expect([b.tryWithdraw(), b.tryWithdraw()]).toEqual([true, false]);
+  });
+
+  it('keeps time by the system clock by default', async () => {
+    const b = new RetryBudget(0, 1_000, 1); // a reserve of 1 over 1 ms
+    expect([b.tryWithdraw(), b.tryWithdraw()]).toEqual([true, false]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(b.tryWithdraw()).toBe(true);
+  });
+});
