@@ -42,6 +42,17 @@ const SLOW = [
 ];
 
 /**
+ * Seconds of channel states, idle timeouts and commit delays each: left out of test:fast, to
+ * keep it under 15 s, but not out of mutation runs, where they kill what nothing else does.
+ */
+const SECONDS = [
+  'test/grpc/balancer-states.test.ts',
+  'test/grpc/retry-exhausted.test.ts',
+  'test/grpc/picker-source.test.ts',
+  'test/testing/commit-delay.test.ts',
+];
+
+/**
  * `npm run test:fast` (`vitest run --mode fast`), the inner loop: the main project (the
  * installed grpc-js only) without what is slow by nature. `npm test` runs everything.
  */
@@ -58,7 +69,7 @@ const FAST = {
         // cores. Here, not at the root: `extends: true` loads this file again in mode `test`,
         // whose root setting (npm test's 2) the project then took.
         maxWorkers: 4,
-        exclude: [...configDefaults.exclude, ...SLOW],
+        exclude: [...configDefaults.exclude, ...SLOW, ...SECONDS],
       },
     },
   ],
