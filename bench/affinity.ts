@@ -132,23 +132,3 @@ export function runAffinity(rxlb: RxlbApi, keys = 10_000): AffinityResults {
     },
   };
 }
-
-const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
-
-/** The Markdown section of the results. */
-export function affinitySection({ ring, zones }: AffinityResults): string {
-  return [
-    '### Affinity and locality',
-    '',
-    `ringHash({ key }) over ${ring.keys.toLocaleString('en')} keys and ${ring.backends} backends, and zoneAware({ zone: 'a' }), on the pickers (100,000 picks each for the zones). A ring hash pick's cost, at up to 10,000 members, is in the micro benchmarks.`,
-    '',
-    '| measure | value | ideal |',
-    '| --- | --: | --: |',
-    `| ring hash: keys on the busiest backend ÷ mean | ${ring.maxOverMean.toFixed(3)} | 1 |`,
-    `| ring hash: one of 10 leaves, keys of the other 9 that move | ${percent(ring.othersMoved)} | 0 % |`,
-    `| ring hash: one of 10 leaves, all keys that move | ${percent(ring.allMoved)} | 10 % |`,
-    `| zones: 3 in a, 3 in b: picks in a | ${percent(zones.balanced)} | 100 % |`,
-    `| zones: 1 in a, 3 in b, callers 5 + 5: picks in a | ${percent(zones.spill)} | 50 % |`,
-    `| zones: nobody in a, 3 in b: picks in b | ${percent(zones.nobodyLocal)} | 100 % |`,
-  ].join('\n');
-}

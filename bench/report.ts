@@ -4,7 +4,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { affinitySection } from './affinity.js';
+import type { AffinityResults } from './affinity.js';
 import type { BenchmarkResult } from './benchmark.js';
 import { KIND_LABELS } from './channels.js';
 import { CHANGE_KINDS, type TimedChange } from './convergence.js';
@@ -399,4 +399,28 @@ export function renderResults(results: BenchResults, targets: readonly TargetRes
     ...policySections(results),
     readFileSync(METHOD, 'utf8').trim(),
   ].join('\n\n');
+}
+
+/** The affinity section: ring hash's balance and stability, zone-aware routing's shares. */
+export function affinitySection({ ring, zones }: AffinityResults): string {
+  const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
+  const rows = [
+    ['ring hash: keys on the busiest backend ÷ mean', ring.maxOverMean.toFixed(3), '1'],
+    [
+      'ring hash: one of 10 leaves, keys of the other 9 that move',
+      percent(ring.othersMoved),
+      '0 %',
+    ],
+    ['ring hash: one of 10 leaves, all keys that move', percent(ring.allMoved), '10 %'],
+    ['zones: 3 in a, 3 in b: picks in a', percent(zones.balanced), '100 %'],
+    ['zones: 1 in a, 3 in b, callers 5 + 5: picks in a', percent(zones.spill), '50 %'],
+    ['zones: nobody in a, 3 in b: picks in b', percent(zones.nobodyLocal), '100 %'],
+  ];
+  return [
+    '### Affinity and locality',
+    '',
+    `ringHash({ key }) over ${ring.keys.toLocaleString('en')} keys and ${ring.backends} backends, and zoneAware({ zone: 'a' }), on the pickers (100,000 picks each for the zones). A ring hash pick's cost, at up to 10,000 members, is in the micro benchmarks.`,
+    '',
+    markdownTable(['measure', 'value', 'ideal'], rows),
+  ].join('\n');
 }

@@ -22,7 +22,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { affinitySection, runAffinity } from './affinity.js';
+import { runAffinity } from './affinity.js';
 import { type Backends, startBackends } from './backends.js';
 import { FULL, QUICK } from './config.js';
 import { runHealth } from './health.js';
@@ -30,6 +30,7 @@ import { roundRatios, runMacro } from './macro.js';
 import { POLICY_PICK_CASES, runMicro } from './micro.js';
 import { runGrayFailures, runPolicyLoad, runTurnSlow } from './policies.js';
 import {
+  affinitySection,
   healthSection,
   macroTable,
   microTable,
