@@ -205,7 +205,9 @@ describe("a service-config policy's life on a channel", () => {
         }
       } as never,
     );
-    const channel = channelOf('rxlbtest:///echo', { rxlb_peak_ewma: {} });
+    // round robin: once c is a member it takes every other call (with calls one at a time,
+    // peak EWMA keeps to whichever member's estimate is lowest until the others' decay)
+    const channel = channelOf('rxlbtest:///echo', { rxlb_weighted_round_robin: {} });
     await load(channel, 1, 4);
     const asked = resolved.asked;
     // the deploy: a goes, the name now resolves to b and c. The channel stays READY on b, so
