@@ -161,7 +161,8 @@ export class ChannelBackend extends BackendLoad implements MeasuredBackend, Heal
     if (result.pickResultType !== experimental.PickResultType.COMPLETE) return result;
     const { metrics } = this.owner;
     const attributes = metrics.enabled ? metrics.attempt(args) : undefined;
-    if (attributes && localityOf) attributes['grpc.lb.locality'] = localityOf(this.instance) ?? '';
+    if (attributes && localityOf)
+      attributes['grpc.lb.locality'] = zoneLabel(localityOf, this.instance);
     const { attemptStarted, attemptDuration } = metrics.instruments;
     let startedAt = 0;
     return {
@@ -263,6 +264,16 @@ class Helper implements experimental.ChannelControlHelper {
     child: Parameters<experimental.ChannelControlHelper['removeChannelzChild']>[0],
   ) {
     this.parent.removeChannelzChild(child);
+  }
+}
+
+/** A policy's zone of `instance`, for a metric label: `''` when it has none, or throws. */
+function zoneLabel(localityOf: (instance: Instance) => string | undefined, instance: Instance) {
+  try {
+    const zone = localityOf(instance);
+    return typeof zone === 'string' ? zone : '';
+  } catch {
+    return ''; // a policy's mistake costs the label, never the call
   }
 }
 

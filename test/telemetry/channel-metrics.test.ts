@@ -92,6 +92,25 @@ describe('createBalancedChannel metrics', () => {
     expect(await total(METRICS.attemptDuration, ok)).toBe(4);
   });
 
+  it("labels '' when a policy's localityOf throws, and the call goes on", async () => {
+    const base = roundRobinPicker(fixture.addresses());
+    const picker: Picker = {
+      instances: base.instances,
+      pick: (backends, call) => base.pick(backends, call),
+      localityOf: () => {
+        throw new Error('no zones here');
+      },
+    };
+    const channel = fixture.channel(new BehaviorSubject<Picker>(picker), {
+      name: 'echo',
+      meterProvider: meters.meterProvider,
+    });
+    await allReady(channel);
+    await createClient(EchoService, channel).unary({ text: '' });
+    const started = { ...TARGET, 'grpc.method': UNARY, 'grpc.lb.locality': '' };
+    expect(await meters.total(METRICS.attemptStarted, started)).toBe(1);
+  });
+
   it('labels no locality for a policy that does not route by zone', async () => {
     const picker$ = new BehaviorSubject<Picker>(roundRobinPicker(fixture.addresses()));
     const channel = fixture.channel(picker$, { name: 'echo', meterProvider: meters.meterProvider });
