@@ -4,9 +4,10 @@
  * answers a write once Raft applied it; reads, renewals and gossip never wait. Driven through
  * the `consul` npm client.
  */
-import Consul from 'consul';
+import type Consul from 'consul';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsulTestServer } from '../../src/testing/index.js';
+import { consulClient } from './http.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -19,8 +20,7 @@ async function start(
   const server = await new ConsulTestServer(
     commitDelayMs === undefined ? {} : { commitDelayMs },
   ).start();
-  const [host, port] = server.address.split(':');
-  const consul = new Consul({ host: host ?? '127.0.0.1', port: Number(port) });
+  const consul = consulClient(server.address);
   cleanups.push(
     () => server.stop(),
     () => consul.destroy(),

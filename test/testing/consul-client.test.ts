@@ -5,17 +5,17 @@
  * Each test also checks that it called every method of its API, so a method the client
  * gains is a failing test until it is covered here.
  */
-import Consul from 'consul';
+import type Consul from 'consul';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConsulTestServer } from '../../src/testing/index.js';
+import { consulClient } from './http.js';
 
 let server: ConsulTestServer;
 let consul: Consul;
 
 beforeEach(async () => {
   server = await new ConsulTestServer({ datacenter: 'dc1', nodeName: 'n1' }).start();
-  const [host, port] = server.address.split(':');
-  consul = new Consul({ host: host ?? '127.0.0.1', port: Number(port) });
+  consul = consulClient(server.address);
 });
 afterEach(async () => {
   consul.destroy();

@@ -4,10 +4,10 @@
  * the node/service/tag filters, Consul's refusals, and the event index Consul derives from the
  * last event's ID (not monotonic), with its blocking.
  */
-import Consul from 'consul';
+import type Consul from 'consul';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConsulTestServer } from '../../src/testing/index.js';
-import { type ConsulHttp, consulHttp } from './http.js';
+import { type ConsulHttp, consulClient, consulHttp } from './http.js';
 
 let server: ConsulTestServer;
 let consul: Consul;
@@ -17,8 +17,7 @@ type Event = { ID: string; Name: string; Payload: string | null; LTime: number; 
 
 beforeEach(async () => {
   server = await new ConsulTestServer({ datacenter: 'dc1', nodeName: 'n1' }).start();
-  const [host, port] = server.address.split(':');
-  consul = new Consul({ host: host ?? '127.0.0.1', port: Number(port) });
+  consul = consulClient(server.address);
   http = consulHttp(server);
 });
 afterEach(async () => {

@@ -1,4 +1,5 @@
 /** Plain HTTP calls to a ConsulTestServer, as a Consul client makes them, for assertions. */
+import Consul from 'consul';
 import type { ConsulTestServer } from '../../src/testing/index.js';
 
 export interface Answer {
@@ -47,4 +48,10 @@ export function consulHttp(server: ConsulTestServer): ConsulHttp {
     put: (path, body, init) => call('PUT', path, body, init),
     del: (path, init) => call('DELETE', path, undefined, init),
   };
+}
+
+/** The `consul` npm client, as a user's code makes one, for the server at `address` (host:port). */
+export function consulClient(address: string): Consul {
+  const [host, port] = address.split(':');
+  return new Consul({ host: host ?? '127.0.0.1', port: Number(port) });
 }

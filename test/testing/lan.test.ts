@@ -7,11 +7,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import Consul from 'consul';
+import type Consul from 'consul';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsulTestServer } from '../../src/testing/index.js';
 import { bundled } from '../support/bundle.js';
-import { consulHttp } from './http.js';
+import { consulClient, consulHttp } from './http.js';
 
 type Member = { Name: string; Status: number; Tags: Record<string, string> };
 
@@ -33,8 +33,7 @@ async function start(nodeName: string, datacenter = 'dc1'): Promise<ConsulTestSe
 }
 
 function client(address: string): Consul {
-  const [host, port] = address.split(':');
-  const consul = new Consul({ host: host ?? '127.0.0.1', port: Number(port) });
+  const consul = consulClient(address);
   cleanups.push(() => consul.destroy());
   return consul;
 }

@@ -4,10 +4,10 @@
  * acquire/release with LockIndex and Session, invalidation (destroy, TTL, a critical check)
  * with the release and delete behaviours, and the lock delay.
  */
-import Consul from 'consul';
+import type Consul from 'consul';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConsulTestServer } from '../../src/testing/index.js';
-import { type ConsulHttp, consulHttp } from './http.js';
+import { type ConsulHttp, consulClient, consulHttp } from './http.js';
 
 let server: ConsulTestServer;
 let consul: Consul;
@@ -29,8 +29,7 @@ type Entry = { Key: string; Value: string | null; LockIndex: number; Session?: s
 
 beforeEach(async () => {
   server = await new ConsulTestServer({ datacenter: 'dc1', nodeName: 'n1' }).start();
-  const [host, port] = server.address.split(':');
-  consul = new Consul({ host: host ?? '127.0.0.1', port: Number(port) });
+  consul = consulClient(server.address);
   http = consulHttp(server);
 });
 afterEach(async () => {

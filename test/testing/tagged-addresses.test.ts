@@ -3,9 +3,10 @@
  * service's `TaggedAddresses` (given, plus `lan_ipv4`/`wan_ipv4` from an IPv4 `Address`), and
  * the node's `lan`/`wan` (`nodeWanAddress`, Consul's advertise_addr_wan).
  */
-import Consul from 'consul';
+import type Consul from 'consul';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConsulTestServer } from '../../src/testing/index.js';
+import { consulClient } from './http.js';
 
 let server: ConsulTestServer;
 let consul: Consul;
@@ -15,8 +16,7 @@ beforeEach(async () => {
     nodeAddress: '10.0.0.1',
     nodeWanAddress: '198.51.100.1',
   }).start();
-  const [host, port] = server.address.split(':');
-  consul = new Consul({ host: host ?? '127.0.0.1', port: Number(port) });
+  consul = consulClient(server.address);
 });
 afterEach(async () => {
   consul.destroy();

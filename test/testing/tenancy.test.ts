@@ -3,10 +3,10 @@
  * Consul answers them: imported services under `?peer=`; `ns`/`partition` refused by Consul CE
  * with its own 400, honoured by an Enterprise server (`enterprise: true`).
  */
-import Consul from 'consul';
+import type Consul from 'consul';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsulTestServer } from '../../src/testing/index.js';
-import { consulHttp } from './http.js';
+import { consulClient, consulHttp } from './http.js';
 
 const servers: ConsulTestServer[] = [];
 const clients: Consul[] = [];
@@ -18,8 +18,7 @@ afterEach(async () => {
 async function start(options: ConstructorParameters<typeof ConsulTestServer>[0] = {}) {
   const server = await new ConsulTestServer({ nodeName: 'n1', ...options }).start();
   servers.push(server);
-  const [host, port] = server.address.split(':');
-  const consul = new Consul({ host: host ?? '127.0.0.1', port: Number(port) });
+  const consul = consulClient(server.address);
   clients.push(consul);
   return { server, consul, http: consulHttp(server) };
 }
