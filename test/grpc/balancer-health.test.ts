@@ -8,11 +8,10 @@ import { Status } from 'nice-grpc';
 import { BehaviorSubject } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import type { BalancedChannel } from '../../src/grpc/balanced-channel.js';
-import type { Backend, Picker } from '../../src/picker.js';
 import { answers, healthOf, over, useHealthChecks } from '../support/health-checks.js';
 import type { HealthServer } from '../support/health-server.js';
 import { freePort } from '../support/net.js';
-import { roundRobinPicker } from '../support/pickers.js';
+import { recordingPicker, roundRobinPicker } from '../support/pickers.js';
 
 const { servers, checkedChannel, defer } = useHealthChecks();
 
@@ -97,15 +96,7 @@ describe('a health-checked channel whose backends do not serve', () => {
   it("keeps the picker's usable array while a backend out of it changes its answer (NOT_SERVING to SERVICE_UNKNOWN)", async () => {
     const fleet = await servers(3);
     const [a, b, c] = fleet.map((server) => server.address) as [string, string, string];
-    const inner = roundRobinPicker([a, b, c]);
-    const seen: (readonly Backend[])[] = [];
-    const picker: Picker = {
-      instances: inner.instances,
-      pick(backends, call) {
-        if (backends && !seen.includes(backends.usable)) seen.push(backends.usable);
-        return inner.pick(backends, call);
-      },
-    };
+    const { picker, seen } = recordingPicker([a, b, c]);
     const { channel, client } = checkedChannel(new BehaviorSubject(picker));
     fleet[2]?.health.setStatus('unhealthy');
     await vi.waitFor(() =>

@@ -14,7 +14,7 @@ import { instance } from '../../marbles/fixtures.js';
 import { type BalancedChannel, createBalancedChannel } from '../../src/grpc/balanced-channel.js';
 import type { EjectionEvent } from '../../src/grpc/outlier-detection.js';
 import { retryOnAnotherInstance } from '../../src/grpc/retry-on-another-instance.js';
-import type { Backend, Picker } from '../../src/picker.js';
+import type { Picker } from '../../src/picker.js';
 import { METRICS } from '../../src/telemetry/instruments.js';
 import { startEchoServer } from '../support/echo-server.js';
 import { type EchoReply, type EchoRequest, EchoService } from '../support/echo-service.js';
@@ -23,7 +23,7 @@ import { grpcJsUnary } from '../support/grpc-js-client.js';
 import { manualClock } from '../support/manual-clock.js';
 import { testMeters } from '../support/metrics.js';
 import { freePort } from '../support/net.js';
-import { roundRobinPicker } from '../support/pickers.js';
+import { recordingPicker, roundRobinPicker } from '../support/pickers.js';
 import { allReady } from '../support/ready.js';
 
 const fixture = useEchoServers(3);
@@ -42,20 +42,6 @@ const waitForReady = () => new grpc.Metadata({ waitForReady: true });
 /** Calls that found no backend, by `rxlb.reason`, on the channel of target `rxlb:///<name>`. */
 const noBackend = (reason: string, name = 'echo') =>
   meters.total(METRICS.noBackend, { 'grpc.target': `rxlb:///${name}`, 'rxlb.reason': reason });
-
-/** A round-robin picker over `addresses` that records every distinct `usable` array it sees. */
-function recordingPicker(addresses: readonly string[]) {
-  const inner = roundRobinPicker(addresses);
-  const seen: (readonly Backend[])[] = [];
-  const picker: Picker = {
-    instances: inner.instances,
-    pick(backends, call) {
-      if (backends && !seen.includes(backends.usable)) seen.push(backends.usable);
-      return inner.pick(backends, call);
-    },
-  };
-  return { picker, seen };
-}
 
 function stateOf(channel: BalancedChannel, address: string) {
   return channel.backends().find((backend) => backend.instance.address === address)?.state;
