@@ -6,6 +6,7 @@
  * event's ID, as Consul derives it, and is not monotonic.
  */
 import { randomUUID } from 'node:crypto';
+import { waitForWake } from './wait.js';
 
 /** Consul's `userEventMaxVersion`. */
 const EVENT_VERSION = 1;
@@ -125,17 +126,7 @@ export class EventBuffer {
   /** Resolves on the next event, after `timeoutMs`, or when `signal` aborts. */
   next(timeoutMs: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#listeners.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.#listeners.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return waitForWake(this.#listeners, () => true, timeoutMs, signal);
   }
 }
 

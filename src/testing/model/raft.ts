@@ -4,6 +4,8 @@
  * remembers which index touched which of its tables or keys; a query reports the index of
  * the data it read and blocks until that index passes the one it was given.
  */
+import { waitForWake } from './wait.js';
+
 export class Raft {
   #index = 1;
   readonly #listeners = new Set<() => void>();
@@ -41,20 +43,8 @@ export class Raft {
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<void> {
-    if (currentIndex() > minIndex || signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const listener = () => {
-        if (currentIndex() > minIndex) done();
-      };
-      const done = () => {
-        clearTimeout(timer);
-        this.#listeners.delete(listener);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.#listeners.add(listener);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    const changed = () => currentIndex() > minIndex;
+    if (changed() || signal.aborted) return Promise.resolve();
+    return waitForWake(this.#listeners, changed, timeoutMs, signal);
   }
 }
