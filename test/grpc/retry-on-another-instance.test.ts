@@ -191,7 +191,7 @@ describe('retryOnAnotherInstance', () => {
   });
 
   it('waits a backoff drawn anew for each retry, up to its cap: calls that fail together do not retry together', async () => {
-    const client = await stubbornSetup({ initialBackoff: 200, maxBackoff: 200 });
+    const client = await stubbornSetup({ initialBackoff: 400, maxBackoff: 400 });
     const failOn = fixture.server(0).address;
     const took = await Promise.all(
       Array.from({ length: 16 }, async () => {
@@ -200,9 +200,13 @@ describe('retryOnAnotherInstance', () => {
         return performance.now() - start;
       }),
     );
-    // 16 draws from [0, 200) ms: all within 80 ms of each other has a chance of about 1e-5
-    expect(Math.max(...took) - Math.min(...took)).toBeGreaterThan(80);
-    expect(Math.max(...took)).toBeLessThan(200 + 300); // the cap, and a loaded machine's slack
+    // A timer never fires early: without jitter every call takes the whole 400 ms. 16 draws
+    // from [0, 400) ms all above 200 ms: a chance of 1.5e-5; all within 100 ms of each other:
+    // about 1e-8. A busy machine delays calls (the fastest would need 200 ms more to fail the
+    // first check) and can bunch them (by far less than the 300 ms the second leaves it).
+    expect(Math.min(...took)).toBeLessThan(400);
+    expect(Math.max(...took) - Math.min(...took)).toBeGreaterThan(100);
+    expect(Math.max(...took)).toBeLessThan(400 + 600); // the cap, and a loaded machine's slack
     expect(received()[0]).toBe(16);
   });
 
