@@ -73,11 +73,16 @@ const FAST = {
       },
     },
   ],
+  // transformed modules kept on disk (node_modules/.experimental-vitest-cache/) between runs,
+  // as vitest's watch mode keeps them in memory: a rerun skips most of the TypeScript
+  // transforms. Keyed by each file's content and the config.
+  experimental: { fsModuleCache: true },
   // nor the tests that a child process exits by itself, all named so (test/leaks/ keeps three
   // such checks here, named otherwise: the channel, the watch and ConsulTestServer)
   testNamePattern: /^(?!.*\bexits? by itself)/,
 } satisfies {
   projects: TestProjectInlineConfiguration[];
+  experimental: { fsModuleCache: boolean };
   testNamePattern: RegExp;
 };
 
