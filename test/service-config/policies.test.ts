@@ -11,6 +11,7 @@ import { type EchoServer, startEchoServers } from '../support/echo-server.js';
 import type { EchoReply } from '../support/echo-service.js';
 import { tally } from '../support/fixture.js';
 import { grpcJsUnary } from '../support/grpc-js-client.js';
+import { startHealthServers } from '../support/health-server.js';
 import { freePort } from '../support/net.js';
 
 const NAMES = [
@@ -248,6 +249,35 @@ describe("a service-config policy's life on a channel", () => {
       'rxlb: service config healthCheckConfig "serviceName" must be a string, got 5; rxlb_peak_ewma goes on without health checks',
     );
   });
+
+  it.each([
+    ['{ serviceName: "echo" }: that service', { serviceName: 'echo' }, 'echo'],
+    ['{}: the whole server', {}, ''],
+  ])(
+    'checks health as the healthCheckConfig %s says, and sends no call to a backend NOT_SERVING it',
+    async (_, healthCheckConfig, service) => {
+      const fleet = await startHealthServers(3);
+      try {
+        const [sick, ...well] = fleet;
+        if (!sick) throw new Error('no server');
+        // the other of the two names says SERVING on the sick one: asking it would pass
+        sick.health.setStatus('unhealthy', service);
+        sick.health.setStatus('healthy', service === '' ? 'echo' : '');
+        for (const server of well) server.health.setStatus('healthy', service);
+        const target = `ipv4:${fleet.map((server) => server.address).join(',')}`;
+        const channel = channelOf(target, { rxlb_weighted_round_robin: {} }, { healthCheckConfig });
+        const { replies, errors } = await load(channel, 2, 12);
+        expect(errors).toEqual([]);
+        expect(new Set(replies.map((reply) => reply.backend))).toEqual(
+          new Set(well.map((server) => server.address)),
+        );
+        expect(sick.calls).toBe(0);
+        expect(sick.watches).toBeGreaterThan(0);
+      } finally {
+        for (const server of fleet) server.stop();
+      }
+    },
+  );
 
   it('names the members by their addresses in its messages when the target has no service', async () => {
     const dead = `127.0.0.1:${await freePort()}`;
