@@ -76,6 +76,8 @@ describe('createBalancedChannel: outlier detection', () => {
     clock.advance(BASE);
     expect(ejected()).toEqual([]);
     expect(events.at(-1)).toMatchObject({ type: 'unejected', reason: 'expired' });
+    // no ejection left, and no rule over intervals configured: no timer left either
+    expect(clock.pending).toBe(0);
     await calls(30);
     expect(broken.received).toBe(10);
     expect(events.at(-1)).toMatchObject({ type: 'ejected', ejections: 2, durationMs: 2 * BASE });
