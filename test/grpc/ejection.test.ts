@@ -130,12 +130,23 @@ describe('createBalancedChannel: outlier detection', () => {
     const failOn = fixture.server(0).address;
     const request = { text: '', failWith: Status.INTERNAL, failOn };
     for (let i = 0; i < 30; i++) await client.unary(request).catch(() => undefined);
+    // then a few that succeed everywhere: its last call is a success, its failures the most
+    const before = fixture.server(0).received;
+    for (let i = 0; i < 10 && fixture.server(0).received === before; i++) {
+      await client.unary({ text: '' });
+    }
+    expect(fixture.server(0).received).toBeGreaterThan(before);
     expect(ejected()).toEqual([]); // no rule over intervals until the interval ends
     clock.advance(1_000);
     expect(ejected().sort()).toEqual([failOn, broken.address].sort());
     expect(events.map((event) => [event.type, event.address, event.reason])).toEqual(
       expect.arrayContaining([['ejected', failOn, 'failurePercentage']]),
     );
+    // its event tells the last failure, not the success that came after
+    expect(events.find((event) => event.address === failOn)).toMatchObject({
+      type: 'ejected',
+      lastError: expect.stringContaining(`asked to fail by ${failOn}`),
+    });
   });
 
   it('returns an ejected backend to picking as soon as its connection is made again (a restart)', async () => {
