@@ -4,7 +4,7 @@
  * has not answered yet, what it logs, and the picker's view of usable backends.
  */
 import * as grpc from '@grpc/grpc-js';
-import { Status } from 'nice-grpc';
+import { ServerError, Status } from 'nice-grpc';
 import { BehaviorSubject } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import type { BalancedChannel } from '../../src/grpc/balanced-channel.js';
@@ -109,5 +109,49 @@ describe('a health-checked channel whose backends do not serve', () => {
     expect(new Set(await answers(client, 4))).toEqual(new Set([a, b]));
     expect(seen).toHaveLength(views);
     expect(seen.at(-1)?.map((backend) => backend.instance.address)).toEqual([a, b]);
+  });
+});
+
+describe('outlier detection on a health-checked channel', () => {
+  it('does not count calls that fail after their backend stopped serving: they eject nothing', async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let target = '';
+    const fleet = await servers(2, {
+      // the calls to `target` wait for release(), then fail as a backend going away would
+      beforeUnary: async (_, address) => {
+        if (address !== target) return;
+        await held;
+        throw new ServerError(Status.UNAVAILABLE, 'going away');
+      },
+    });
+    const [sick, well] = fleet as [HealthServer, HealthServer];
+    target = sick.address;
+    const ejections: string[] = [];
+    const { channel, client } = checkedChannel(over(fleet), {
+      healthCheck: {},
+      outlierDetection: {
+        consecutiveFailures: 2,
+        maxEjectionPercent: 100,
+        onEjection: (event) => ejections.push(`${event.type} ${event.address}`),
+      },
+    });
+    await vi.waitFor(() =>
+      expect(healthOf(channel)).toEqual({ [sick.address]: 'SERVING', [well.address]: 'SERVING' }),
+    );
+    const calls = Array.from({ length: 6 }, () => client.unary({ text: '' }).catch(() => 'failed'));
+    await vi.waitFor(() => expect(sick.calls).toBe(3));
+    sick.health.setStatus('unhealthy');
+    await vi.waitFor(() => expect(healthOf(channel)[sick.address]).toBe('NOT_SERVING'));
+    release();
+    expect((await Promise.all(calls)).filter((reply) => reply === 'failed')).toHaveLength(3);
+    expect(ejections).toEqual([]);
+    // the same failures on a serving backend do eject it
+    sick.health.setStatus('healthy');
+    await vi.waitFor(() => expect(healthOf(channel)[sick.address]).toBe('SERVING'));
+    await Promise.all(Array.from({ length: 4 }, () => client.unary({ text: '' }).catch(() => 0)));
+    expect(ejections).toEqual([`ejected ${sick.address}`]);
   });
 });

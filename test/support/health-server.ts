@@ -41,6 +41,11 @@ export interface HealthServerOptions {
   readonly health?: boolean;
   /** Answers some Watch calls otherwise; `undefined` from it: the usual answer. */
   readonly watch?: WatchOverride;
+  /**
+   * Runs before a unary call is answered, with the server's address: it can hold the call
+   * (return a promise) or fail it (throw a `ServerError`).
+   */
+  readonly beforeUnary?: (request: EchoRequest, address: string) => Promise<void> | undefined;
 }
 
 export async function startHealthServer(options: HealthServerOptions = {}): Promise<HealthServer> {
@@ -56,6 +61,7 @@ export async function startHealthServer(options: HealthServerOptions = {}): Prom
     {
       async unary(request: EchoRequest): Promise<EchoReply> {
         calls++;
+        await options.beforeUnary?.(request, address);
         return { text: request.text, backend: address, metadataKeys: [] };
       },
     },
