@@ -35,6 +35,23 @@ describe('zoneAware()', () => {
     expect(shares(picker).a).toBeCloseTo(1);
   });
 
+  it('plans over every member as usable when pick() has no backends (no channel)', () => {
+    const [all] = pickersOf(fleet({ a: 3, b: 3 }), { zone: 'a' });
+    const zones = Array.from({ length: 100 }, () => all?.pick()?.meta.zone);
+    expect(new Set(zones)).toEqual(new Set(['a']));
+    const callers = fleet({ a: 5, b: 5 });
+    const pickers = pickersOf(fleet({ a: 1, b: 3 }), { zone: 'a', callers$: of(callers) });
+    const picker = pickers.at(-1);
+    const tally: Record<string, number> = {};
+    for (let i = 0; i < 10_000; i++) {
+      const zone = picker?.pick()?.meta.zone ?? 'none';
+      tally[zone] = (tally[zone] ?? 0) + 1 / 10_000;
+    }
+    expect(tally.a).toBeGreaterThan(0.45);
+    expect(tally.a).toBeLessThan(0.55);
+    expect(tally.b).toBeCloseTo(1 - (tally.a ?? 0));
+  });
+
   it('round-robins inside the local zone', () => {
     const members = fleet({ a: 3, b: 3 });
     const [picker] = pickersOf(members, { zone: 'a', random: () => 0 });
