@@ -323,6 +323,8 @@ describe('consulInstances$() failover option', () => {
     expect(call).toThrow(TypeError);
     expect(call).toThrow(/^consulInstances\$\(\): /);
     expect(call).toThrow(message);
+    // and the whole message, as a user reads it (test/consul/__snapshots__/)
+    expect(call).toThrowErrorMatchingSnapshot();
   });
 
   it('refuses the panic policy, which compares one datacenter, next to failover', () => {

@@ -171,6 +171,8 @@ describe('registerInstance', () => {
   ])('throws a TypeError at once for %s', (_, extra, message) => {
     expect(() => registerInstance(options(extra))).toThrow(TypeError);
     expect(() => registerInstance(options(extra))).toThrow(message);
+    // and the whole message, as a user reads it (test/consul/__snapshots__/)
+    expect(() => registerInstance(options(extra))).toThrowErrorMatchingSnapshot();
   });
 
   it('names a required option that is missing', () => {

@@ -179,5 +179,9 @@ describe('consulInstances$ when Consul says nobody is healthy', () => {
     const bad = options as unknown as ConsulInstancesOptions;
     expect(() => consulInstances$(SERVICE, { address: server.address, ...bad })).toThrow(TypeError);
     expect(() => consulInstances$(SERVICE, { address: server.address, ...bad })).toThrow(message);
+    // and the whole message, as a user reads it (test/consul/__snapshots__/)
+    expect(() =>
+      consulInstances$(SERVICE, { address: server.address, ...bad }),
+    ).toThrowErrorMatchingSnapshot();
   });
 });
