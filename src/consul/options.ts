@@ -288,7 +288,7 @@ export function readLabel(o: OptionReader, key: string): string | undefined {
 function readNodeMeta(o: OptionReader): readonly string[] {
   const value = o.raw('nodeMeta');
   if (value === undefined) return [];
-  const expected = 'an object of string values with keys free of ":"';
+  const expected = 'an object of string values with non-empty keys free of ":"';
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     o.fail('nodeMeta', expected);
   return Object.entries(value).map(([key, item]) => {

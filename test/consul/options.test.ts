@@ -55,11 +55,15 @@ describe('consulInstances$() options', () => {
     [{ dc: '' }, 'consulInstances$(): option "dc" must be a non-empty string, got ""'],
     [
       { nodeMeta: { 'a:b': 'c' } },
-      'consulInstances$(): option "nodeMeta" must be an object of string values with keys free of ":", got object',
+      'consulInstances$(): option "nodeMeta" must be an object of string values with non-empty keys free of ":", got object',
+    ],
+    [
+      { nodeMeta: { '': 'r1' } },
+      'consulInstances$(): option "nodeMeta" must be an object of string values with non-empty keys free of ":", got object',
     ],
     [
       { nodeMeta: { a: 1 } },
-      'consulInstances$(): option "nodeMeta" must be an object of string values with keys free of ":", got object',
+      'consulInstances$(): option "nodeMeta" must be an object of string values with non-empty keys free of ":", got object',
     ],
     [{ filter: 42 }, 'consulInstances$(): option "filter" must be a non-empty string, got 42'],
     [{ near: '' }, 'consulInstances$(): option "near" must be a non-empty string, got ""'],
@@ -153,11 +157,11 @@ describe('consulInstances$() options', () => {
     [{ filter: '' }, 'consulInstances$(): option "filter" must be a non-empty string, got ""'],
     [
       { nodeMeta: ['rack:r1'] },
-      'consulInstances$(): option "nodeMeta" must be an object of string values with keys free of ":", got an array',
+      'consulInstances$(): option "nodeMeta" must be an object of string values with non-empty keys free of ":", got an array',
     ],
     [
       { nodeMeta: null },
-      'consulInstances$(): option "nodeMeta" must be an object of string values with keys free of ":", got null',
+      'consulInstances$(): option "nodeMeta" must be an object of string values with non-empty keys free of ":", got null',
     ],
     [
       { consistency: 1 },
