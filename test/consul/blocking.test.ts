@@ -149,6 +149,52 @@ describe('consulInstances$ blocking queries', () => {
     expect(query.has('passing')).toBe(false);
   });
 
+  it.each([
+    [
+      'every option',
+      {
+        tags: ['v2', 'blue'],
+        dc: 'dc1',
+        nodeMeta: { rack: 'r1', az: 'b' },
+        filter: 'Service.Service == "greeter"',
+        near: '_agent',
+        consistency: 'consistent',
+      },
+      [
+        ['consistent', '1'],
+        ['dc', 'dc1'],
+        ['filter', 'Service.Service == "greeter"'],
+        ['near', '_agent'],
+        ['node-meta', 'az:b'],
+        ['node-meta', 'rack:r1'],
+        ['passing', 'true'],
+        ['tag', 'blue'],
+        ['tag', 'v2'],
+      ],
+    ],
+    ['no option', {}, [['passing', 'true']]],
+  ] as const)(
+    'sends Consul exactly the query of %s, then the same with index and wait',
+    async (_, options, expected) => {
+      const sorted = (query: URLSearchParams) =>
+        [...query.entries()].sort(([a, x], [b, y]) => a.localeCompare(b) || x.localeCompare(y));
+      const seen = record(
+        consulInstances$(SERVICE, { address: server.address, wait: '2s', ...options }),
+      );
+      await vi.waitFor(() => expect(queries().length).toBeGreaterThanOrEqual(2));
+      seen.subscription.unsubscribe();
+      const [first, second] = queries();
+      expect(sorted(params(first))).toEqual(expected);
+      const index = params(second).get('index') ?? '';
+      expect(sorted(params(second))).toEqual(
+        [...expected, ['index', index], ['wait', '2000ms']].sort(
+          ([a, x], [b, y]) => (a ?? '').localeCompare(b ?? '') || (x ?? '').localeCompare(y ?? ''),
+        ),
+      );
+      expect(Number(index)).toBeGreaterThan(0);
+    },
+  );
+
   it('percent-encodes a service name that Consul would otherwise read as path or query', async () => {
     const name = 'a/b?passing=false#c';
     server.registerService({ Name: name, ID: 'odd', Port: 50051, Address: '127.0.0.1' });
