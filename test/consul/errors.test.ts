@@ -3,13 +3,16 @@
  * branch on, the whole message, and a cause that diagnoses without carrying the ACL token.
  * The errors are shaped as papi (the HTTP layer under `consul`) rejects with.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   ConsulError,
   notConsulError,
   type PapiError,
   toConsulError,
 } from '../../src/consul/errors.js';
+import { consulInstances$ } from '../../src/consul/instances.js';
+import { registerInstance } from '../../src/consul/register-instance.js';
+import { freePort } from '../support/net.js';
 
 const AT = 'health query for "greeter" at http://127.0.0.1:8500';
 const TOKEN = 's3cr3t-token';
@@ -239,5 +242,46 @@ describe('notConsulError()', () => {
         ConsulError,
       );
     }
+  });
+});
+
+describe('what a watch and a registration say when Consul cannot be reached', () => {
+  it.each([
+    [{}, 'health query for "greeter"'],
+    [{ dc: 'dc2' }, 'health query for "greeter" in dc2'],
+    [{ peer: 'east', dc: 'dc2' }, 'health query for "greeter" from peer east in dc2'],
+  ])(
+    'consulInstances$() with %j: "%s at <address> failed: ECONNREFUSED"',
+    async (options, what) => {
+      const port = await freePort();
+      const errors: ConsulError[] = [];
+      const subscription = consulInstances$('greeter', {
+        address: `127.0.0.1:${port}`,
+        ...options,
+        onError: ({ error }) => errors.push(error),
+      }).subscribe();
+      try {
+        await vi.waitFor(() => expect(errors.length).toBeGreaterThan(0));
+      } finally {
+        subscription.unsubscribe();
+      }
+      expect(errors[0]?.code).toBe('ERR_CONSUL_UNREACHABLE');
+      expect(errors[0]?.message).toBe(`${what} at http://127.0.0.1:${port} failed: ECONNREFUSED`);
+    },
+  );
+
+  it('registerInstance(): "registration of <id> at <address> failed: ECONNREFUSED"', async () => {
+    const port = await freePort();
+    const registration = registerInstance({
+      name: 'greeter',
+      port: 50051,
+      address: '127.0.0.1',
+      consul: { address: `127.0.0.1:${port}` },
+      requestTimeout: 2_000,
+    });
+    await expect(registration).rejects.toMatchObject({
+      code: 'ERR_CONSUL_UNREACHABLE',
+      message: `registration of "greeter-127.0.0.1-50051" at http://127.0.0.1:${port} failed: ECONNREFUSED`,
+    });
   });
 });
