@@ -7,10 +7,6 @@ import { interval, take, timer, toArray } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { unrefScheduler } from '../../src/consul/unref-scheduler.js';
 
-/** Timers that keep this process alive now (unref'd ones are not listed). */
-const heldTimers = () =>
-  process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
-
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -77,25 +73,41 @@ describe('unrefScheduler', () => {
   });
 
   it('holds the process with none of its timers, pending or rescheduled', async () => {
-    // a ref'd timer of the test's own keeps the loop running while the unref'd ones wait
-    const keepAlive = setTimeout(() => {}, 10_000);
-    const base = heldTimers();
-    const counts: number[] = [];
-    const ran = new Promise<void>((resolve) => {
-      let count = 0;
-      unrefScheduler.schedule(function (this: { schedule(_?: undefined, d?: number): unknown }) {
-        count++;
-        if (count > 1) return resolve();
-        this.schedule(undefined, 5);
-        counts.push(heldTimers());
-      }, 5);
-    });
-    counts.push(heldTimers());
-    await ran;
-    const pending = timer(1_000, unrefScheduler).subscribe();
-    counts.push(heldTimers());
-    pending.unsubscribe();
-    clearTimeout(keepAlive);
-    expect(counts).toEqual([base, base, base]);
+    // the timers each call makes, caught as it makes them (a count of the process's timers
+    // would see other files' timers come and go: test:fast shares a worker between files)
+    const made = vi.spyOn(globalThis, 'setTimeout');
+    const madeBy = (run: () => void) => {
+      const from = made.mock.results.length;
+      run();
+      return made.mock.results.slice(from).map((result) => result.value as NodeJS.Timeout);
+    };
+    try {
+      const timers: NodeJS.Timeout[] = [];
+      const ran = new Promise<void>((resolve) => {
+        let count = 0;
+        const first = madeBy(() =>
+          unrefScheduler.schedule(function (this: {
+            schedule(_?: undefined, d?: number): unknown;
+          }) {
+            count++;
+            if (count > 1) return resolve();
+            timers.push(...madeBy(() => this.schedule(undefined, 5)));
+          }, 5),
+        );
+        timers.push(...first);
+      });
+      await ran;
+      let pending: { unsubscribe(): void } | undefined;
+      timers.push(
+        ...madeBy(() => {
+          pending = timer(1_000, unrefScheduler).subscribe();
+        }),
+      );
+      pending?.unsubscribe();
+      expect(timers).toHaveLength(3);
+      expect(timers.map((made) => made.hasRef())).toEqual([false, false, false]);
+    } finally {
+      made.mockRestore();
+    }
   });
 });
