@@ -176,8 +176,9 @@ describe('consulInstances$ blocking queries', () => {
   ] as const)(
     'sends Consul exactly the query of %s, then the same with index and wait',
     async (_, options, expected) => {
-      const sorted = (query: URLSearchParams) =>
-        [...query.entries()].sort(([a, x], [b, y]) => a.localeCompare(b) || x.localeCompare(y));
+      type Pair = readonly [string, string];
+      const order = ([a, x]: Pair, [b, y]: Pair) => a.localeCompare(b) || x.localeCompare(y);
+      const sorted = (query: URLSearchParams) => [...query.entries()].sort(order);
       const seen = record(
         consulInstances$(SERVICE, { address: server.address, wait: '2s', ...options }),
       );
@@ -186,11 +187,8 @@ describe('consulInstances$ blocking queries', () => {
       const [first, second] = queries();
       expect(sorted(params(first))).toEqual(expected);
       const index = params(second).get('index') ?? '';
-      expect(sorted(params(second))).toEqual(
-        [...expected, ['index', index], ['wait', '2000ms']].sort(
-          ([a, x], [b, y]) => (a ?? '').localeCompare(b ?? '') || (x ?? '').localeCompare(y ?? ''),
-        ),
-      );
+      const blocking: Pair[] = [...expected, ['index', index], ['wait', '2000ms']];
+      expect(sorted(params(second))).toEqual(blocking.sort(order));
       expect(Number(index)).toBeGreaterThan(0);
     },
   );
