@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { metrics } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instruments, NO_INSTRUMENTS } from '../../src/telemetry/instruments.js';
+import { bundled } from '../support/bundle.js';
 import { testMeters } from '../support/metrics.js';
+
+const CHILD = fileURLToPath(new URL('./noop-meter-child.ts', import.meta.url));
 
 afterEach(() => metrics.disable());
 
@@ -19,21 +22,10 @@ describe('rxlb instruments and the OpenTelemetry no-op meter', () => {
   });
 
   it('does not even load the API while no global meter provider is registered (a fresh process)', () => {
-    const instrumentsModule = fileURLToPath(
-      new URL('../../src/telemetry/instruments.ts', import.meta.url),
-    );
-    const script = `
-      import { createRequire } from 'node:module';
-      const { instruments } = await import(${JSON.stringify(instrumentsModule)});
-      const enabled = instruments().enabled;
-      const loaded = Object.keys(createRequire(import.meta.url).cache)
-        .filter((path) => path.includes('@opentelemetry')).length;
-      process.stdout.write(JSON.stringify({ enabled, loaded }));`;
-    const child = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script],
-      { encoding: 'utf8', timeout: 20_000 },
-    );
+    const child = spawnSync(process.execPath, [bundled(CHILD)], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(child.status, child.stderr).toBe(0);
     expect(JSON.parse(child.stdout)).toEqual({ enabled: false, loaded: 0 });
   });
