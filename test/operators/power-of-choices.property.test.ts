@@ -81,20 +81,35 @@ for (const policy of POLICIES) {
                 },
               });
             });
+            // checked per pick, asserted once per case: what went wrong, pick by pick
+            const wrong: string[] = [];
+            const cost = (i: number) => policy.cost(members[i] as Member);
             for (let pick = 0; pick < 20; pick++) {
               read.clear();
               const chosen = picker.pick({ usable });
               const index = chosen ? picker.instances.indexOf(chosen) : -1;
-              expect(usable.map((b) => b.instance)).toContain(chosen);
+              if (!usable.some((b) => b.instance === chosen)) {
+                wrong.push(`pick ${pick}: member ${index} is not usable`);
+              }
               if (usable.length === 1) continue;
               // the candidates are the backends whose load was read
-              expect(read.size).toBe(Math.min(choices, usable.length));
-              expect(read.has(index)).toBe(true);
-              const cost = (i: number) => policy.cost(members[i] as Member);
+              const candidates = Math.min(choices, usable.length);
+              if (read.size !== candidates) {
+                wrong.push(`pick ${pick}: read ${read.size} loads, not ${candidates}`);
+              }
+              if (!read.has(index)) {
+                wrong.push(`pick ${pick}: member ${index} is none of the candidates ${[...read]}`);
+                continue;
+              }
               for (const candidate of read) {
-                expect(cost(index)).toBeLessThanOrEqual(cost(candidate) * (1 + 1e-9));
+                if (cost(index) > cost(candidate) * (1 + 1e-9)) {
+                  wrong.push(
+                    `pick ${pick}: member ${index} costs ${cost(index)}, candidate ${candidate} ${cost(candidate)}`,
+                  );
+                }
               }
             }
+            expect(wrong).toEqual([]);
           },
         ),
       );
