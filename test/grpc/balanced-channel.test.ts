@@ -230,6 +230,28 @@ describe('createBalancedChannel: before and without pickers', () => {
     await expect(client.unary({ text: '' })).rejects.toThrow(/shut down/);
   });
 
+  it('close() in the tick a backend lost its connection: the closed channel does not connect again', async () => {
+    const { channel, client } = setup(
+      new BehaviorSubject(roundRobinPicker([fixture.server(0).address])),
+    );
+    await client.unary({ text: '' });
+    expect(fixture.server(0).accepted).toBe(1);
+    // The lost connection makes the balancer ask for a new one on the next tick, then tell
+    // grpc-js the channel's new state, whose watchers run at once: close() runs in that tick.
+    const closed = new Promise<void>((resolve) => {
+      channel.watchConnectivityState(connectivityState.READY, Number.POSITIVE_INFINITY, () => {
+        channel.close();
+        resolve();
+      });
+    });
+    fixture.server(0).drop();
+    await closed;
+    // a reconnection, were one made, would reach the server (still listening) in milliseconds
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(fixture.server(0).accepted).toBe(1);
+    expect(fixture.server(0).connections).toBe(0);
+  });
+
   it('close() closes every backend connection once the calls in flight end', async () => {
     const { picker$, channel, client } = await connected();
     await client.unary({ text: '' });

@@ -36,6 +36,11 @@ export interface EchoServer {
    */
   kill(): void;
   /**
+   * Resets every client connection, with no GOAWAY, and goes on listening: a connection lost
+   * on the way (a proxy's idle timeout, a network blip), not a server gone.
+   */
+  drop(): void;
+  /**
    * Shuts down gracefully, like grpc-js's `tryShutdown()` (and nice-grpc's `shutdown()`): stops
    * accepting connections and sends GOAWAY; calls in flight go on to the end. Resolves when the
    * last one has ended.
@@ -142,9 +147,12 @@ export async function startEchoServer(port = 0): Promise<EchoServer> {
     released = true;
     opened?.();
   };
+  const drop = () => {
+    for (const socket of sockets) socket.resetAndDestroy();
+  };
   const kill = () => {
     tcp.close();
-    for (const socket of sockets) socket.resetAndDestroy();
+    drop();
   };
   return {
     address,
@@ -168,6 +176,7 @@ export async function startEchoServer(port = 0): Promise<EchoServer> {
     },
     release,
     kill,
+    drop,
     shutdown() {
       tcp.close();
       return new Promise<void>((resolve, reject) => {
