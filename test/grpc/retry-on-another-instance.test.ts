@@ -190,6 +190,33 @@ describe('retryOnAnotherInstance', () => {
     expect(received()[0]).toBe(6); // one attempt per call, never a second
   });
 
+  it('waits for an instance still connecting when it has tried every connected one, and is served there', async () => {
+    const [a, b] = [fixture.server(0), fixture.server(1)];
+    b.holdConnections = true; // b stays CONNECTING until let through
+    const picker$ = new BehaviorSubject(roundRobinPicker([a.address, b.address]));
+    const channel = fixture.channel(picker$, { name: 'echo', outlierDetection: false });
+    const stateOf = (address: string) =>
+      channel.backends().find((backend) => backend.instance.address === address)?.state;
+    await vi.waitFor(() => {
+      expect(stateOf(a.address)).toBe('READY');
+      expect(stateOf(b.address)).toBe('CONNECTING');
+    });
+    const client = createClientFactory()
+      .use(retryOnAnotherInstance({ initialBackoff: 0 }))
+      .create(EchoService, channel);
+    const call = client.unary(
+      { text: '', ...unavailable, failOn: a.address },
+      { deadline: new Date(Date.now() + 5_000) },
+    );
+    await vi.waitFor(() => expect(a.received).toBe(1));
+    // the retry is picked now: nothing untried is connected, and b is still connecting
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(stateOf(b.address)).toBe('CONNECTING');
+    b.holdConnections = false;
+    await expect(call).resolves.toMatchObject({ backend: b.address });
+    expect([a.received, b.received]).toEqual([1, 1]);
+  });
+
   it('waits a backoff drawn anew for each retry, up to its cap: calls that fail together do not retry together', async () => {
     const client = await stubbornSetup({ initialBackoff: 400, maxBackoff: 400 });
     const failOn = fixture.server(0).address;

@@ -28,6 +28,12 @@ export interface EchoServer {
    * Default 0.
    */
   delayMs: number;
+  /**
+   * While true, connections are accepted and held without a word of HTTP/2, so that a client
+   * stays CONNECTING (grpc-js waits for the server's settings); set false, the held ones are
+   * served. Default false.
+   */
+  holdConnections: boolean;
   /** Lets every call held by `hold: true` finish, and the next ones pass at once. */
   release(): void;
   /**
@@ -63,6 +69,8 @@ export async function startEchoServer(port = 0): Promise<EchoServer> {
   let held = 0;
   let delayMs = 0;
   let released = false;
+  let holdConnections = false;
+  const parked: Socket[] = [];
   let opened: (() => void) | undefined;
   const gate = new Promise<void>((resolve) => {
     opened = resolve;
@@ -71,7 +79,8 @@ export async function startEchoServer(port = 0): Promise<EchoServer> {
     accepted++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    injector.injectConnection(socket);
+    if (holdConnections) parked.push(socket);
+    else injector.injectConnection(socket);
   });
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
@@ -173,6 +182,15 @@ export async function startEchoServer(port = 0): Promise<EchoServer> {
     },
     set delayMs(ms: number) {
       delayMs = ms;
+    },
+    get holdConnections() {
+      return holdConnections;
+    },
+    set holdConnections(hold: boolean) {
+      holdConnections = hold;
+      if (hold) return;
+      for (const socket of parked.splice(0))
+        if (!socket.destroyed) injector.injectConnection(socket);
     },
     release,
     kill,
