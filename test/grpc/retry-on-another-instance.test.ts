@@ -206,7 +206,7 @@ describe('retryOnAnotherInstance', () => {
       .create(EchoService, channel);
     const call = client.unary(
       { text: '', ...unavailable, failOn: a.address },
-      { deadline: new Date(Date.now() + 5_000) },
+      { signal: AbortSignal.timeout(5_000) },
     );
     await vi.waitFor(() => expect(a.received).toBe(1));
     // the retry is picked now: nothing untried is connected, and b is still connecting
