@@ -70,21 +70,25 @@ describe('sharedConsulInstances$', () => {
     expect(server.requests.length).toBe(sent);
   });
 
-  it('keeps separate watches for queries that differ in tags, passing or token', async () => {
+  it('keeps separate watches for queries that differ in tags, node meta, passing or token', async () => {
     const subscribers = [
       join(),
       join({ tags: ['v2'] }),
+      join({ nodeMeta: { rack: 'r1' } }),
       join({ passing: false }),
       join({ token: 't' }),
     ];
     await vi.waitFor(() => {
       for (const s of subscribers) expect(s.values).toHaveLength(1);
     });
-    expect(watchesStarted()).toBe(4);
+    expect(watchesStarted()).toBe(5);
   });
 
-  it('shares between tag lists in another order', async () => {
-    const [a, b] = [join({ tags: ['v2', 'eu'] }), join({ tags: ['eu', 'v2'] })];
+  it('shares between tag lists, and node-meta pairs, in another order', async () => {
+    const [a, b] = [
+      join({ tags: ['v2', 'eu'], nodeMeta: { rack: 'r1', zone: 'a' } }),
+      join({ tags: ['eu', 'v2'], nodeMeta: { zone: 'a', rack: 'r1' } }),
+    ];
     await vi.waitFor(() => expect([a.values.length, b.values.length]).toEqual([1, 1]));
     expect(watchesStarted()).toBe(1);
   });
@@ -134,6 +138,19 @@ describe('sharedConsulInstances$ callbacks', () => {
     late.unsubscribe();
     expect(order).toEqual(['status', 'set']);
     expect(statuses[0]).toMatchObject({ service: SERVICE, state: 'ok', instances: 1 });
+  });
+
+  it('gives the first subscriber after the last one left no status of the watch that ended', async () => {
+    const first = join();
+    await vi.waitFor(() => expect(first.values).toHaveLength(1));
+    first.subscription.unsubscribe();
+    await vi.waitFor(() => expect(server.activeRequests).toBe(0));
+    server.registerService({ Name: SERVICE, ID: 'g2', Port: 50052, Address: '127.0.0.1' });
+    const statuses: ConsulStatus[] = [];
+    const next = join({ onStatus: (s) => statuses.push(s) });
+    await vi.waitFor(() => expect(next.values).toHaveLength(1));
+    expect(statuses.map((s) => s.instances)).toEqual([2]);
+    expect(watchesStarted()).toBe(2);
   });
 
   it('stops calling the callbacks of a subscriber that left', async () => {
