@@ -125,10 +125,10 @@ function registration(o: OptionReader): AgentServiceRegistration {
   }
   const weights = o.nested('weights', WEIGHT_KEYS);
   const weight = (key: string) => weights?.number(key, { min: 1, integer: true }) ?? 1;
-  const check = o.raw('check') === false ? undefined : (o.nested('check', CHECK_KEYS) ?? noOptions);
   if (o.has('check') && o.raw('check') !== false && !isRecord(o.raw('check'))) {
     o.fail('check', 'an object or false');
   }
+  const check = o.raw('check') === false ? undefined : (o.nested('check', CHECK_KEYS) ?? noOptions);
   const service = check?.raw('service');
   if (service !== undefined && typeof service !== 'string') check?.fail('service', 'a string');
   const ms = (key: string, fallback: number) =>
