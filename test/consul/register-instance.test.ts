@@ -12,6 +12,7 @@ import {
 import type { InstanceSet } from '../../src/instance.js';
 import { ConsulTestServer } from '../../src/testing/index.js';
 import { record } from '../support/observe.js';
+import { startRecordingProxy } from '../support/recording-proxy.js';
 
 let consul: ConsulTestServer;
 let grpc: Server;
@@ -59,6 +60,98 @@ describe('registerInstance', () => {
       Weights: { Passing: 5, Warning: 1 },
     });
     await registration.deregister();
+  });
+
+  it('sends the agent exactly this registration, every option given', async () => {
+    const proxy = await startRecordingProxy(consul.address);
+    try {
+      const registration = await registerInstance(
+        options({
+          id: 'g1',
+          tags: ['v2', 'eu'],
+          meta: { zone: 'a' },
+          weights: { passing: 5, warning: 2 },
+          consul: { address: proxy.address },
+          check: {
+            interval: '10s',
+            timeout: 2_000,
+            deregisterCriticalServiceAfter: '1m',
+            service: 'greeter.v1.Greeter',
+            tls: true,
+          },
+        }),
+      );
+      await registration.deregister();
+      const [register, deregister] = proxy.requests;
+      expect([register?.method, register?.url]).toEqual(['PUT', '/v1/agent/service/register']);
+      expect(JSON.parse(register?.body ?? '')).toEqual({
+        Name: 'greeter',
+        ID: 'g1',
+        Address: '127.0.0.1',
+        Port: port,
+        Tags: ['v2', 'eu'],
+        Meta: { zone: 'a' },
+        Weights: { Passing: 5, Warning: 2 },
+        Check: {
+          CheckID: 'service:g1',
+          Name: `gRPC health of greeter at 127.0.0.1:${port}`,
+          GRPC: `127.0.0.1:${port}/greeter.v1.Greeter`,
+          GRPCUseTLS: true,
+          Interval: '10000ms',
+          Timeout: '2000ms',
+          DeregisterCriticalServiceAfter: '60000ms',
+        },
+      });
+      expect([deregister?.method, deregister?.url]).toEqual([
+        'PUT',
+        '/v1/agent/service/deregister/g1',
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('sends the defaults when given only a name and a port, and no check with check: false', async () => {
+    const proxy = await startRecordingProxy(consul.address);
+    try {
+      const bodies: unknown[] = [];
+      for (const check of [undefined, false] as const) {
+        const registration = await registerInstance({
+          name: 'greeter',
+          port,
+          consul: { address: proxy.address },
+          ...(check === false && { check }),
+        });
+        await registration.deregister();
+        bodies.push(JSON.parse(proxy.requests.at(-2)?.body ?? ''));
+      }
+      const id = `greeter-${hostname().replace(/[^A-Za-z0-9._-]+/g, '-')}-${port}`;
+      const service = {
+        Name: 'greeter',
+        ID: id,
+        Port: port,
+        Tags: [],
+        Meta: {},
+        Weights: { Passing: 1, Warning: 1 },
+      };
+      expect(bodies).toEqual([
+        {
+          ...service,
+          Check: {
+            CheckID: `service:${id}`,
+            Name: `gRPC health of greeter at 127.0.0.1:${port}`,
+            GRPC: `127.0.0.1:${port}`,
+            GRPCUseTLS: false,
+            Interval: '10000ms',
+            Timeout: '5000ms',
+            DeregisterCriticalServiceAfter: '60000ms',
+          },
+        },
+        service,
+      ]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('adds a gRPC health check that Consul runs, so the instance passes and fails with it', async () => {
@@ -150,6 +243,9 @@ describe('registerInstance', () => {
     ['a port out of range', { port: 70_000 }, /option "port"/],
     ['a malformed address', { address: 'not a host' }, /option "address"/],
     ['tags that are not strings', { tags: [1] as unknown as string[] }, /option "tags"/],
+    ['meta that is not an object', { meta: 'zone=a' as never }, /option "meta"/],
+    ['meta with a value that is not a string', { meta: { zone: 1 } as never }, /option "meta"/],
+    ['a check that is neither an object nor false', { check: true as never }, /option "check"/],
     ['a weight below 1', { weights: { passing: 0 } }, /option "weights.passing"/],
     ['a bad check interval', { check: { interval: 'soon' } }, /option "check.interval"/],
     ['a check service that is not a string', { check: { service: 1 as never } }, /"check.service"/],
@@ -186,5 +282,8 @@ describe('registerInstance', () => {
 
   it('throws a TypeError at once when the options are not an object', () => {
     expect(() => registerInstance(null as never)).toThrow('options must be an object');
+    expect(() => registerInstance(undefined as never)).toThrow(
+      'registerInstance(): options must be an object',
+    );
   });
 });
