@@ -56,4 +56,29 @@ describe('consulInstances$ metrics', () => {
     watch.subscription.unsubscribe();
     expect(await total(METRICS.nobodyMode, SERVICE)).toBe(0);
   });
+
+  it('labels updates and failures with the datacenter a watch names, and only then', async () => {
+    const attributesOf = async (name: string) =>
+      (await meters.metric(name))?.dataPoints.map((point) => point.attributes) ?? [];
+    for (const dc of [undefined, consul.datacenter]) {
+      consul.inject({ kind: 'status', status: 500, path: '/v1/health/service/greeter' });
+      const watch = record(
+        consulInstances$('greeter', {
+          address: consul.address,
+          ...(dc !== undefined && { dc }),
+          backoff: { initialMs: 10, maxMs: 20 },
+          meterProvider: meters.meterProvider,
+        }),
+      );
+      // an unresolved empty set at the failure, then the two instances
+      await vi.waitFor(() => expect(watch.values.at(-1)?.size).toBe(2));
+      watch.subscription.unsubscribe();
+    }
+    const withDc = { ...SERVICE, 'rxlb.datacenter': consul.datacenter };
+    expect(await attributesOf(METRICS.discoveryUpdates)).toStrictEqual([SERVICE, withDc]);
+    expect(await attributesOf(METRICS.discoveryFailures)).toEqual([
+      { ...SERVICE, 'rxlb.error': 'ERR_CONSUL_HTTP' },
+      { ...withDc, 'rxlb.error': 'ERR_CONSUL_HTTP' },
+    ]);
+  });
 });
