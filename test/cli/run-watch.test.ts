@@ -37,7 +37,7 @@ function terminal() {
     err += chunk.toString();
   });
   const process = new EventEmitter();
-  const term: Terminal = { stdout, stderr, process };
+  const term: Terminal = { stdout, stderr, process: process as unknown as Terminal['process'] };
   return {
     term,
     stdout,

@@ -3,7 +3,7 @@
  * description, the same as docs/metrics.md's table says; and the meterProvider option.
  */
 import { readFileSync } from 'node:fs';
-import { InstrumentType } from '@opentelemetry/sdk-metrics';
+import { DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
 import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { consulInstances$ } from '../../src/consul/instances.js';
@@ -11,11 +11,12 @@ import { createBalancedChannel } from '../../src/grpc/balanced-channel.js';
 import { instruments, METRICS } from '../../src/telemetry/instruments.js';
 import { testMeters } from '../support/metrics.js';
 
-const KIND: Record<string, string> = {
-  [InstrumentType.COUNTER]: 'counter',
-  [InstrumentType.HISTOGRAM]: 'histogram',
-  [InstrumentType.UP_DOWN_COUNTER]: 'up-down counter',
-};
+/** The instrument a metric comes from, as docs/metrics.md names it. */
+function kindOf(metric: MetricData | undefined): string | undefined {
+  if (metric?.dataPointType === DataPointType.HISTOGRAM) return 'histogram';
+  if (metric?.dataPointType !== DataPointType.SUM) return undefined;
+  return metric.isMonotonic ? 'counter' : 'up-down counter';
+}
 
 /** docs/metrics.md's table: name → [instrument, unit]. */
 function documented(): Map<string, [string, string]> {
@@ -45,8 +46,9 @@ describe("rxlb's instruments", () => {
     expect([...docs.keys()].sort()).toEqual(Object.values(METRICS).sort());
     const described = await Promise.all(
       Object.values(METRICS).map(async (name) => {
-        const descriptor = (await meters.metric(name))?.descriptor;
-        return [name, KIND[descriptor?.type ?? ''], descriptor?.unit, descriptor?.description];
+        const metric = await meters.metric(name);
+        const { unit, description } = metric?.descriptor ?? {};
+        return [name, kindOf(metric), unit, description];
       }),
     );
     expect(described.map((row) => row.slice(0, 3))).toEqual(
