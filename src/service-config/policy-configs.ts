@@ -72,7 +72,7 @@ const RING_HASH: PolicySpec = {
     const maxRingSize = o.number('maxRingSize', size) ?? 4096;
     if (minRingSize > maxRingSize) o.fail('minRingSize', `at most maxRingSize (${maxRingSize})`);
     const header = o.string('requestHashHeader');
-    if (header === undefined || header === '') {
+    if (header === undefined) {
       // A76 hashes by xDS's config selector without it; rxlb has no xDS to ask
       o.missing('requestHashHeader', 'the request header whose value is the hash key');
     }
