@@ -96,6 +96,38 @@ describe('runWatch()', () => {
     },
   );
 
+  it('prints each addition, change and removal for people, with what changed', async () => {
+    register('g1', 50051);
+    const t = terminal();
+    const status = runWatch(command(), t.term);
+    const lineCount = async (n: number) => vi.waitFor(() => expect(t.lines()).toHaveLength(n));
+    await lineCount(2); // the header and g1
+    consul.registerService({
+      Name: 'greeter',
+      ID: 'g2',
+      Address: '127.0.0.1',
+      Port: 50052,
+      Tags: ['v2', 'eu'],
+      Meta: { zone: 'a', rack: 'r1' },
+    });
+    await lineCount(4);
+    register('g1', 50051, ['v3']);
+    await lineCount(6);
+    consul.deregisterService('g2');
+    await lineCount(8);
+    t.process.emit('SIGINT');
+    expect(await status).toBe(0);
+    const [, , added, plus, changed, tilde, removed, minus] = t.lines();
+    expect(added).toMatch(/ greeter: 1 added, now 2 instances \(index \d+\)$/);
+    expect(plus).toMatch(
+      /^ {2}\+ 127\.0\.0\.1:50052 {2}id=g2 node=\S+ dc=dc1 tags=v2,eu meta=zone=a,rack=r1$/,
+    );
+    expect(changed).toMatch(/ greeter: 1 changed, now 2 instances \(index \d+\)$/);
+    expect(tilde).toBe('  ~ 127.0.0.1:50051  tags: - → v3');
+    expect(removed).toMatch(/ greeter: 1 removed, now 1 instance \(index \d+\)$/);
+    expect(minus).toMatch(/^ {2}- 127\.0\.0\.1:50052 {2}id=g2 /);
+  });
+
   it('stops quietly (0) when its reader goes away (EPIPE), and with 1 on another stdout error', async () => {
     register('g1', 50051);
     for (const [code, status] of [
