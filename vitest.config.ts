@@ -70,6 +70,9 @@ const FAST = {
         // whose root setting (npm test's 2) the project then took.
         maxWorkers: 4,
         exclude: [...configDefaults.exclude, ...SLOW, ...SECONDS],
+        // a quarter of the cases per property (test/support/runs.ts); npm test runs them all
+        env: { RXLB_TEST_FAST: '1' },
+        setupFiles: ['test/support/fast-mode.ts'],
       },
     },
   ],

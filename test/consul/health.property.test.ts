@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type HealthMapping, mapHealthEntries } from '../../src/consul/health.js';
 import { type Instance, normalizeAddress, parseAddress } from '../../src/instance.js';
+import { runs } from '../support/runs.js';
 
 const INSTANCE_KEYS = ['address', 'id', 'service', 'node', 'datacenter', 'tags', 'meta', 'weight'];
 
@@ -121,7 +122,7 @@ describe('health entries → instances, for any answer', () => {
         const mapping = mapHealthEntries(body);
         expect(mapping === undefined).toBe(!Array.isArray(body));
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 
@@ -130,7 +131,7 @@ describe('health entries → instances, for any answer', () => {
       fc.property(fc.array(fc.oneof(looseEntry, fc.anything()), { maxLength: 40 }), (body) => {
         expectSound(body);
       }),
-      { numRuns: 400 },
+      { numRuns: runs(400) },
     );
   });
 
@@ -161,7 +162,7 @@ describe('health entries → instances, for any answer', () => {
         const portCases = cases.filter(([kind]) => kind !== 'address').length;
         expect(mapping.skipped.length).toBeGreaterThanOrEqual(portCases);
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -185,7 +186,7 @@ describe('health entries → instances, for any answer', () => {
         expect(new Map([...mapping.instances].map(([a, i]) => [a, i.id]))).toEqual(firstOf);
         for (const skip of mapping.skipped) expect(skip.reason).toMatch(/^duplicate address /);
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -197,7 +198,7 @@ describe('health entries → instances, for any answer', () => {
         expect(address).toBe(`[${host}]:${port}`);
         expect(parseAddress(address ?? '')).toEqual({ host, port });
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 

@@ -10,6 +10,7 @@ import { tally, useEchoServers } from '../support/fixture.js';
 import { grpcJsUnary } from '../support/grpc-js-client.js';
 import { roundRobinPicker } from '../support/pickers.js';
 import { allReady } from '../support/ready.js';
+import { runs } from '../support/runs.js';
 
 const fixture = useEchoServers(3);
 
@@ -85,7 +86,7 @@ describe('createBalancedChannel: picking', () => {
           channel.close();
         }
       }),
-      { numRuns: 20 },
+      { numRuns: runs(20) },
     );
     const connections = () => [0, 1, 2].map((i) => fixture.server(i).connections);
     await vi.waitFor(() => expect(connections()).toEqual([0, 0, 0]));

@@ -6,6 +6,7 @@ import type { Instance, Update } from '../../src/instance.js';
 import { leastRequest } from '../../src/operators/least-request.js';
 import { peakEwma } from '../../src/operators/peak-ewma.js';
 import type { Backend, Picker } from '../../src/picker.js';
+import { runs } from '../support/runs.js';
 import { countOf, seededRandom } from '../support/seeded-random.js';
 import { collect } from './collect.js';
 
@@ -131,7 +132,7 @@ for (const policy of POLICIES) {
             expect(counts.get(member)).toBeGreaterThan(100);
           }
         }),
-        { numRuns: 30 },
+        { numRuns: runs(30) },
       );
     });
   });

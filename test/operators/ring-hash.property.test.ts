@@ -6,6 +6,7 @@ import type { Instance } from '../../src/instance.js';
 import { diff } from '../../src/operators/diff.js';
 import { ringHash } from '../../src/operators/ring-hash.js';
 import type { Picker } from '../../src/picker.js';
+import { runs } from '../support/runs.js';
 import { collect } from './collect.js';
 
 const KEY = 'x-user-id';
@@ -42,7 +43,7 @@ describe('ringHash() property', () => {
           );
         }
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 
@@ -65,7 +66,7 @@ describe('ringHash() property', () => {
           if (was !== gone) expect(after.pick(undefined, call({ [KEY]: key }))?.address).toBe(was);
         }
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 
@@ -88,7 +89,7 @@ describe('ringHash() property', () => {
           }
         },
       ),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { xxhash64 } from '../../src/operators/internal/xxhash64.js';
+import { runs } from '../support/runs.js';
 
 /** XXH64 as its specification writes it, on BigInts: slow and plain, the reference. */
 const MASK = 0xffff_ffff_ffff_ffffn;
@@ -98,7 +99,7 @@ describe('xxhash64()', () => {
       fc.property(fc.string({ maxLength: 80, unit: 'grapheme' }), (text) => {
         expect(xxhash64(text)).toBe(reference(text));
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 });

@@ -9,6 +9,7 @@ import { added, backend, instance } from '../../marbles/fixtures.js';
 import type { Instance } from '../../src/instance.js';
 import { zoneAware } from '../../src/operators/zone-aware.js';
 import type { Picker } from '../../src/picker.js';
+import { runs } from '../support/runs.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { collect } from './collect.js';
 
@@ -121,7 +122,7 @@ describe('zoneAware(), property', () => {
           expect(off, `got ${JSON.stringify(tally)}, want ${JSON.stringify(want)}`).toEqual([]);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 });
