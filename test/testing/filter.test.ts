@@ -105,6 +105,8 @@ describe("the test server's filter expressions", () => {
   ])('rejects %s', (expression, message) => {
     expect(() => compileFilter(expression)).toThrow(FilterError);
     expect(() => compileFilter(expression)).toThrow(message);
-    expect(() => compileFilter(expression)).toThrow(expect.objectContaining({ name: 'FilterError' }));
+    expect(() => compileFilter(expression)).toThrow(
+      expect.objectContaining({ name: 'FilterError' }),
+    );
   });
 });
