@@ -74,6 +74,48 @@ describe('ConsulTestServer health and catalog queries', () => {
     expect(afterDelete.json()).toEqual([]);
   });
 
+  it("moves a service's index with its own checks, its node's checks and a rename; not with another's, nor a check set to what it was", async () => {
+    server.registerService({ Name: 'web', ID: 'web-1', Port: 1, Check: { TTL: '1m' } });
+    server.registerService({ Name: 'db', ID: 'db-1', Port: 2, Check: { TTL: '1m' } });
+    const indexOf = async (service: string) =>
+      Number((await get(`/v1/health/service/${service}`)).headers.get('x-consul-index'));
+    const web = await indexOf('web');
+
+    server.setCheckStatus('service:db-1', 'passing');
+    const db = server.index;
+    expect(await indexOf('db')).toBe(db);
+    expect(await indexOf('web')).toBe(web);
+    // another instance of web, with a check of its own: db does not move
+    server.registerService({ Name: 'web', ID: 'web-2', Port: 3, Check: { TTL: '1m' } });
+    expect(await indexOf('web')).toBe(server.index);
+    expect(await indexOf('db')).toBe(db);
+    server.deregisterService('web-2');
+
+    // the same status and output: no write, no new index, nothing woken
+    const before = server.index;
+    server.setCheckStatus('service:web-1', 'critical');
+    expect(server.index).toBe(before);
+    server.setCheckStatus('service:web-1', 'critical', 'down');
+    expect(await indexOf('web')).toBe(server.index);
+    expect(await indexOf('db')).toBe(db);
+
+    // a node check (maintenance) counts for every service on the node
+    server.setNodeMaintenance(true);
+    expect(await indexOf('web')).toBe(server.index);
+    expect(await indexOf('db')).toBe(server.index);
+    server.setNodeMaintenance(false);
+
+    // renamed: both names move, and the check follows the service to its new name
+    server.registerService({ Name: 'api', ID: 'web-1', Port: 1 });
+    expect(await indexOf('web')).toBe(server.index);
+    expect(await indexOf('api')).toBe(server.index);
+    const [api] = (await get('/v1/health/service/api')).json() as Entry[];
+    expect(api?.Checks.find((check) => check.CheckID === 'service:web-1')).toMatchObject({
+      ServiceName: 'api',
+    });
+    expect(((await get('/v1/health/service/web')).json() as Entry[]).length).toBe(0);
+  });
+
   it('blocks on ?index until the service changes, then answers with the new index', async () => {
     server.registerService({ Name: 'web', ID: 'web-1', Port: 1 });
     const index = server.index;
