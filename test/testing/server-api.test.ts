@@ -17,7 +17,7 @@ async function start(options: ConsulTestServerOptions = {}): Promise<ConsulTestS
 }
 const json = async (server: ConsulTestServer, path: string) =>
   (await fetch(`http://${server.address}${path}`)).json() as Promise<unknown>;
-type Check = { CheckID: string; Status: string; Notes: string; Output: string };
+type Check = { CheckID: string; Name: string; Status: string; Notes: string; Output: string };
 const checksOf = (server: ConsulTestServer) =>
   json(server, '/v1/agent/checks') as Promise<Record<string, Check>>;
 
@@ -58,6 +58,8 @@ describe("ConsulTestServer's methods", () => {
       Output: 'slow',
     });
     server.setCheckStatus('service:web-1', 'passing');
+    // registered again without it, the check stays (Consul's default for re-registrations)
+    server.registerService({ Name: 'web', ID: 'web-1', Port: 1 });
     expect((await checksOf(server))['service:web-1']).toMatchObject({
       Status: 'passing',
       Output: '',
@@ -74,12 +76,20 @@ describe("ConsulTestServer's methods", () => {
     server.setNodeMaintenance(true);
     const checks = await checksOf(server);
     expect(checks['_service_maintenance:web-1']).toMatchObject({
+      Name: 'Service Maintenance Mode',
       Status: 'critical',
       Notes: DEFAULT_REASON('service'),
+      Output: '',
+      Interval: '',
+      Timeout: '',
+      ServiceID: 'web-1',
     });
     expect(checks._node_maintenance).toMatchObject({
+      Name: 'Node Maintenance Mode',
       Status: 'critical',
       Notes: DEFAULT_REASON('node'),
+      Output: '',
+      ServiceID: '',
     });
     server.setMaintenance('web-1', false);
     server.setMaintenance('web-1', true, 'deploying');

@@ -162,6 +162,34 @@ describe('service registration through the agent API', () => {
     });
   });
 
+  it('keeps checks a new registration leaves out, unless ?replace-existing-checks; a kept check keeps its status', async () => {
+    const checks = async () =>
+      Object.entries((await json('/v1/agent/checks')) as Record<string, { Status: string }>)
+        .map(([id, check]) => `${id} ${check.Status}`)
+        .sort();
+    const web = {
+      Name: 'w',
+      ID: 'w-1',
+      Checks: [
+        { ...ttl, CheckID: 'a' },
+        { ...ttl, CheckID: 'b' },
+      ],
+    };
+    expect((await register(web)).status).toBe(200);
+    expect((await call('PUT', '/v1/agent/check/pass/a')).status).toBe(200);
+    expect((await register({ ...web, Checks: [{ ...ttl, CheckID: 'a' }] })).status).toBe(200);
+    expect(await checks()).toEqual(['a passing', 'b critical']);
+    const replace = await call('PUT', '/v1/agent/service/register?replace-existing-checks', {
+      ...web,
+      Checks: [
+        { ...ttl, CheckID: 'a' },
+        { ...ttl, CheckID: 'c' },
+      ],
+    });
+    expect(replace.status).toBe(200);
+    expect(await checks()).toEqual(['a passing', 'c critical']);
+  });
+
   it('names one check service:<id>, and several service:<id>:1, :2...; each with its fields', async () => {
     expect(
       (await register({ Name: 'w', ID: 'one', Check: { ...ttl, Status: 'passing' } })).status,
