@@ -242,6 +242,11 @@ describe('notConsulError()', () => {
         ConsulError,
       );
     }
+    // JSON by its whole media type, not by a part of it
+    for (const type of ['application/jsonp', 'text/application/json', 'application/json-seq']) {
+      const other = { statusCode: 200, headers: { 'content-type': type } };
+      expect(notConsulError(other, '[]', context), type).toBeInstanceOf(ConsulError);
+    }
   });
 });
 

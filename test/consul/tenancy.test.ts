@@ -137,6 +137,27 @@ describe('peer, namespace and partition values', () => {
     ).toThrow(`consulInstances$(): option "${key}" must be a DNS label`);
   });
 
+  it.each([
+    ['peer', 'a'],
+    ['peer', 'cluster-02'],
+    ['namespace', 'A1'],
+    ['partition', 'a'.repeat(63)],
+  ])('takes %s %j', (key, value) => {
+    expect(() =>
+      consulInstances$(SERVICE, { [key]: value } as unknown as ConsulInstancesOptions),
+    ).not.toThrow();
+  });
+
+  it.each([
+    ['peer', '-'],
+    ['namespace', 'trailing-'],
+    ['partition', 'a_b'],
+  ])('refuses %s %j too', (key, value) => {
+    expect(() =>
+      consulInstances$(SERVICE, { [key]: value } as unknown as ConsulInstancesOptions),
+    ).toThrow(`consulInstances$(): option "${key}" must be a DNS label`);
+  });
+
   it('suggests the option a slip is of', () => {
     expect(() =>
       consulInstances$(SERVICE, { namspace: 'a' } as unknown as ConsulInstancesOptions),
