@@ -97,6 +97,9 @@ const FAST = {
   testNamePattern: RegExp;
 };
 
+/** RXLB_MUTATE_TESTS, read by {@link MUTATE}. */
+const MUTATE_TESTS = process.env.RXLB_MUTATE_TESTS?.split(',');
+
 /**
  * Mutation runs (`npm run mutate`, through vitest.mutate.config.ts): the fast selection as
  * one flat project, for Stryker's vitest runner sets the pool, the workers and the name
@@ -107,11 +110,14 @@ const FAST = {
 const MUTATE = {
   // RXLB_MUTATE_TESTS (globs, comma-separated) narrows a run to those test files: for
   // src/testing/, whose code nearly every test reaches, its own tests (test/testing/) only
-  include: process.env.RXLB_MUTATE_TESTS?.split(',') ?? ['test/**/*.test.ts'],
+  include: MUTATE_TESTS ?? ['test/**/*.test.ts'],
   exclude: [
     ...configDefaults.exclude,
-    // the service-config policies' calls are slow, but nothing else reaches src/service-config/
-    ...SLOW.filter((pattern) => pattern !== 'test/service-config/**'),
+    // the service-config policies' calls are slow, but nothing else reaches src/service-config/;
+    // a slow file named as it is in RXLB_MUTATE_TESTS runs too (lan.test.ts, for LAN gossip)
+    ...SLOW.filter(
+      (pattern) => pattern !== 'test/service-config/**' && !MUTATE_TESTS?.includes(pattern),
+    ),
     'test/leaks/**',
     'test/grpc/close.test.ts',
   ],
