@@ -4,14 +4,10 @@
  * what an accepted one becomes in /v1/agent/services and /v1/agent/checks (defaults,
  * tagged addresses, check IDs numbered only when there are several, each check's fields).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConsulTestServer } from '../../src/testing/index.js';
 
 let server: ConsulTestServer;
-beforeEach(async () => {
-  server = await new ConsulTestServer().start();
-});
-afterEach(() => server.stop());
 
 async function call(method: string, path: string, body?: unknown) {
   const response = await fetch(`http://${server.address}${path}`, {
@@ -26,7 +22,13 @@ const json = async (path: string) => JSON.parse((await call('GET', path)).text) 
 
 const ttl = { TTL: '1m' };
 
-describe('service registration through the agent API', () => {
+describe('service registrations Consul refuses', () => {
+  // one server for them all: none registers anything
+  beforeAll(async () => {
+    server = await new ConsulTestServer().start();
+  });
+  afterAll(() => server.stop());
+
   it.each<[unknown, string]>([
     [[], 'Request decode failed: body is not an object'],
     [{ Port: 1 }, 'Missing service name'],
@@ -117,6 +119,13 @@ describe('service registration through the agent API', () => {
     expect(await register(body)).toEqual({ status: 400, text: message });
     expect(await json('/v1/agent/services')).toEqual({});
   });
+});
+
+describe('service registration through the agent API', () => {
+  beforeEach(async () => {
+    server = await new ConsulTestServer().start();
+  });
+  afterEach(() => server.stop());
 
   it('fills in what a definition leaves out, as Consul does', async () => {
     expect((await register({ Name: 'w' })).status).toBe(200);
