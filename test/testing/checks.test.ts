@@ -48,11 +48,26 @@ describe('ConsulTestServer health checks', () => {
     expect((await check())?.Output).toBe(`TCP connect 127.0.0.1:${port}: Success`);
     await close(tcp);
     await vi.waitFor(async () => expect((await check())?.Status).toBe('critical'));
+    expect((await check())?.Output).toMatch(
+      new RegExp(`^dial tcp 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
+    );
   });
+
+  it.each(['nope', '127.0.0.1', '127.0.0.1:80x', ':'])(
+    'fails a TCP check of %j: not an address',
+    async (target) => {
+      register({ TCP: target, Interval: '1h', Status: 'passing' });
+      await vi.waitFor(async () => expect((await check())?.Status).toBe('critical'));
+      expect((await check())?.Output).toBe(`invalid TCP address ${JSON.stringify(target)}`);
+    },
+  );
 
   it.each([
     [200, 'passing'],
     [204, 'passing'],
+    [299, 'passing'],
+    [300, 'critical'],
+    [428, 'critical'],
     [429, 'warning'],
     [503, 'critical'],
   ])('maps HTTP %d to %s', async (code, status) => {
@@ -60,8 +75,48 @@ describe('ConsulTestServer health checks', () => {
     cleanup.push(() => close(http));
     const port = await listen(http);
     register({ HTTP: `http://127.0.0.1:${port}/health`, Interval: '1h' });
-    await vi.waitFor(async () => expect((await check())?.Status).toBe(status));
-    expect((await check())?.Output).toContain(`HTTP GET http://127.0.0.1:${port}/health: ${code}`);
+    // once the check has run (a new check starts critical, whatever the answer will be)
+    await vi.waitFor(async () =>
+      expect((await check())?.Output).toContain(
+        `HTTP GET http://127.0.0.1:${port}/health: ${code}`,
+      ),
+    );
+    expect((await check())?.Status).toBe(status);
+  });
+
+  it("says what the server answered, as Consul does, its body cut at Consul's 4 KiB", async () => {
+    const http = createHttpServer((req, res) =>
+      res.writeHead(200).end(req.url === '/big' ? 'x'.repeat(10_000) : 'fine'),
+    );
+    cleanup.push(() => close(http));
+    const port = await listen(http);
+    register({ HTTP: `http://127.0.0.1:${port}/health`, Interval: '1h' });
+    await vi.waitFor(async () => expect((await check())?.Status).toBe('passing'));
+    expect((await check())?.Output).toBe(
+      `HTTP GET http://127.0.0.1:${port}/health: 200 OK Output: fine`,
+    );
+    consul.deregisterService('w1');
+    register({ HTTP: `http://127.0.0.1:${port}/big`, Interval: '1h' });
+    await vi.waitFor(async () => expect((await check())?.Status).toBe('passing'));
+    expect((await check())?.Output).toBe(
+      `HTTP GET http://127.0.0.1:${port}/big: 200 OK Output: ${'x'.repeat(4_096)}`,
+    );
+  });
+
+  it('fails an HTTP check whose server cannot be reached, saying why', async () => {
+    const http = createHttpServer();
+    const port = await listen(http);
+    await close(http);
+    register({
+      HTTP: `http://127.0.0.1:${port}/h`,
+      Method: 'HEAD',
+      Interval: '1h',
+      Status: 'passing',
+    });
+    await vi.waitFor(async () => expect((await check())?.Status).toBe('critical'));
+    expect((await check())?.Output).toMatch(
+      new RegExp(`^HEAD http://127\\.0\\.0\\.1:${port}/h: .*ECONNREFUSED`),
+    );
   });
 
   it('fails an HTTP check that does not answer within its Timeout', async () => {
@@ -97,8 +152,10 @@ describe('ConsulTestServer health checks', () => {
     it('follows grpc.health.v1: SERVING passes, NOT_SERVING fails', async () => {
       register({ GRPC: `127.0.0.1:${port}`, Interval: '30ms' });
       await vi.waitFor(async () => expect((await check())?.Status).toBe('passing'));
+      expect((await check())?.Output).toBe(`gRPC check 127.0.0.1:${port}: success`);
       health.setStatus('unhealthy');
       await vi.waitFor(async () => expect((await check())?.Status).toBe('critical'));
+      expect((await check())?.Output).toBe(`gRPC 127.0.0.1:${port} serving status: NOT_SERVING`);
     });
 
     it('asks about the service named after the slash', async () => {

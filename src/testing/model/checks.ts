@@ -22,6 +22,9 @@ type Probe = (signal: AbortSignal) => Promise<ProbeResult>;
 
 const MAX_OUTPUT = 4_096;
 
+/** grpc.health.v1's serving statuses by number, as Consul's check output names them. */
+const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+
 function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -104,7 +107,10 @@ function grpcProbe(check: ParsedCheck): Probe & { close(): void } {
       const { status } = await client.check({ service }, { signal });
       return status === 1
         ? { status: 'passing', output: `gRPC check ${check.target}: success` }
-        : { status: 'critical', output: `gRPC check ${check.target}: status ${status}` };
+        : {
+            status: 'critical',
+            output: `gRPC ${check.target} serving status: ${SERVING_STATUS[status] ?? status}`,
+          };
     } catch (error) {
       return { status: 'critical', output: `gRPC check ${check.target}: ${reason(error)}` };
     }
