@@ -52,6 +52,34 @@ describe('ConsulTestServer ACLs', () => {
     expect(JSON.parse(answer.text)).toHaveLength(1);
   });
 
+  it('reads the token as Consul does: ?token first, then X-Consul-Token, then Authorization: Bearer', async () => {
+    await start({ acl });
+    const write = async (query: string, headers: Record<string, string>) =>
+      (await call(`/v1/kv/k${query}`, { method: 'PUT', body: 'v', headers })).status;
+    expect(await write('', {})).toBe(403);
+    expect(await write('?token=writer', { 'X-Consul-Token': 'reader' })).toBe(200);
+    expect(await write('?token=reader', { 'X-Consul-Token': 'writer' })).toBe(403);
+    expect(await write('', { 'X-Consul-Token': 'writer', Authorization: 'Bearer reader' })).toBe(
+      200,
+    );
+    expect(await write('', { 'X-Consul-Token': 'reader', Authorization: 'Bearer writer' })).toBe(
+      403,
+    );
+    // the scheme in any case; the first word after it, however many spaces come before
+    for (const authorization of [
+      'Bearer writer',
+      'bearer writer',
+      'Bearer  writer',
+      'Bearer writer extra',
+    ]) {
+      expect(await write('', { Authorization: authorization }), authorization).toBe(200);
+    }
+    // not a bearer token: anonymous
+    for (const authorization of ['xBearer writer', 'Bearerwriter', 'Basic writer', 'writer']) {
+      expect(await write('', { Authorization: authorization }), authorization).toBe(403);
+    }
+  });
+
   it('refuses ACL options that are not read or write', () => {
     expect(() => new ConsulTestServer({ acl: { tokens: { t: 'admin' as 'read' } } })).toThrow(
       /acl.tokens/,

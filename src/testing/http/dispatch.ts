@@ -132,13 +132,25 @@ function anyOf(sources: readonly AbortSignal[]): { signal: AbortSignal; unlink: 
   return { signal: controller.signal, unlink };
 }
 
+/**
+ * The request's ACL token, as Consul reads it: `?token=` first, then `X-Consul-Token`, then
+ * `Authorization: Bearer <token>` (the scheme in any case, the first word after it).
+ */
+function tokenOf(req: IncomingMessage, url: URL): string {
+  const query = url.searchParams.get('token');
+  if (query) return query;
+  const header = req.headers['x-consul-token'];
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value) return value;
+  const [scheme, ...rest] = (req.headers.authorization ?? '').split(' ');
+  if (rest.length === 0 || scheme?.toLowerCase() !== 'bearer') return '';
+  return rest.join(' ').trim().split(' ')[0] ?? '';
+}
+
 /** What the request's token allows; throws 403 `ACL not found` for an unknown token. */
 function accessOf(tokens: Server['tokens'], req: IncomingMessage, url: URL): Access {
   if (!tokens) return 'write';
-  const header = req.headers['x-consul-token'];
-  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-  const token =
-    (Array.isArray(header) ? header[0] : header) || bearer || url.searchParams.get('token');
+  const token = tokenOf(req, url);
   if (!token) return 'anonymous';
   const access = Object.hasOwn(tokens, token) ? tokens[token] : undefined;
   if (!access) throw new HttpError(403, 'ACL not found');
