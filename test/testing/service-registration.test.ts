@@ -119,6 +119,31 @@ describe('service registrations Consul refuses', () => {
     expect(await register(body)).toEqual({ status: 400, text: message });
     expect(await json('/v1/agent/services')).toEqual({});
   });
+
+  it('answers a body that is not JSON, or none, as Consul does; and an unknown path 404', async () => {
+    const raw = async (path: string, body?: string) => {
+      const response = await fetch(`http://${server.address}${path}`, {
+        method: 'PUT',
+        ...(body !== undefined && { body }),
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    expect(await raw('/v1/agent/service/register')).toEqual({
+      status: 400,
+      text: 'Request decode failed: EOF',
+    });
+    expect(await raw('/v1/agent/service/register', ' \n')).toEqual({
+      status: 400,
+      text: 'Request decode failed: EOF',
+    });
+    const broken = await raw('/v1/agent/service/register', '{"Name":');
+    expect(broken.status).toBe(400);
+    expect(broken.text).toMatch(/^Request decode failed: \S/);
+    expect(await raw('/v1/agent/nothing-here')).toEqual({
+      status: 404,
+      text: '404 page not found',
+    });
+  });
 });
 
 describe('service registration through the agent API', () => {
