@@ -54,6 +54,8 @@ const SECONDS = [
   'test/testing/commit-delay.test.ts',
   // and a Node process per script run (no shell, for any OS): a second and a half of CPU
   'test/testing/script-checks.test.ts',
+  // backends killed and shut down under steady traffic: two and a half seconds, one of CPU
+  'test/grpc/backend-faults.test.ts',
 ];
 
 /**
@@ -77,7 +79,7 @@ const FAST = {
         // whose root setting (npm test's 2) the project then took.
         maxWorkers: 4,
         exclude: [...configDefaults.exclude, ...SLOW, ...SECONDS],
-        // a quarter of the cases per property (test/support/runs.ts); npm test runs them all
+        // an eighth of the cases per property (test/support/runs.ts); npm test runs them all
         env: { RXLB_TEST_FAST: '1' },
         setupFiles: ['test/support/fast-mode.ts'],
       },
@@ -89,8 +91,9 @@ const FAST = {
   experimental: { fsModuleCache: true },
   // nor the tests that a child process exits by itself, all named so (test/leaks/ keeps three
   // such checks here, named otherwise: the channel, the watch and ConsulTestServer), nor
-  // those of "a fresh process" (a child's start, for what only a fresh process can show)
-  testNamePattern: /^(?!.*(\bexits? by itself|\(a fresh process\)))/,
+  // those of "a fresh process" (a child's start, for what only a fresh process can show), nor
+  // those of a backend dying "under (steady) traffic": a second of calls each
+  testNamePattern: /^(?!.*(\bexits? by itself|\(a fresh process\)|\bunder (steady )?traffic\b))/,
 } satisfies {
   projects: TestProjectInlineConfiguration[];
   experimental: { fsModuleCache: boolean };
